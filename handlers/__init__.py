@@ -1,0 +1,14 @@
+"""Feature handlers: each module registers its flows, buttons, menu entries and commands."""
+
+from handlers import eligibility, menu, profile, settings, start, steps
+from handlers.registry import Registry
+
+FEATURES = (start, profile, menu, steps, eligibility, settings)
+
+
+def build_registry() -> Registry:
+    """A registry filled by every feature module."""
+    registry = Registry()
+    for feature in FEATURES:
+        feature.register(registry)
+    return registry

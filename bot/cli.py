@@ -1,0 +1,96 @@
+"""The `homebiz` command: run, chat, migrate and the operations staff need."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_dotenv_file, load_settings
+from bot.logs import setup_logging
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, with --db overriding HOMEBIZ_DB."""
+    settings = load_settings()
+    if getattr(args, "db", None):
+        settings = replace(settings, db_path=Path(args.db))
+    return settings
+
+
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the configured platforms."""
+    from bot.runner import serve
+
+    if not settings.platforms:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN or BALE_BOT_TOKEN: set at least one to run the bot "
+            "(or try 'homebiz chat', which needs no token)"
+        )
+    asyncio.run(serve(settings))
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """Talk to the bot in the terminal."""
+    from bot.console import run_chat
+
+    run_chat(settings, user_id=args.user, lang=args.lang)
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Bring the database schema up to date."""
+    from bot.db import Database
+
+    async def go() -> list[str]:
+        db = await Database.open(settings.db_path, migrate=False)
+        try:
+            applied = await db.migrate()
+            print(f"{settings.db_path}: schema version {await db.version()}")
+            return applied
+        finally:
+            await db.close()
+
+    for name in asyncio.run(go()):
+        print(f"applied {name}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="homebiz", description=__doc__)
+    parser.add_argument("--db", help="SQLite file (default: HOMEBIZ_DB or data/homebiz.sqlite3)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot on Telegram and/or Bale").set_defaults(func=_cmd_run)
+    chat = sub.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
+    chat.add_argument("--user", type=int, default=1, help="the console user's id (default 1)")
+    chat.add_argument("--lang", default="fa", choices=("fa", "en"), help="the user's app language")
+    chat.set_defaults(func=_cmd_chat)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_cmd_migrate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, load settings, run a subcommand; one clear line on bad settings."""
+    load_dotenv_file()
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        secrets = [p.token for p in settings.platforms] + [
+            p.webhook_secret or "" for p in settings.platforms
+        ]
+        setup_logging(settings.log_level if args.command == "run" else "WARNING", secrets)
+        return int(args.func(args, settings))
+    except ConfigError as exc:
+        print(f"homebiz: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

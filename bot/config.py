@@ -1,0 +1,159 @@
+"""Settings read from the environment (and a `.env` file), validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TELEGRAM_API_DEFAULT = "https://api.telegram.org/bot"
+BALE_API_DEFAULT = "https://tapi.bale.ai/bot"
+PLATFORMS = ("telegram", "bale")
+LANGUAGES = ("fa", "en")
+_TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
+_ADMIN_RE = re.compile(r"^(telegram|bale):(-?\d{1,20})$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it and never holds a secret."""
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """Connection settings of one messenger."""
+
+    name: str
+    token: str = field(repr=False)
+    api_url: str
+    file_url: str
+    webhook_url: str | None = None
+    webhook_port: int = 8443
+    webhook_secret: str | None = field(default=None, repr=False)
+    staff_chat: int | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the process needs to start."""
+
+    db_path: Path
+    default_locale: str = "fa"
+    admins: frozenset[tuple[str, int]] = frozenset()
+    platforms: tuple[PlatformSettings, ...] = ()
+    content_path: Path | None = None
+    log_level: str = "INFO"
+
+    def platform(self, name: str) -> PlatformSettings | None:
+        """The settings of one platform, if it is configured."""
+        return next((p for p in self.platforms if p.name == name), None)
+
+
+def _file_url(api_url: str) -> str:
+    """Derive the file URL from an API URL ending in /bot."""
+    return api_url[: -len("bot")] + "file/bot" if api_url.endswith("/bot") else api_url + "/file"
+
+
+def _parse_admins(raw: str) -> frozenset[tuple[str, int]]:
+    """Parse `telegram:123,bale:456` into (platform, user id) pairs."""
+    admins: set[tuple[str, int]] = set()
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        match = _ADMIN_RE.match(part)
+        if not match:
+            raise ConfigError(
+                f"HOMEBIZ_ADMINS: '{part}' is not of the form platform:user_id "
+                "(e.g. telegram:123,bale:456)"
+            )
+        admins.add((match.group(1), int(match.group(2))))
+    return frozenset(admins)
+
+
+def _parse_url(name: str, raw: str) -> str:
+    """Check that a URL setting looks like http(s)."""
+    if not re.match(r"^https?://[^\s/]+", raw):
+        raise ConfigError(f"{name}: '{raw}' is not an http(s) URL")
+    return raw.rstrip("/")
+
+
+def _parse_int(name: str, raw: str | None, default: int | None) -> int | None:
+    """Parse an optional integer setting."""
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}: '{raw}' is not a whole number") from None
+
+
+def _platform(name: str, env: Mapping[str, str], default_url: str) -> PlatformSettings | None:
+    """Read one platform's settings; None when its token is not set."""
+    prefix = name.upper()
+    token = env.get(f"{prefix}_BOT_TOKEN", "").strip()
+    if not token:
+        return None
+    if not _TOKEN_RE.match(token):
+        raise ConfigError(f"{prefix}_BOT_TOKEN: does not look like a bot token (digits:letters)")
+    api_url = _parse_url(f"{prefix}_API_URL", env.get(f"{prefix}_API_URL") or default_url)
+    file_url = _parse_url(f"{prefix}_FILE_URL", env.get(f"{prefix}_FILE_URL") or _file_url(api_url))
+    webhook = env.get(f"{prefix}_WEBHOOK_URL") or None
+    if webhook:
+        webhook = _parse_url(f"{prefix}_WEBHOOK_URL", webhook)
+    secret = env.get(f"{prefix}_WEBHOOK_SECRET") or None
+    if webhook and (not secret or not re.match(r"^[A-Za-z0-9_-]{16,256}$", secret)):
+        raise ConfigError(
+            f"{prefix}_WEBHOOK_SECRET: required with {prefix}_WEBHOOK_URL, "
+            "16-256 characters of A-Z a-z 0-9 _ -"
+        )
+    port = _parse_int(f"{prefix}_WEBHOOK_PORT", env.get(f"{prefix}_WEBHOOK_PORT"), 8443)
+    staff = _parse_int(
+        f"HOMEBIZ_STAFF_CHAT_{prefix}", env.get(f"HOMEBIZ_STAFF_CHAT_{prefix}"), None
+    )
+    return PlatformSettings(
+        name=name,
+        token=token,
+        api_url=api_url,
+        file_url=file_url,
+        webhook_url=webhook,
+        webhook_port=port or 8443,
+        webhook_secret=secret,
+        staff_chat=staff,
+    )
+
+
+def load_dotenv_file(path: Path = Path(".env")) -> None:
+    """Read a `.env` file into the environment without overriding what is already set."""
+    if path.is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the environment, raising ConfigError on the first bad setting."""
+    env = os.environ if env is None else env
+    locale = env.get("HOMEBIZ_LOCALE", "fa").strip() or "fa"
+    if locale not in LANGUAGES:
+        raise ConfigError(f"HOMEBIZ_LOCALE: '{locale}' is not one of {', '.join(LANGUAGES)}")
+    db_raw = env.get("HOMEBIZ_DB", "").strip()
+    db_path = Path(db_raw) if db_raw else Path("data") / "homebiz.sqlite3"
+    content_raw = env.get("HOMEBIZ_CONTENT", "").strip()
+    level = env.get("HOMEBIZ_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"HOMEBIZ_LOG_LEVEL: '{level}' is not DEBUG, INFO, WARNING or ERROR")
+    platforms = tuple(
+        p
+        for p in (
+            _platform("telegram", env, TELEGRAM_API_DEFAULT),
+            _platform("bale", env, BALE_API_DEFAULT),
+        )
+        if p is not None
+    )
+    return Settings(
+        db_path=db_path,
+        default_locale=locale,
+        admins=_parse_admins(env.get("HOMEBIZ_ADMINS", "")),
+        platforms=platforms,
+        content_path=Path(content_raw) if content_raw else None,
+        log_level=level,
+    )

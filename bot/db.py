@@ -1,0 +1,146 @@
+"""The SQLite database: one aiosqlite connection, WAL mode, versioned migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+_MIGRATION_RE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+class MigrationError(Exception):
+    """A migration file is malformed or failed to apply."""
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """All migrations shipped with the package as (version, name, sql), in order."""
+    found = []
+    for entry in resources.files("bot.migrations").iterdir():
+        match = _MIGRATION_RE.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    for expected, (version, name, _) in enumerate(found, start=1):
+        if version != expected:
+            raise MigrationError(f"bot/migrations/{name}: expected version {expected:03d}")
+    return found
+
+
+def latest_version() -> int:
+    """The schema version the code expects."""
+    return len(migrations())
+
+
+class Database:
+    """A serialised aiosqlite connection; every call and transaction holds one lock."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        """Wrap an open connection."""
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    @classmethod
+    async def open(
+        cls, path: str | Path, *, migrate: bool = True, upto: int | None = None
+    ) -> Database:
+        """Open (creating owner-only) the file, set pragmas and apply migrations."""
+        path_str = str(path)
+        if path_str != ":memory:":
+            file = Path(path_str)
+            file.parent.mkdir(parents=True, exist_ok=True)
+            if not file.exists():
+                fd = os.open(file, os.O_CREAT | os.O_WRONLY, 0o600)
+                os.close(fd)
+            os.chmod(file, 0o600)
+        conn = await aiosqlite.connect(path_str, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=5000",
+        ):
+            await conn.execute(pragma)
+        db = cls(conn, path_str)
+        if migrate:
+            await db.migrate(upto=upto)
+        return db
+
+    async def close(self) -> None:
+        """Close the connection."""
+        async with self._lock:
+            await self._conn.close()
+
+    async def version(self) -> int:
+        """The schema version stored in the file."""
+        row = await self.fetchone("PRAGMA user_version")
+        return int(row[0]) if row else 0
+
+    async def migrate(self, *, upto: int | None = None) -> list[str]:
+        """Apply every migration newer than the file's version; return their names."""
+        current = await self.version()
+        applied = []
+        for version, name, sql in migrations():
+            if version <= current or (upto is not None and version > upto):
+                continue
+            async with self._lock:
+                try:
+                    await self._conn.executescript(
+                        f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
+                    )
+                except Exception as exc:
+                    if self._conn.in_transaction:
+                        await self._conn.rollback()
+                    raise MigrationError(f"bot/migrations/{name}: {exc}") from exc
+            applied.append(name)
+        return applied
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        """Run a query and return its first row."""
+        async with self._lock, self._conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        """Run a query and return every row."""
+        async with self._lock, self._conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement in autocommit mode; return the rows changed or the new row id."""
+        async with self._lock, self._conn.execute(sql, params) as cur:
+            return cur.lastrowid if sql.lstrip().upper().startswith("INSERT") else cur.rowcount
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Hold the lock for one write transaction; commit on success, roll back on error."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.rollback()
+                raise
+            await self._conn.commit()
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for many rows inside a single transaction."""
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)
+
+    async def backup(self, target: str | Path) -> None:
+        """Write a consistent copy of the database to a new file while others keep writing."""
+        target_path = Path(target)
+        if target_path.exists():
+            raise FileExistsError(str(target_path))
+        async with self._lock:
+            await self._conn.execute("VACUUM INTO ?", (str(target_path),))
+        os.chmod(target_path, 0o600)

@@ -1,0 +1,105 @@
+"""Every word a user sees, per language, loaded from locales/<lang>.yaml and checked."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+_PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+class I18nError(Exception):
+    """A locale file is broken; the message names the file and the key."""
+
+
+def _flatten(prefix: str, node: Any, out: dict[str, str], file: str) -> None:
+    """Turn nested mappings into dotted keys."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not isinstance(key, str):
+                raise I18nError(f"{file}: {prefix}.{key}: quote this key (YAML read it as {key!r})")
+            _flatten(f"{prefix}.{key}" if prefix else str(key), value, out, file)
+    elif isinstance(node, str):
+        if not node.strip():
+            raise I18nError(f"{file}: {prefix}: empty text")
+        out[prefix] = node
+    else:
+        raise I18nError(f"{file}: {prefix}: expected text, found {type(node).__name__}")
+
+
+def placeholders(text: str) -> frozenset[str]:
+    """The {names} a text expects."""
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name)
+
+
+def load_catalog(path: Path) -> dict[str, str]:
+    """Read one locale file into dotted keys."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise I18nError(f"{path.name}: not valid YAML: {exc}") from exc
+    except OSError as exc:
+        raise I18nError(f"{path}: cannot be read: {exc.strerror}") from exc
+    out: dict[str, str] = {}
+    _flatten("", data or {}, out, f"locales/{path.name}")
+    return out
+
+
+class I18n:
+    """Translations for several languages with identical keys and placeholders."""
+
+    def __init__(self, catalogs: dict[str, dict[str, str]]) -> None:
+        """Validate the catalogs against each other."""
+        self.languages = tuple(catalogs)
+        self._catalogs = catalogs
+        base_lang = self.languages[0]
+        base = catalogs[base_lang]
+        for lang, catalog in catalogs.items():
+            for key in sorted(set(base) - set(catalog)):
+                raise I18nError(f"locales/{lang}.yaml: {key}: missing (present in {base_lang})")
+            for key in sorted(set(catalog) - set(base)):
+                raise I18nError(f"locales/{base_lang}.yaml: {key}: missing (present in {lang})")
+            for key, text in catalog.items():
+                if placeholders(text) != placeholders(base[key]):
+                    raise I18nError(
+                        f"locales/{lang}.yaml: {key}: placeholders "
+                        f"{sorted(placeholders(text))} differ from {base_lang}'s "
+                        f"{sorted(placeholders(base[key]))}"
+                    )
+
+    def has(self, key: str) -> bool:
+        """Whether a key exists."""
+        return key in self._catalogs[self.languages[0]]
+
+    def t(self, lang: str, key: str, **values: Any) -> str:
+        """The text for a key, formatted; whole numbers in Persian digits for Persian."""
+        catalog = self._catalogs.get(lang) or self._catalogs[self.languages[0]]
+        text = catalog[key]
+        if not values:
+            return text
+        if lang == "fa":
+            values = {
+                k: str(v).translate(_PERSIAN)
+                if isinstance(v, int) and not isinstance(v, bool)
+                else v
+                for k, v in values.items()
+            }
+        return text.format(**values)
+
+    def variants(self, key: str) -> frozenset[str]:
+        """The text of a key in every language (to recognise a button in any language)."""
+        return frozenset(c[key] for c in self._catalogs.values())
+
+    def keys(self, prefix: str = "") -> Iterable[str]:
+        """All keys under a prefix."""
+        return (k for k in self._catalogs[self.languages[0]] if k.startswith(prefix))
+
+
+def load_i18n(directory: Path = LOCALES_DIR, languages: tuple[str, ...] = ("fa", "en")) -> I18n:
+    """Load and cross-check every language's catalog."""
+    return I18n({lang: load_catalog(directory / f"{lang}.yaml") for lang in languages})

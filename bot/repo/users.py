@@ -1,0 +1,147 @@
+"""Applicants: identity, profile, settings and conversation state."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.db import Database
+
+PROFILE_FIELDS = ("full_name", "mobile", "national_code", "county", "field", "stage")
+_UPDATABLE = frozenset(
+    {
+        *PROFILE_FIELDS,
+        "lang",
+        "consent_at",
+        "profile_done",
+        "proactive",
+        "unreachable_at",
+        "chat_id",
+        "permit_on",
+        "loan_on",
+        "operating_since",
+    }
+)
+
+
+@dataclass
+class User:
+    """One applicant on one platform, as stored."""
+
+    id: int
+    platform: str
+    user_id: int
+    chat_id: int
+    lang: str
+    consent_at: int | None
+    full_name: str | None
+    mobile: str | None
+    national_code: str | None
+    county: str | None
+    field: str | None
+    stage: str | None
+    profile_done: bool
+    proactive: bool
+    unreachable_at: int | None
+    state: str
+    state_data: dict[str, Any] = field(default_factory=dict)
+    created_at: int = 0
+    updated_at: int = 0
+    permit_on: str | None = None
+    loan_on: str | None = None
+    operating_since: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> User:
+        """Build from a database row."""
+        keys = row.keys()
+        return cls(
+            id=row["id"],
+            platform=row["platform"],
+            user_id=row["user_id"],
+            chat_id=row["chat_id"],
+            lang=row["lang"],
+            consent_at=row["consent_at"],
+            full_name=row["full_name"],
+            mobile=row["mobile"],
+            national_code=row["national_code"],
+            county=row["county"],
+            field=row["field"],
+            stage=row["stage"],
+            profile_done=bool(row["profile_done"]),
+            proactive=bool(row["proactive"]),
+            unreachable_at=row["unreachable_at"],
+            state=row["state"],
+            state_data=json.loads(row["state_data"] or "{}"),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            permit_on=row["permit_on"] if "permit_on" in keys else None,
+            loan_on=row["loan_on"] if "loan_on" in keys else None,
+            operating_since=row["operating_since"] if "operating_since" in keys else None,
+        )
+
+
+class UserRepo:
+    """SQL for the users table."""
+
+    def __init__(self, db: Database) -> None:
+        """Use one database."""
+        self.db = db
+
+    async def get(self, pk: int) -> User | None:
+        """One user by primary key."""
+        row = await self.db.fetchone("SELECT * FROM users WHERE id = ?", (pk,))
+        return User.from_row(row) if row else None
+
+    async def find(self, platform: str, user_id: int) -> User | None:
+        """One user by platform identity."""
+        row = await self.db.fetchone(
+            "SELECT * FROM users WHERE platform = ? AND user_id = ?", (platform, user_id)
+        )
+        return User.from_row(row) if row else None
+
+    async def get_or_create(
+        self, platform: str, user_id: int, chat_id: int, lang: str, now: int
+    ) -> User:
+        """The stored user, created on first contact with the given language."""
+        user = await self.find(platform, user_id)
+        if user is not None:
+            return user
+        await self.db.execute(
+            "INSERT INTO users (platform, user_id, chat_id, lang, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, user_id) DO NOTHING",
+            (platform, user_id, chat_id, lang, now, now),
+        )
+        created = await self.find(platform, user_id)
+        assert created is not None
+        return created
+
+    async def update(self, user: User, now: int, **values: Any) -> None:
+        """Set columns on one user and mirror them on the object."""
+        bad = set(values) - _UPDATABLE
+        if bad:
+            raise ValueError(f"not updatable: {sorted(bad)}")
+        if not values:
+            return
+        cols = ", ".join(f"{k} = ?" for k in values)
+        await self.db.execute(
+            f"UPDATE users SET {cols}, updated_at = ? WHERE id = ?",
+            (*values.values(), now, user.id),
+        )
+        for key, value in values.items():
+            setattr(user, key, bool(value) if key in ("profile_done", "proactive") else value)
+        user.updated_at = now
+
+    async def set_state(self, user: User, state: str, data: dict[str, Any], now: int) -> None:
+        """Store where the person is in a conversation."""
+        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        await self.db.execute(
+            "UPDATE users SET state = ?, state_data = ?, updated_at = ? WHERE id = ?",
+            (state, payload, now, user.id),
+        )
+        user.state, user.state_data, user.updated_at = state, data, now
+
+    async def delete(self, user: User) -> None:
+        """Erase the person and, by cascade, everything keyed to them."""
+        await self.db.execute("DELETE FROM users WHERE id = ?", (user.id,))

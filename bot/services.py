@@ -1,0 +1,47 @@
+"""The services every handler and job uses, opened once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.content import Content, default_content_path, load_content
+from bot.db import Database
+from bot.i18n import I18n, load_i18n
+from bot.repo.steps import StepRepo
+from bot.repo.users import UserRepo
+
+
+@dataclass
+class Services:
+    """Database, repositories, content, translations and the clock."""
+
+    settings: Settings
+    db: Database
+    users: UserRepo
+    steps: StepRepo
+    content: Content
+    i18n: I18n
+    clock: Clock
+
+    @classmethod
+    async def open(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
+        """Load and validate content, open the database and build the repositories."""
+        content = load_content(settings.content_path or default_content_path())
+        i18n = load_i18n()
+        db = await Database.open(Path(settings.db_path))
+        return cls(
+            settings=settings,
+            db=db,
+            users=UserRepo(db),
+            steps=StepRepo(db),
+            content=content,
+            i18n=i18n,
+            clock=clock or Clock(),
+        )
+
+    async def close(self) -> None:
+        """Close the database."""
+        await self.db.close()

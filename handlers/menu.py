@@ -1,0 +1,129 @@
+"""The main menu and the pages that only inform: help, loans, contact and FAQ."""
+
+from __future__ import annotations
+
+from telegram import ReplyKeyboardMarkup
+
+from bot.text import localize_digits
+from handlers.registry import Flow, Registry
+from handlers.turn import Turn, inline, reply_keyboard
+
+MENU_ROWS = (
+    ("menu.steps", "menu.eligibility"),
+    ("menu.loans", "menu.progress"),
+    ("menu.ask", "menu.settings"),
+    ("menu.help",),
+)
+
+
+def main_keyboard(turn: Turn) -> ReplyKeyboardMarkup:
+    """The reply keyboard that stays on screen."""
+    return reply_keyboard([[turn.t(key) for key in row] for row in MENU_ROWS])
+
+
+async def show(turn: Turn) -> None:
+    """Show the main menu (or continue the profile if it is unfinished)."""
+    from handlers import profile
+
+    if not turn.user.profile_done and turn.user.consent_at is not None:
+        await turn.say(turn.t("menu.profile_incomplete"), main_keyboard(turn))
+        return
+    if not turn.user.profile_done:
+        await profile.resume(turn)
+        return
+    await turn.say(turn.t("menu.prompt"), main_keyboard(turn))
+
+
+async def on_text(turn: Turn, text: str) -> None:
+    """Free text at the menu: say what the bot can do."""
+    await turn.say(turn.t("menu.not_understood"), main_keyboard(turn))
+
+
+async def cmd_menu(turn: Turn) -> None:
+    """/menu and /cancel: leave whatever flow, keep every saved answer."""
+    was_in_flow = bool(turn.user.state)
+    await turn.clear_state()
+    if was_in_flow:
+        await turn.say(turn.t("menu.cancelled"))
+    await show(turn)
+
+
+async def show_help(turn: Turn) -> None:
+    """What the bot does and its commands."""
+    await turn.say(turn.t("help.text"), main_keyboard(turn))
+
+
+def _bullets(items: list[str]) -> str:
+    """Lines prefixed with a bullet."""
+    return "\n".join(f"• {item}" for item in items)
+
+
+async def show_loans(turn: Turn) -> None:
+    """The loan facts and steps from the content."""
+    loans = turn.svc.content.loans
+    lang = turn.lang
+    text = "\n\n".join(
+        [
+            turn.t("loans.title"),
+            loans.intro.get(lang),
+            turn.t("loans.facts") + "\n" + _bullets(loans.facts.get(lang)),
+            turn.t("loans.steps") + "\n" + _numbered(turn, loans.steps.get(lang)),
+            turn.t("loans.exclusions") + "\n" + _bullets(loans.exclusions.get(lang)),
+        ]
+    )
+    await turn.say(text, inline([[(turn.t("buttons.faq"), "faq:list")]]))
+
+
+def _numbered(turn: Turn, items: list[str]) -> str:
+    """Lines numbered in the person's digits."""
+    return "\n".join(
+        f"{localize_digits(str(i), turn.lang)}. {item}" for i, item in enumerate(items, 1)
+    )
+
+
+def contact_text(turn: Turn) -> str:
+    """The programme's contact from the content."""
+    contact = turn.svc.content.contact
+    lines = [
+        turn.t("contact.title"),
+        contact.office.get(turn.lang),
+        turn.t("contact.phone", phone=localize_digits(contact.phone, turn.lang)),
+    ]
+    if contact.note is not None:
+        lines.append(contact.note.get(turn.lang))
+    return "\n".join(lines)
+
+
+async def show_contact(turn: Turn) -> None:
+    """Ask a question: the contact, and the FAQ."""
+    await turn.say(contact_text(turn), inline([[(turn.t("buttons.faq"), "faq:list")]]))
+
+
+async def on_faq(turn: Turn, args: list[str]) -> None:
+    """The FAQ list, or one answer."""
+    faq = turn.svc.content.faq
+    await turn.ack()
+    if args and args[0] == "list":
+        rows = [[(item.q.get(turn.lang), f"faq:{item.id}")] for item in faq]
+        await turn.say(turn.t("faq.title"), inline(rows))
+        return
+    item = next((f for f in faq if args and f.id == args[0]), None)
+    if item is None:
+        await turn.context.application.bot_data["router"].stale(turn)
+        return
+    await turn.say(
+        f"❓ {item.q.get(turn.lang)}\n\n{item.a.get(turn.lang)}",
+        inline([[(turn.t("buttons.faq_back"), "faq:list")]]),
+    )
+
+
+def register(reg: Registry) -> None:
+    """Add the menu flow, the informative pages and /menu, /cancel, /help."""
+    reg.flow("menu", Flow(ask=show, on_text=on_text))
+    reg.callback("faq", on_faq)
+    reg.menu["menu.help"] = show_help
+    reg.menu["menu.loans"] = show_loans
+    reg.menu["menu.ask"] = show_contact
+    reg.commands["menu"] = cmd_menu
+    reg.commands["cancel"] = cmd_menu
+    reg.commands["help"] = show_help

@@ -1,0 +1,271 @@
+"""The profile: one question at a time, each answer validated and saved as it comes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.validators import (
+    ValidationError,
+    parse_full_name,
+    parse_mobile,
+    parse_national_code,
+)
+from handlers.registry import Flow, Registry
+from handlers.turn import Turn, chunk, inline, reply_keyboard
+
+QUESTIONS = ("full_name", "mobile", "national_code", "county", "field", "stage")
+STAGES = ("idea", "applying", "permit", "loan", "operating")
+STAGE_RANK = {stage: rank for rank, stage in enumerate(STAGES)}
+PARSERS: dict[str, Callable[[str], str]] = {
+    "full_name": parse_full_name,
+    "mobile": parse_mobile,
+    "national_code": parse_national_code,
+}
+
+
+def _choices(turn: Turn, item: str) -> list[tuple[str, str]]:
+    """The (id, label) pairs of a choice question, in the person's language."""
+    content = turn.svc.content
+    if item == "county":
+        return [(c.id, c.name.get(turn.lang)) for c in content.counties]
+    if item == "field":
+        return [(f.id, f.name.get(turn.lang)) for f in content.fields]
+    return [(s, turn.t(f"stages.{s}")) for s in STAGES]
+
+
+def choice_label(turn: Turn, item: str, value: str | None) -> str:
+    """The label of a stored choice, or a dash."""
+    return next((label for key, label in _choices(turn, item) if key == value), "—")
+
+
+def _mode(turn: Turn) -> str:
+    """Whether the person is onboarding or editing one answer."""
+    return str(turn.user.state_data.get("mode", "onboard"))
+
+
+async def begin(turn: Turn, *, mode: str, item: str | None = None) -> None:
+    """Start the profile at its first unanswered question (or at one item to edit)."""
+    if item is None:
+        item = next((q for q in QUESTIONS if not _answered(turn, q)), "stage")
+    await turn.set_state(f"profile:{item}", mode=mode)
+    await ask(turn)
+
+
+async def resume(turn: Turn) -> None:
+    """Pick the onboarding profile up where it was left."""
+    if turn.user.state.startswith("profile:"):
+        await ask(turn)
+    else:
+        await begin(turn, mode="onboard")
+
+
+def _answered(turn: Turn, item: str) -> bool:
+    """Whether the person already answered a question (skipping the optional code counts)."""
+    if item == "national_code":
+        return turn.user.national_code is not None
+    return getattr(turn.user, item) is not None
+
+
+async def ask(turn: Turn) -> None:
+    """Ask the current profile question with its keyboard."""
+    item = turn.user.state.split(":", 1)[1] if ":" in turn.user.state else "full_name"
+    if item not in QUESTIONS:
+        item = "full_name"
+    nav = turn.t("buttons.cancel") if _mode(turn) == "edit" else turn.t("buttons.back")
+    index = QUESTIONS.index(item)
+    rows: list[list[str]] = []
+    contact = None
+    if item == "mobile":
+        contact = turn.t("buttons.share_contact")
+    elif item == "national_code":
+        rows.append([turn.t("buttons.skip")])
+    elif item in ("county", "field", "stage"):
+        rows.extend(chunk([label for _, label in _choices(turn, item)], 2))
+    if index > 0 or _mode(turn) == "edit":
+        rows.append([nav])
+    question = turn.t(f"profile.ask.{item}")
+    if _mode(turn) == "onboard":
+        question = turn.t("profile.counter", n=index + 1, total=len(QUESTIONS)) + "\n" + question
+    current = _current_value(turn, item)
+    if current:
+        question += "\n" + turn.t("profile.current", value=current)
+    if rows or contact:
+        await turn.say(question, reply_keyboard(rows, contact=contact))
+    else:
+        from telegram import ReplyKeyboardRemove
+
+        await turn.say(question, ReplyKeyboardRemove())
+
+
+def _current_value(turn: Turn, item: str) -> str | None:
+    """What is stored for a question, for display."""
+    value = getattr(turn.user, item)
+    if not value:
+        return None
+    return choice_label(turn, item, value) if item in ("county", "field", "stage") else value
+
+
+async def on_text(turn: Turn, text: str) -> None:
+    """Take an answer, a back/skip/cancel, or explain what is wrong and ask again."""
+    item = turn.user.state.split(":", 1)[1]
+    if item not in QUESTIONS:
+        await begin(turn, mode=_mode(turn))
+        return
+    variants = turn.svc.i18n.variants
+    if text in variants("buttons.back") or text in variants("buttons.cancel"):
+        await _go_back(turn, item)
+        return
+    if item == "national_code" and text in variants("buttons.skip"):
+        await _store(turn, item, "")
+        return
+    if item in ("county", "field", "stage"):
+        value = _match_choice(turn, item, text)
+        if value is None:
+            await turn.say(turn.t("errors.use_buttons"))
+            await ask(turn)
+            return
+        await _store(turn, item, value)
+        return
+    try:
+        value = PARSERS[item](text)
+    except ValidationError as exc:
+        await turn.say(turn.t(f"validation.{exc.code}"))
+        await ask(turn)
+        return
+    await _store(turn, item, value)
+
+
+def _match_choice(turn: Turn, item: str, text: str) -> str | None:
+    """The choice id whose label (in any language) is the text."""
+    from bot.text import normalize_input
+
+    wanted = normalize_input(text)
+    content = turn.svc.content
+    if item == "county":
+        pairs = [(c.id, c.name) for c in content.counties]
+        return next((k for k, name in pairs if wanted in (name.fa, name.en)), None)
+    if item == "field":
+        pairs = [(f.id, f.name) for f in content.fields]
+        return next((k for k, name in pairs if wanted in (name.fa, name.en)), None)
+    return next((s for s in STAGES if wanted in turn.svc.i18n.variants(f"stages.{s}")), None)
+
+
+async def on_contact(turn: Turn, phone: str) -> None:
+    """A shared contact answers the mobile question (only the person's own)."""
+    item = turn.user.state.split(":", 1)[1]
+    message = turn.update.effective_message
+    contact = message.contact if message else None
+    if item != "mobile":
+        await turn.say(turn.t("errors.unexpected_media"))
+        await ask(turn)
+        return
+    if contact is None or contact.user_id != turn.user.user_id:
+        await turn.say(turn.t("profile.not_your_contact"))
+        await ask(turn)
+        return
+    try:
+        value = parse_mobile(phone)
+    except ValidationError as exc:
+        await turn.say(turn.t(f"validation.{exc.code}"))
+        await ask(turn)
+        return
+    await _store(turn, item, value)
+
+
+async def _store(turn: Turn, item: str, value: str) -> None:
+    """Save one answer and move on."""
+    await turn.save(**{item: value})
+    field = turn.svc.content.field(value) if item == "field" else None
+    if field is not None and field.note is not None:
+        await turn.say("⚠️ " + field.note.get(turn.lang))
+    if _mode(turn) == "edit":
+        await turn.clear_state()
+        await turn.say(turn.t("profile.saved"))
+        await turn.context.application.bot_data["router"].ask_current(turn)
+        return
+    index = QUESTIONS.index(item)
+    if index + 1 < len(QUESTIONS):
+        await turn.set_state(f"profile:{QUESTIONS[index + 1]}", mode="onboard")
+        await ask(turn)
+    else:
+        await _complete(turn)
+
+
+async def _go_back(turn: Turn, item: str) -> None:
+    """Back: the previous question while onboarding; leave editing unchanged."""
+    if _mode(turn) == "edit":
+        await turn.clear_state()
+        await turn.say(turn.t("profile.unchanged"))
+        await turn.context.application.bot_data["router"].ask_current(turn)
+        return
+    index = max(QUESTIONS.index(item) - 1, 0)
+    await turn.set_state(f"profile:{QUESTIONS[index]}", mode="onboard")
+    await ask(turn)
+
+
+async def _complete(turn: Turn) -> None:
+    """The last answer: show the profile, record steps the stage implies, open the menu."""
+    await turn.save(profile_done=1)
+    await mark_stage_steps(turn)
+    await turn.clear_state()
+    await turn.say(turn.t("profile.done") + "\n\n" + summary(turn))
+    hook = turn.context.application.bot_data.get("on_profile_done")
+    if hook is not None:
+        await hook(turn)
+    await turn.context.application.bot_data["router"].ask_current(turn)
+
+
+async def mark_stage_steps(turn: Turn) -> None:
+    """Steps a person's stage says are behind them are marked done."""
+    rank = STAGE_RANK.get(turn.user.stage or "idea", 0)
+    milestone_rank = {"permit_issued": STAGE_RANK["permit"], "loan_received": STAGE_RANK["loan"]}
+    steps = turn.svc.content.steps_for(turn.user.field)
+    last = -1
+    for i, step in enumerate(steps):
+        if step.milestone and milestone_rank.get(step.milestone, 99) <= rank:
+            last = i
+    if rank >= STAGE_RANK["operating"]:
+        last = len(steps) - 1
+    for step in steps[: last + 1]:
+        await turn.svc.steps.mark_done(turn.user.id, step.id, turn.now)
+
+
+def summary(turn: Turn) -> str:
+    """The stored profile as a few lines."""
+    user = turn.user
+    lines = [
+        turn.t("profile.label.full_name", value=user.full_name or "—"),
+        turn.t("profile.label.mobile", value=user.mobile or "—"),
+        turn.t("profile.label.national_code", value=user.national_code or "—"),
+        turn.t("profile.label.county", value=choice_label(turn, "county", user.county)),
+        turn.t("profile.label.field", value=choice_label(turn, "field", user.field)),
+        turn.t("profile.label.stage", value=choice_label(turn, "stage", user.stage)),
+    ]
+    field = turn.svc.content.field(user.field) if user.field else None
+    if field is not None and field.note is not None:
+        lines.append("⚠️ " + field.note.get(turn.lang))
+    return "\n".join(lines)
+
+
+async def on_edit_button(turn: Turn, args: list[str]) -> None:
+    """Settings → Edit profile → one item."""
+    if not args or args[0] not in QUESTIONS:
+        await turn.context.application.bot_data["router"].stale(turn)
+        return
+    await turn.ack()
+    if not turn.user.profile_done:
+        await resume(turn)
+        return
+    await begin(turn, mode="edit", item=args[0])
+
+
+async def show_edit_menu(turn: Turn) -> None:
+    """The profile with a button per item to change."""
+    rows = [[(turn.t(f"profile.item.{q}"), f"pf:{q}")] for q in QUESTIONS]
+    await turn.say(summary(turn) + "\n\n" + turn.t("profile.pick_item"), inline(rows))
+
+
+def register(reg: Registry) -> None:
+    """Add the profile flow and its buttons."""
+    reg.flow("profile", Flow(ask=ask, on_text=on_text, on_contact=on_contact))
+    reg.callback("pf", on_edit_button)

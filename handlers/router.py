@@ -1,0 +1,205 @@
+"""Turns every update into a call on the right flow, so each input gets a polite answer."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from handlers.registry import Registry
+from handlers.turn import Turn
+
+log = logging.getLogger(__name__)
+MAX_INPUT = 1000
+
+
+async def load_turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn | None:
+    """The Turn of the person behind a private update, creating their record on first contact."""
+    tg_user = update.effective_user
+    chat = update.effective_chat
+    if tg_user is None or chat is None or chat.type != ChatType.PRIVATE:
+        return None
+    svc = context.application.bot_data["services"]
+    platform = context.application.bot_data["platform"]
+    code = (tg_user.language_code or "").lower()
+    lang = "en" if code.startswith("en") else svc.settings.default_locale
+    now = svc.clock.timestamp()
+    user = await svc.users.get_or_create(platform, tg_user.id, chat.id, lang, now)
+    return Turn(update, context, user)
+
+
+class Router:
+    """Dispatches private updates by the person's stored state."""
+
+    def __init__(self, registry: Registry) -> None:
+        """Use the filled registry."""
+        self.reg = registry
+
+    async def ask_current(self, turn: Turn) -> None:
+        """Ask the person's current question again, or show where they are."""
+        if turn.user.consent_at is None and not turn.user.state.startswith("start"):
+            await turn.set_state("start:lang")
+        prefix = turn.user.state.split(":", 1)[0]
+        flow = self.reg.flows.get(prefix)
+        if flow is None:
+            await self.reg.flows["menu"].ask(turn)
+        else:
+            await flow.ask(turn)
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A /command in a private chat."""
+        turn = await load_turn(update, context)
+        if turn is None or update.effective_message is None:
+            return
+        word = (update.effective_message.text or "").split()[0][1:].split("@")[0].lower()
+        action = self.reg.commands.get(word)
+        if action is None:
+            await turn.say(turn.t("errors.unknown_command"))
+            await self.ask_current(turn)
+        elif word != "start" and turn.user.consent_at is None and word not in ("delete", "help"):
+            await self.ask_current(turn)
+        else:
+            await action(turn)
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A pressed inline button (possibly stale or forged)."""
+        turn = await load_turn(update, context)
+        query = update.callback_query
+        if turn is None or query is None:
+            if query is not None:
+                await query.answer()
+            return
+        namespace, *args = (query.data or "").split(":")
+        action = self.reg.callbacks.get(namespace)
+        open_ns = ("lang", "priv", "del")
+        if action is None or (turn.user.consent_at is None and namespace not in open_ns):
+            await self.stale(turn)
+            return
+        await action(turn, args)
+
+    async def stale(self, turn: Turn) -> None:
+        """Answer a button that no longer means anything, then ask the current question."""
+        await turn.ack(turn.t("errors.stale_button"))
+        await turn.say(turn.t("errors.stale_button"))
+        await self.ask_current(turn)
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Typed text (or a reply-keyboard button)."""
+        turn = await load_turn(update, context)
+        message = update.effective_message
+        if turn is None or message is None or message.text is None:
+            return
+        text = message.text.strip()
+        if turn.user.consent_at is not None:
+            for key, action in self.reg.menu.items():
+                if text in turn.svc.i18n.variants(key):
+                    await turn.clear_state()
+                    await action(turn)
+                    return
+        prefix = turn.user.state.split(":", 1)[0] or "menu"
+        flow = self.reg.flows.get(prefix) if turn.user.consent_at or prefix == "start" else None
+        if len(text) > MAX_INPUT and prefix != "ask":
+            await turn.say(turn.t("errors.too_long", limit=MAX_INPUT))
+            await self.ask_current(turn)
+        elif not text or flow is None:
+            await self.ask_current(turn)
+        else:
+            await flow.on_text(turn, text)
+
+    async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A shared contact card."""
+        turn = await load_turn(update, context)
+        message = update.effective_message
+        if turn is None or message is None or message.contact is None:
+            return
+        flow = self.reg.flows.get(turn.user.state.split(":", 1)[0])
+        if flow is not None and flow.on_contact is not None and turn.user.consent_at:
+            await flow.on_contact(turn, message.contact.phone_number)
+            return
+        await turn.say(turn.t("errors.unexpected_media"))
+        await self.ask_current(turn)
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stickers, photos, voice, locations and anything else that is not text."""
+        turn = await load_turn(update, context)
+        if turn is None:
+            return
+        flow = self.reg.flows.get(turn.user.state.split(":", 1)[0])
+        if flow is not None and flow.on_media is not None and turn.user.consent_at:
+            await flow.on_media(turn)
+            return
+        await turn.say(turn.t("errors.unexpected_media"))
+        await self.ask_current(turn)
+
+    async def on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An edited message: we keep what was first sent and say so."""
+        turn = await load_turn(update, context)
+        if turn is None:
+            return
+        await turn.say(turn.t("errors.edited"))
+        await self.ask_current(turn)
+
+    async def on_group(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A command or mention in a group: point the person to a private chat."""
+        message = update.effective_message
+        if message is None or update.effective_chat is None:
+            return
+        svc = context.application.bot_data["services"]
+        code = (update.effective_user.language_code or "") if update.effective_user else ""
+        lang = "en" if code.lower().startswith("en") else svc.settings.default_locale
+        await message.reply_text(svc.i18n.t(lang, "errors.group_chat"))
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The one error handler: log it, and tell the person something went wrong."""
+    log.error("update failed: %r", context.error, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    if update.effective_chat.type != ChatType.PRIVATE:
+        return
+    svc = context.application.bot_data["services"]
+    lang = svc.settings.default_locale
+    try:
+        user = await svc.users.find(
+            context.application.bot_data["platform"], update.effective_user.id
+        )
+        lang = user.lang if user else lang
+        await context.bot.send_message(
+            chat_id=update.effective_chat.id, text=svc.i18n.t(lang, "errors.internal")
+        )
+    except Exception as exc:  # the error path must never raise
+        log.warning("could not tell the person about the error: %r", exc)
+
+
+def install(app: Application, registry: Registry, *, group: int = 0) -> Router:
+    """Add the router's handlers to an Application."""
+    router = Router(registry)
+    private = filters.ChatType.PRIVATE
+    app.add_handler(TypeHandler(Update, _drop_channel_posts), group=-100)
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED & private, router.on_edited), group)
+    app.add_handler(MessageHandler(private & filters.COMMAND, router.on_command), group)
+    app.add_handler(CallbackQueryHandler(router.on_callback), group)
+    app.add_handler(MessageHandler(private & filters.CONTACT, router.on_contact), group)
+    app.add_handler(MessageHandler(private & filters.TEXT, router.on_text), group)
+    app.add_handler(MessageHandler(private & filters.ALL, router.on_other), group)
+    app.add_handler(
+        MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, router.on_group), group
+    )
+    app.add_error_handler(on_error)
+    return router
+
+
+async def _drop_channel_posts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ignore channel posts and updates without a person behind them."""
+    if update.channel_post or update.edited_channel_post or update.effective_user is None:
+        raise ApplicationHandlerStop

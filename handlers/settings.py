@@ -1,0 +1,114 @@
+"""Settings: language, profile edits, stopping proactive messages, and erasing one's data."""
+
+from __future__ import annotations
+
+from telegram import ReplyKeyboardRemove
+
+from handlers.registry import Flow, Registry
+from handlers.start import LANG_BUTTONS
+from handlers.turn import Turn, inline
+
+
+async def show(turn: Turn) -> None:
+    """Menu → Settings."""
+    proactive = (
+        (turn.t("settings.btn_stop"), "set:stop")
+        if turn.user.proactive
+        else (turn.t("settings.btn_resume"), "set:resume")
+    )
+    rows = [
+        [(turn.t("settings.btn_language"), "set:lang")],
+        [(turn.t("settings.btn_profile"), "set:profile")],
+        [proactive],
+        [(turn.t("settings.btn_delete"), "set:delete")],
+    ]
+    state = turn.t("settings.state_on") if turn.user.proactive else turn.t("settings.state_off")
+    await turn.say(turn.t("settings.title", state=state), inline(rows))
+
+
+async def on_button(turn: Turn, args: list[str]) -> None:
+    """A Settings button."""
+    from handlers import profile
+
+    action = args[0] if len(args) == 1 else ""
+    if action == "lang":
+        await turn.ack()
+        await turn.say(turn.t("start.choose_language"), inline(LANG_BUTTONS))
+    elif action == "profile":
+        await turn.ack()
+        if turn.user.profile_done:
+            await profile.show_edit_menu(turn)
+        else:
+            await profile.resume(turn)
+    elif action == "stop":
+        await turn.ack()
+        await stop(turn)
+    elif action == "resume":
+        await turn.ack()
+        await resume(turn)
+    elif action == "delete":
+        await turn.ack()
+        await ask_delete(turn)
+    else:
+        await turn.context.application.bot_data["router"].stale(turn)
+
+
+async def stop(turn: Turn) -> None:
+    """/stop: no more proactive messages until /start."""
+    await turn.save(proactive=0)
+    await turn.say(turn.t("settings.stopped"))
+
+
+async def resume(turn: Turn) -> None:
+    """Resume proactive messages."""
+    await turn.save(proactive=1, unreachable_at=None)
+    await turn.say(turn.t("settings.resumed"))
+
+
+async def ask_delete(turn: Turn) -> None:
+    """/delete: ask for confirmation first."""
+    await turn.set_state("delete")
+    await ask(turn)
+
+
+async def ask(turn: Turn) -> None:
+    """The confirmation question."""
+    rows = [[(turn.t("delete.yes"), "del:yes")], [(turn.t("delete.no"), "del:no")]]
+    await turn.say(turn.t("delete.confirm"), inline(rows))
+
+
+async def on_text(turn: Turn, text: str) -> None:
+    """Typed text while confirming: the buttons decide."""
+    await turn.say(turn.t("errors.use_buttons"))
+    await ask(turn)
+
+
+async def on_confirm(turn: Turn, args: list[str]) -> None:
+    """Erase everything, or keep it; only while the question is open."""
+    router = turn.context.application.bot_data["router"]
+    if turn.user.state != "delete" or args not in (["yes"], ["no"]):
+        await router.stale(turn)
+        return
+    await turn.ack()
+    if args == ["no"]:
+        await turn.clear_state()
+        await turn.say(turn.t("delete.kept"))
+        await router.ask_current(turn)
+        return
+    progress = await turn.svc.steps.progress(turn.user.id)
+    steps = sum(1 for p in progress.values() if p.done_at)
+    await router.reg.emit("before_delete", turn)
+    await turn.svc.users.delete(turn.user)
+    await turn.say(turn.t("delete.done", steps=steps), ReplyKeyboardRemove())
+
+
+def register(reg: Registry) -> None:
+    """Add Settings, /stop, /delete and /language."""
+    reg.flow("delete", Flow(ask=ask, on_text=on_text))
+    reg.callback("set", on_button)
+    reg.callback("del", on_confirm)
+    reg.menu["menu.settings"] = show
+    reg.commands["stop"] = stop
+    reg.commands["delete"] = ask_delete
+    reg.commands["settings"] = show
+    reg.commands["language"] = lambda turn: on_button(turn, ["lang"])

@@ -1,0 +1,90 @@
+"""/start: choose a language, read the privacy notice, agree; /start again resumes."""
+
+from __future__ import annotations
+
+from handlers.registry import Flow, Registry
+from handlers.turn import Turn, inline
+
+LANG_BUTTONS = [[("فارسی", "lang:fa"), ("English", "lang:en")]]
+
+
+async def cmd_start(turn: Turn) -> None:
+    """Begin, resume proactive messages, or pick up where the person was."""
+    from handlers import profile
+
+    if turn.user.unreachable_at is not None or not turn.user.proactive:
+        was_stopped = not turn.user.proactive
+        await turn.save(unreachable_at=None, proactive=1)
+        if was_stopped and turn.user.consent_at is not None:
+            await turn.say(turn.t("settings.resumed"))
+    if turn.user.consent_at is None:
+        await turn.set_state("start:lang")
+        await ask(turn)
+    elif not turn.user.profile_done:
+        await turn.say(turn.t("start.welcome_back"))
+        await profile.resume(turn)
+    else:
+        await turn.clear_state()
+        await turn.say(turn.t("start.welcome_back"))
+        await turn.context.application.bot_data["router"].ask_current(turn)
+
+
+async def ask(turn: Turn) -> None:
+    """Ask the step of the start flow the person is at."""
+    if turn.user.state == "start:privacy":
+        await turn.say(
+            turn.t("start.privacy"),
+            inline([[(turn.t("start.agree"), "priv:yes")], [(turn.t("start.decline"), "priv:no")]]),
+        )
+    else:
+        await turn.say(turn.t("start.choose_language"), inline(LANG_BUTTONS))
+
+
+async def on_text(turn: Turn, text: str) -> None:
+    """Typed text during the start flow: the buttons are the way on."""
+    await turn.say(turn.t("errors.use_buttons"))
+    await ask(turn)
+
+
+async def on_lang(turn: Turn, args: list[str]) -> None:
+    """A language button (at start or from Settings)."""
+    lang = args[0] if args else ""
+    if lang not in turn.svc.i18n.languages:
+        await turn.context.application.bot_data["router"].stale(turn)
+        return
+    await turn.ack()
+    await turn.save(lang=lang)
+    if turn.user.consent_at is None:
+        await turn.set_state("start:privacy")
+        await ask(turn)
+    else:
+        await turn.say(turn.t("settings.language_changed"))
+        await turn.context.application.bot_data["router"].ask_current(turn)
+
+
+async def on_privacy(turn: Turn, args: list[str]) -> None:
+    """Agree or decline the privacy notice."""
+    from handlers import profile
+
+    if turn.user.consent_at is not None:
+        await turn.ack()
+        await turn.context.application.bot_data["router"].ask_current(turn)
+        return
+    if turn.user.state != "start:privacy" or args not in (["yes"], ["no"]):
+        await turn.context.application.bot_data["router"].stale(turn)
+        return
+    await turn.ack()
+    if args == ["no"]:
+        await turn.say(turn.t("start.declined"))
+        return
+    await turn.save(consent_at=turn.now)
+    await turn.say(turn.t("start.thanks"))
+    await profile.begin(turn, mode="onboard")
+
+
+def register(reg: Registry) -> None:
+    """Add the start flow, its buttons and /start."""
+    reg.flow("start", Flow(ask=ask, on_text=on_text))
+    reg.callback("lang", on_lang)
+    reg.callback("priv", on_privacy)
+    reg.commands["start"] = cmd_start

@@ -1,0 +1,90 @@
+"""Shared fixtures: a real Application on a temporary database, driven through the fake Bot API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.fakeapi.client import ChatClient
+from bot.fakeapi.emulator import BotApiEmulator
+from bot.fakeapi.request import EmulatorRequest
+from bot.services import Services
+
+TOKEN = "1000001:TEST-TOKEN-NOT-REAL"
+START = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)  # 1405/09/08 11:30 Tehran, a Sunday
+
+
+@dataclass
+class Bot:
+    """A running bot: its services, Application and fake Bot API, restartable on the same file."""
+
+    db_path: Path
+    clock: ManualClock
+    platform: str = "telegram"
+    admins: frozenset[tuple[str, int]] = frozenset()
+    emulator: BotApiEmulator = field(default_factory=BotApiEmulator)
+    services: Services | None = None
+    app: Application | None = None
+
+    async def start(self) -> None:
+        """Open services and initialise the Application."""
+        settings = Settings(db_path=self.db_path, admins=self.admins)
+        self.services = await Services.open(settings, clock=self.clock)
+        self.app = build_application(
+            self.services,
+            self.platform,
+            token=TOKEN,
+            base_url="http://fake.invalid/bot",
+            base_file_url="http://fake.invalid/file/bot",
+            request=EmulatorRequest(self.emulator),
+            with_updater=False,
+            with_jobs=False,
+        )
+        await self.app.initialize()
+
+    async def stop(self) -> None:
+        """Shut the Application and close the database, as a process exit would."""
+        if self.app is not None:
+            await self.app.shutdown()
+        if self.services is not None:
+            await self.services.close()
+        self.app, self.services = None, None
+
+    async def restart(self) -> None:
+        """Stop and start again on the same database file."""
+        await self.stop()
+        await self.start()
+
+    @property
+    def svc(self) -> Services:
+        """The open services."""
+        assert self.services is not None
+        return self.services
+
+    def client(self, user_id: int, *, lang: str | None = "fa", name: str = "Test") -> ChatClient:
+        """A person chatting with this bot (re-bound to the current Application)."""
+        assert self.app is not None
+        return ChatClient(self.app, self.emulator, user_id, first_name=name, language_code=lang)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock the test moves by hand."""
+    return ManualClock(START)
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+    """A started bot on a fresh database file."""
+    instance = Bot(db_path=tmp_path / "bot.sqlite3", clock=clock)
+    await instance.start()
+    yield instance
+    await instance.stop()
