@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 COMMANDS = ("start", "menu", "steps", "progress", "settings", "help", "cancel", "stop", "delete")
 
 
-async def _set_commands(app: Application) -> None:
+async def set_commands(app: Application) -> None:
     """Publish the command list in both languages; best effort (Bale may lack the method)."""
     services: Services = app.bot_data["services"]
     for lang in services.i18n.languages:
@@ -50,7 +50,6 @@ def build_application(
         .token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
-        .post_init(_set_commands)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)

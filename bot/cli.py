@@ -10,6 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_dotenv_file, load_settings
+from bot.content import ContentError
+from bot.db import MigrationError
+from bot.i18n import I18nError
 from bot.logs import setup_logging
 
 
@@ -87,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args, settings))
     except ConfigError as exc:
         print(f"homebiz: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (ContentError, I18nError, MigrationError) as exc:
+        print(f"homebiz: cannot start: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.app import build_application
 from bot.config import Settings
@@ -21,18 +21,32 @@ HINT = (
 )
 
 
-def _buttons(client: ChatClient) -> list[str]:
-    """Inline buttons of the latest message, then the reply keyboard: numbered together."""
-    return client.buttons + client.reply_keyboard
+def _choices(client: ChatClient) -> list[dict[str, Any]]:
+    """The latest message's inline buttons, then the reply keyboard, numbered together."""
+    last = client.last_message
+    inline = list(last.inline_buttons()) if last is not None else []
+    keys = client.emulator.reply_keyboard(client.chat_id) or {}
+    reply = [
+        b if isinstance(b, dict) else {"text": b} for row in keys.get("keyboard", []) for b in row
+    ]
+    return inline + reply
 
 
-def render(message: FakeMessage, numbered: list[str], offset: int) -> str:
-    """A bot message as console text, with numbered buttons."""
-    lines = ["🤖 " + (message.content or f"[{message.kind}]")]
-    inline = [b.get("text", "") for b in message.inline_buttons()]
-    if inline:
+async def _choose(client: ChatClient, button: dict[str, Any]) -> list[FakeMessage]:
+    """Press an inline button of the latest message, or type a reply-keyboard key."""
+    if "callback_data" in button and client.last_message is not None:
+        return await client.press_data(button["callback_data"], client.last_message.message_id)
+    if button.get("request_contact"):
+        return await client.share_contact()
+    return await client.send(button.get("text", ""))
+
+
+def render(messages: list[FakeMessage], choices: list[dict[str, Any]]) -> str:
+    """The bot's new messages as console text, then the numbered buttons now on offer."""
+    lines = ["🤖 " + (m.content or f"[{m.kind}]") for m in messages]
+    if choices:
         lines.append(
-            "   " + "  ".join(f"[{numbered.index(b) + 1}] {b}" for b in inline if b in numbered)
+            "   " + "  ".join(f"[{i}] {b.get('text', '')}" for i, b in enumerate(choices, 1))
         )
     return "\n".join(lines)
 
@@ -60,24 +74,15 @@ async def chat(settings: Settings, *, user_id: int, lang: str, out: TextIO, inp:
             line = await loop.run_in_executor(None, inp.readline)
             if not line:
                 break
-            text = line.rstrip("\r\n")
-            choices = _buttons(client)
-            if text.strip().isdigit() and 1 <= int(text.strip()) <= len(choices):
-                label = choices[int(text.strip()) - 1]
-                replies = await client.press(label)
-            elif not text.strip():
+            text = line.strip()
+            choices = _choices(client)
+            if not text:
                 continue
+            if text.isdigit() and 1 <= int(text) <= len(choices):
+                replies = await _choose(client, choices[int(text) - 1])
             else:
                 replies = await client.send(text)
-            choices = _buttons(client)
-            for message in replies:
-                print(render(message, choices, 0), file=out)
-            keyboard = client.reply_keyboard
-            if keyboard:
-                start = len(client.buttons)
-                keys = "  ".join(f"[{start + i}] {k}" for i, k in enumerate(keyboard, 1))
-                print(f"   ⌨ {keys}", file=out)
-            out.flush()
+            print(render(replies, _choices(client)), file=out, flush=True)
     finally:
         await app.shutdown()
         await services.close()

@@ -9,7 +9,7 @@ import signal
 
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import build_application, set_commands
 from bot.config import PlatformSettings, Settings
 from bot.services import Services
 
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 async def _start(app: Application, platform: PlatformSettings) -> None:
     """Start one Application by long polling or by webhook."""
     await app.initialize()
+    await set_commands(app)
     updater = app.updater
     assert updater is not None
     if platform.webhook_url and platform.webhook_secret:

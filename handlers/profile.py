@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.text import localize_digits
 from bot.validators import (
     ValidationError,
     parse_full_name,
@@ -235,8 +236,11 @@ def summary(turn: Turn) -> str:
     user = turn.user
     lines = [
         turn.t("profile.label.full_name", value=user.full_name or "—"),
-        turn.t("profile.label.mobile", value=user.mobile or "—"),
-        turn.t("profile.label.national_code", value=user.national_code or "—"),
+        turn.t("profile.label.mobile", value=localize_digits(user.mobile or "—", turn.lang)),
+        turn.t(
+            "profile.label.national_code",
+            value=localize_digits(user.national_code or "—", turn.lang),
+        ),
         turn.t("profile.label.county", value=choice_label(turn, "county", user.county)),
         turn.t("profile.label.field", value=choice_label(turn, "field", user.field)),
         turn.t("profile.label.stage", value=choice_label(turn, "stage", user.stage)),

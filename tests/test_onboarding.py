@@ -57,7 +57,7 @@ async def test_persian_applicant_completes_profile(bot: Bot) -> None:
     assert (user.county, user.field, user.stage) == ("karaj", "handicrafts", "permit")
     assert "📋 مراحل مجوز" in me.reply_keyboard
     transcript = "\n".join(m.content for m in me.history)
-    assert "نمایه شما کامل شد" in transcript and "+989123456789" in transcript
+    assert "نمایه شما کامل شد" in transcript and "+۹۸۹۱۲۳۴۵۶۷۸۹" in transcript
 
 
 async def test_english_applicant_and_contact_button(bot: Bot) -> None:
