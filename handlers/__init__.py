@@ -1,9 +1,9 @@
 """Feature handlers: each module registers its flows, buttons, menu entries and commands."""
 
-from handlers import eligibility, menu, profile, settings, start, steps
+from handlers import checkin, eligibility, menu, milestones, profile, settings, start, steps
 from handlers.registry import Registry
 
-FEATURES = (start, profile, menu, steps, eligibility, settings)
+FEATURES = (start, profile, menu, steps, eligibility, settings, milestones, checkin)
 
 
 def build_registry() -> Registry:

@@ -182,6 +182,9 @@ async def _store(turn: Turn, item: str, value: str) -> None:
     if _mode(turn) == "edit":
         await turn.clear_state()
         await turn.say(turn.t("profile.saved"))
+        if item == "stage":
+            await mark_stage_steps(turn)
+            await turn.context.application.bot_data["router"].reg.emit("stage_set", turn)
         await turn.context.application.bot_data["router"].ask_current(turn)
         return
     index = QUESTIONS.index(item)
@@ -209,10 +212,10 @@ async def _complete(turn: Turn) -> None:
     await turn.save(profile_done=1)
     await mark_stage_steps(turn)
     await turn.clear_state()
-    await turn.say(turn.t("profile.done") + "\n\n" + summary(turn))
-    hook = turn.context.application.bot_data.get("on_profile_done")
-    if hook is not None:
-        await hook(turn)
+    from handlers.menu import main_keyboard
+
+    await turn.say(turn.t("profile.done") + "\n\n" + summary(turn), main_keyboard(turn))
+    await turn.context.application.bot_data["router"].reg.emit("stage_set", turn)
     await turn.context.application.bot_data["router"].ask_current(turn)
 
 

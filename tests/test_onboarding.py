@@ -56,6 +56,7 @@ async def test_persian_applicant_completes_profile(bot: Bot) -> None:
     )
     assert (user.county, user.field, user.stage) == ("karaj", "handicrafts", "permit")
     assert "📋 مراحل مجوز" in me.reply_keyboard
+    assert "مجوزتان در چه تاریخی صادر شد" in me.last and "۱۴۰۵/۰۹/۰۸" in me.last
     transcript = "\n".join(m.content for m in me.history)
     assert "نمایه شما کامل شد" in transcript and "+۹۸۹۱۲۳۴۵۶۷۸۹" in transcript
 

@@ -1,0 +1,345 @@
+"""Check-in rounds, their answers (a history), milestones, nudges and staff follow-ups."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from bot.db import Database
+
+
+@dataclass(frozen=True)
+class Round:
+    """One "is your business still operating?" round."""
+
+    id: int
+    user_pk: int
+    due_at: int
+    sent_at: int
+    reminders_sent: int
+    status: str
+    closed_at: int | None
+
+
+@dataclass(frozen=True)
+class DuePerson:
+    """Someone the sweep will message: enough to render and address the message."""
+
+    user_pk: int
+    platform: str
+    chat_id: int
+    lang: str
+    due_at: int
+
+
+@dataclass(frozen=True)
+class OpenRound:
+    """An open round with its person, for reminders and expiry."""
+
+    round_id: int
+    user_pk: int
+    platform: str
+    chat_id: int
+    lang: str
+    due_at: int
+    sent_at: int
+    reminders_sent: int
+    permit_on: str | None
+    loan_on: str | None
+    operating_since: str | None
+
+
+@dataclass(frozen=True)
+class StuckStep:
+    """A step someone started and has not finished."""
+
+    user_pk: int
+    platform: str
+    chat_id: int
+    lang: str
+    field: str | None
+    step_id: str
+    started_at: int
+    nudges_sent: int
+    last_nudge_at: int | None
+
+
+_REACHABLE = "u.proactive = 1 AND u.unreachable_at IS NULL AND u.consent_at IS NOT NULL"
+
+
+class CheckinRepo:
+    """SQL for check-ins, nudges and follow-ups."""
+
+    def __init__(self, db: Database) -> None:
+        """Use one database."""
+        self.db = db
+
+    async def set_next(
+        self,
+        user_pk: int,
+        when: int | None,
+        *,
+        paused_until: str | None = None,
+        closed: bool = False,
+    ) -> None:
+        """Plan (or clear) someone's next round."""
+        await self.db.execute(
+            "UPDATE users SET next_checkin_at = ?, paused_until = ?, checkins_closed = ? "
+            "WHERE id = ?",
+            (when, paused_until, int(closed), user_pk),
+        )
+
+    async def next_at(self, user_pk: int) -> int | None:
+        """When someone's next round is planned."""
+        row = await self.db.fetchone("SELECT next_checkin_at FROM users WHERE id = ?", (user_pk,))
+        return int(row[0]) if row and row[0] is not None else None
+
+    async def due(self, platform: str, now: int, limit: int) -> list[DuePerson]:
+        """People whose next round is due and who may be messaged."""
+        rows = await self.db.fetchall(
+            "SELECT u.id, u.platform, u.chat_id, u.lang, u.next_checkin_at FROM users u "
+            f"WHERE u.next_checkin_at <= ? AND u.platform = ? AND {_REACHABLE} "
+            "AND u.checkins_closed = 0 ORDER BY u.next_checkin_at LIMIT ?",
+            (now, platform, limit),
+        )
+        return [DuePerson(*r) for r in rows]
+
+    async def upcoming(self, limit: int = 50) -> list[tuple[int, str, int, int]]:
+        """The next planned rounds: (user_pk, platform, user_id, when)."""
+        rows = await self.db.fetchall(
+            "SELECT id, platform, user_id, next_checkin_at FROM users "
+            "WHERE next_checkin_at IS NOT NULL ORDER BY next_checkin_at LIMIT ?",
+            (limit,),
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    async def open_rounds(
+        self, people: list[DuePerson], now: int, messages: list[dict[str, Any]]
+    ) -> list[int]:
+        """Open one round per person and queue its message, atomically; return round ids."""
+        ids: list[int] = []
+        async with self.db.transaction() as conn:
+            for person, payload in zip(people, messages, strict=True):
+                cur = await conn.execute(
+                    "INSERT INTO checkin_rounds (user_pk, due_at, sent_at) VALUES (?, ?, ?)",
+                    (person.user_pk, person.due_at, now),
+                )
+                round_id = int(cur.lastrowid or 0)
+                ids.append(round_id)
+                payload = _with_round(payload, round_id)
+                await conn.execute(
+                    "INSERT INTO outbox (platform, chat_id, user_pk, kind, priority, payload, "
+                    "dedupe_key, not_before, created_at) "
+                    "VALUES (?, ?, ?, 'checkin', 10, ?, ?, ?, ?) "
+                    "ON CONFLICT (dedupe_key) DO NOTHING",
+                    (
+                        person.platform,
+                        person.chat_id,
+                        person.user_pk,
+                        json.dumps(payload),
+                        f"checkin:{round_id}",
+                        now,
+                        now,
+                    ),
+                )
+            await conn.executemany(
+                "UPDATE users SET next_checkin_at = NULL WHERE id = ?",
+                [(p.user_pk,) for p in people],
+            )
+        return ids
+
+    async def open_for_platform(self, platform: str, limit: int) -> list[OpenRound]:
+        """Open rounds of one platform, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT r.id, r.user_pk, u.platform, u.chat_id, u.lang, r.due_at, r.sent_at, "
+            "r.reminders_sent, u.permit_on, u.loan_on, u.operating_since "
+            "FROM checkin_rounds r JOIN users u ON u.id = r.user_pk "
+            "WHERE r.status = 'open' AND u.platform = ? ORDER BY r.sent_at LIMIT ?",
+            (platform, limit),
+        )
+        return [OpenRound(*r) for r in rows]
+
+    async def remind(self, item: OpenRound, payload: dict[str, Any], now: int) -> None:
+        """Count a reminder and queue it, atomically."""
+        number = item.reminders_sent + 1
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE checkin_rounds SET reminders_sent = ? WHERE id = ? AND status = 'open'",
+                (number, item.round_id),
+            )
+            await conn.execute(
+                "INSERT INTO outbox (platform, chat_id, user_pk, kind, priority, payload, "
+                "dedupe_key, not_before, created_at) VALUES (?, ?, ?, 'reminder', 10, ?, ?, ?, ?) "
+                "ON CONFLICT (dedupe_key) DO NOTHING",
+                (
+                    item.platform,
+                    item.chat_id,
+                    item.user_pk,
+                    json.dumps(_with_round(payload, item.round_id)),
+                    f"remind:{item.round_id}:{number}",
+                    now,
+                    now,
+                ),
+            )
+
+    async def expire(self, item: OpenRound, now: int, next_at: int | None) -> bool:
+        """Close a round as no answer (not closed!), record it, list it for staff, plan the next."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE checkin_rounds SET status = 'no_answer', closed_at = ? "
+                "WHERE id = ? AND status = 'open'",
+                (now, item.round_id),
+            )
+            if cur.rowcount == 0:
+                return False
+            await conn.execute(
+                "INSERT INTO checkin_answers (round_id, user_pk, status, answered_at) "
+                "VALUES (?, ?, 'no_answer', ?)",
+                (item.round_id, item.user_pk, now),
+            )
+            await conn.execute(
+                "INSERT INTO followups (user_pk, kind, detail, created_at) "
+                "VALUES (?, 'no_answer', ?, ?)",
+                (item.user_pk, json.dumps({"round": item.round_id}), now),
+            )
+            await conn.execute(
+                "UPDATE users SET next_checkin_at = ? WHERE id = ? AND checkins_closed = 0",
+                (next_at, item.user_pk),
+            )
+        return True
+
+    async def get_round(self, round_id: int) -> Round | None:
+        """One round by id."""
+        row = await self.db.fetchone(
+            "SELECT id, user_pk, due_at, sent_at, reminders_sent, status, closed_at "
+            "FROM checkin_rounds WHERE id = ?",
+            (round_id,),
+        )
+        return Round(*row) if row else None
+
+    async def latest_round(self, user_pk: int) -> Round | None:
+        """Someone's most recent round."""
+        row = await self.db.fetchone(
+            "SELECT id, user_pk, due_at, sent_at, reminders_sent, status, closed_at "
+            "FROM checkin_rounds WHERE user_pk = ? ORDER BY id DESC LIMIT 1",
+            (user_pk,),
+        )
+        return Round(*row) if row else None
+
+    async def answer(
+        self, round_id: int, user_pk: int, status: str, detail: dict[str, Any], now: int
+    ) -> int | None:
+        """Record the first answer to an open round; None when it was not open any more."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE checkin_rounds SET status = 'answered', closed_at = ? "
+                "WHERE id = ? AND user_pk = ? AND status = 'open'",
+                (now, round_id, user_pk),
+            )
+            if cur.rowcount == 0:
+                return None
+            cur = await conn.execute(
+                "INSERT INTO checkin_answers (round_id, user_pk, status, detail, answered_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (round_id, user_pk, status, json.dumps(detail, ensure_ascii=False), now),
+            )
+            return int(cur.lastrowid or 0)
+
+    async def round_answer(self, round_id: int) -> tuple[int, str, dict[str, Any], int] | None:
+        """The answer given to a round: (answer id, status, detail, time)."""
+        row = await self.db.fetchone(
+            "SELECT id, status, detail, answered_at FROM checkin_answers "
+            "WHERE round_id = ? ORDER BY id DESC LIMIT 1",
+            (round_id,),
+        )
+        return (row[0], row[1], json.loads(row[2]), row[3]) if row else None
+
+    async def add_detail(self, answer_id: int, values: dict[str, Any]) -> None:
+        """Add follow-up details (staff count, sales band, reason…) to an answer."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "SELECT detail FROM checkin_answers WHERE id = ?", (answer_id,)
+            )
+            row = await cur.fetchone()
+            if row is None:
+                return
+            detail = {**json.loads(row[0]), **values}
+            await conn.execute(
+                "UPDATE checkin_answers SET detail = ? WHERE id = ?",
+                (json.dumps(detail, ensure_ascii=False), answer_id),
+            )
+
+    async def history(self, user_pk: int) -> list[tuple[str, dict[str, Any], int]]:
+        """Every answer of one person, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT status, detail, answered_at FROM checkin_answers WHERE user_pk = ? ORDER BY id",
+            (user_pk,),
+        )
+        return [(r[0], json.loads(r[1]), r[2]) for r in rows]
+
+    async def add_followup(self, user_pk: int, kind: str, detail: dict[str, Any], now: int) -> int:
+        """Put someone on the staff follow-up list."""
+        return await self.db.execute(
+            "INSERT INTO followups (user_pk, kind, detail, created_at) VALUES (?, ?, ?, ?)",
+            (user_pk, kind, json.dumps(detail, ensure_ascii=False), now),
+        )
+
+    async def followups(self, status: str = "open", limit: int = 100) -> list[dict[str, Any]]:
+        """The staff follow-up list, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT f.id, f.kind, f.detail, f.created_at, u.platform, u.user_id, u.full_name, "
+            "u.mobile FROM followups f JOIN users u ON u.id = f.user_pk "
+            "WHERE f.status = ? ORDER BY f.id LIMIT ?",
+            (status, limit),
+        )
+        return [dict(r) for r in rows]
+
+    async def stuck_steps(
+        self, platform: str, started_before: int, nudge_max: int, limit: int
+    ) -> list[StuckStep]:
+        """Unfinished steps started long ago, of people who may be messaged."""
+        rows = await self.db.fetchall(
+            "SELECT u.id, u.platform, u.chat_id, u.lang, u.field, s.step_id, s.started_at, "
+            "s.nudges_sent, s.last_nudge_at FROM step_progress s JOIN users u ON u.id = s.user_pk "
+            f"WHERE s.done_at IS NULL AND s.started_at <= ? AND s.nudges_sent < ? "
+            f"AND u.platform = ? AND u.profile_done = 1 AND {_REACHABLE} "
+            "ORDER BY s.started_at LIMIT ?",
+            (started_before, nudge_max, platform, limit),
+        )
+        return [StuckStep(*r) for r in rows]
+
+    async def nudge(self, item: StuckStep, payload: dict[str, Any], now: int) -> None:
+        """Count a nudge and queue it, atomically."""
+        number = item.nudges_sent + 1
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE step_progress SET nudges_sent = ?, last_nudge_at = ? "
+                "WHERE user_pk = ? AND step_id = ?",
+                (number, now, item.user_pk, item.step_id),
+            )
+            await conn.execute(
+                "INSERT INTO outbox (platform, chat_id, user_pk, kind, priority, payload, "
+                "dedupe_key, not_before, created_at) VALUES (?, ?, ?, 'nudge', 10, ?, ?, ?, ?) "
+                "ON CONFLICT (dedupe_key) DO NOTHING",
+                (
+                    item.platform,
+                    item.chat_id,
+                    item.user_pk,
+                    json.dumps(payload),
+                    f"nudge:{item.user_pk}:{item.step_id}:{number}",
+                    now,
+                    now,
+                ),
+            )
+
+
+def _with_round(payload: dict[str, Any], round_id: int) -> dict[str, Any]:
+    """Fill the round id into button data written as 'ci:{round}:…'."""
+    buttons = payload.get("buttons")
+    if not buttons:
+        return payload
+    filled = [
+        [[label, data.replace("{round}", str(round_id))] for label, data in row] for row in buttons
+    ]
+    return {**payload, "buttons": filled}
