@@ -63,6 +63,25 @@ def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_checkins(args: argparse.Namespace, settings: Settings) -> int:
+    """`checkins due` or `checkins send-now`."""
+    from bot import ops
+
+    job = ops.checkins_due(settings) if args.action == "due" else ops.send_now(settings)
+    for line in asyncio.run(job):
+        print(line)
+    return 0
+
+
+def _cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
+    """Outbox counts per kind and status."""
+    from bot import ops
+
+    for line in asyncio.run(ops.outbox_counts(settings)):
+        print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="homebiz", description=__doc__)
@@ -74,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--lang", default="fa", choices=("fa", "en"), help="the user's app language")
     chat.set_defaults(func=_cmd_chat)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_cmd_migrate)
+    checkins = sub.add_parser("checkins", help="check-ins: what is due, or run a sweep now")
+    checkins.add_argument("action", choices=("due", "send-now"))
+    checkins.set_defaults(func=_cmd_checkins)
+    sub.add_parser("outbox", help="outbox counts per kind and status").set_defaults(
+        func=_cmd_outbox
+    )
     return parser
 
 

@@ -12,6 +12,7 @@ from telegram.ext import Application
 from bot.app import build_application, set_commands
 from bot.config import PlatformSettings, Settings
 from bot.services import Services
+from scheduler import Proactive
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     apps: list[Application] = []
+    jobs: list[Proactive] = []
     try:
         for platform in settings.platforms:
             app = build_application(
@@ -78,9 +80,13 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             )
             apps.append(app)
             await _start(app, platform)
+            jobs.append(Proactive(app, services, platform.name))
+            jobs[-1].start()
         log.info("serving %s", ", ".join(p.name for p in settings.platforms))
         await stop.wait()
     finally:
+        for job in jobs:
+            await job.stop()
         for app in reversed(apps):
             await _stop(app)
         await services.close()

@@ -19,6 +19,12 @@ RESUME_MONTHS = ("1", "3", "6")
 MAX_NOTE = 1000
 
 
+async def _resume(turn: Turn) -> None:
+    """Ask the question the person was at before the check-in, if there was one."""
+    if turn.user.state:
+        await turn.context.application.bot_data["router"].ask_current(turn)
+
+
 def _repo(turn: Turn) -> CheckinRepo:
     """The check-in repository."""
     return CheckinRepo(turn.svc.db)
@@ -50,7 +56,7 @@ async def _expired(turn: Turn) -> None:
     """A button of a round that is gone, closed without answer, or someone else's."""
     await turn.ack()
     await turn.say(turn.t("checkin.expired"))
-    await turn.context.application.bot_data["router"].ask_current(turn)
+    await _resume(turn)
 
 
 async def _first_answer(turn: Turn, rnd: Round, status: str) -> None:
@@ -142,7 +148,7 @@ async def _sales(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:
     await _repo(turn).add_detail(answer_id, {"sales": band.id})
     nxt = await _plan_next(turn, rnd)
     await turn.edit_or_say(turn.t("checkin.thanks_operating") + "\n" + nxt)
-    await turn.context.application.bot_data["router"].ask_current(turn)
+    await _resume(turn)
 
 
 async def _problem(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:
@@ -164,7 +170,7 @@ async def _problem(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:
     if problem.id == "other":
         await _enter_note(turn, answer_id)
     else:
-        await turn.context.application.bot_data["router"].ask_current(turn)
+        await _resume(turn)
 
 
 async def _enter_note(turn: Turn, answer_id: int) -> None:
@@ -201,7 +207,7 @@ async def _return(turn: Turn) -> None:
     """Back to the conversation the check-in interrupted."""
     data = turn.user.state_data
     await turn.set_state(str(data.get("back", "")), **dict(data.get("back_data") or {}))
-    await turn.context.application.bot_data["router"].ask_current(turn)
+    await _resume(turn)
 
 
 async def _pause(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:
@@ -285,7 +291,7 @@ async def _closed(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:
 
     text = turn.svc.content.checkin.closed_help.get(turn.lang)
     await turn.edit_or_say(f"{turn.t('checkin.thanks_closed')}\n\n{text}\n\n{contact_text(turn)}")
-    await turn.context.application.bot_data["router"].ask_current(turn)
+    await _resume(turn)
 
 
 DETAIL_ACTIONS: dict[str, tuple[str, Any]] = {

@@ -1,0 +1,52 @@
+"""Everything the bot does on its own: the minute sweep and the outbox sender."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from telegram.ext import Application, ContextTypes
+
+from bot.repo.outbox import OutboxRepo
+from bot.services import Services
+from scheduler.outbox import OutboxSender
+from scheduler.planner import Planner
+
+log = logging.getLogger(__name__)
+SWEEP_SECONDS = 60
+
+
+class Proactive:
+    """One platform's sweep job (PTB's JobQueue only ticks) and its outbox sender task."""
+
+    def __init__(self, app: Application, svc: Services, platform: str) -> None:
+        """Bind to an Application."""
+        self.app = app
+        self.planner = Planner(svc, platform)
+        self.sender = OutboxSender(app.bot, OutboxRepo(svc.db), platform, svc.clock)
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The minute sweep: ask the database what is due, then wake the sender."""
+        try:
+            report = await self.planner.sweep()
+        except Exception:
+            log.exception("sweep failed; the next tick tries again")
+            return
+        if report.queued:
+            self.sender.notify()
+
+    def start(self) -> None:
+        """Schedule the sweep and start the sender."""
+        if self.app.job_queue is not None:
+            self.app.job_queue.run_repeating(self._tick, interval=SWEEP_SECONDS, first=1)
+        self._task = asyncio.create_task(self.sender.run(self._stop))
+
+    async def stop(self) -> None:
+        """Stop the sender after its in-flight sends finish."""
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self._task, timeout=10)

@@ -145,3 +145,8 @@ class UserRepo:
     async def delete(self, user: User) -> None:
         """Erase the person and, by cascade, everything keyed to them."""
         await self.db.execute("DELETE FROM users WHERE id = ?", (user.id,))
+
+    async def platforms(self) -> set[str]:
+        """Platforms that have users (so a sweep knows whom to visit)."""
+        rows = await self.db.fetchall("SELECT DISTINCT platform FROM users")
+        return {r[0] for r in rows if r[0] != "local"}

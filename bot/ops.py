@@ -1,0 +1,78 @@
+"""Operations for staff and tests: what is due, a sweep now, outbox counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from telegram import Bot
+
+from bot.config import Settings
+from bot.jalali import format_datetime
+from bot.repo.checkins import CheckinRepo
+from bot.repo.outbox import OutboxRepo
+from bot.services import Services
+
+
+async def checkins_due(settings: Settings, limit: int = 50) -> list[str]:
+    """The next planned check-ins, soonest first, as lines."""
+    svc = await Services.open(settings)
+    try:
+        rows = await CheckinRepo(svc.db).upcoming(limit)
+        now = svc.clock.timestamp()
+        lines = []
+        for _pk, platform, user_id, when in rows:
+            moment = dt.datetime.fromtimestamp(when, dt.UTC)
+            state = "DUE" if when <= now else "planned"
+            lines.append(f"{state:8} {format_datetime(moment, 'en')}  {platform}:{user_id}")
+        return lines or ["no check-ins planned"]
+    finally:
+        await svc.close()
+
+
+async def send_now(settings: Settings) -> list[str]:
+    """Run a sweep for every platform; deliver through those with a token."""
+    from scheduler.outbox import OutboxSender
+    from scheduler.planner import Planner
+
+    svc = await Services.open(settings)
+    lines = []
+    try:
+        configured = {p.name: p for p in settings.platforms}
+        known = await svc.users.platforms()
+        for name in sorted(set(configured) | known):
+            report = await Planner(svc, name).sweep()
+            line = (
+                f"{name}: queued {report.queued} (check-ins {report.checkins}, reminders "
+                f"{report.reminders}, nudges {report.nudges}), no answer {report.expired}"
+            )
+            platform = configured.get(name)
+            if platform is not None:
+                bot = Bot(
+                    platform.token, base_url=platform.api_url, base_file_url=platform.file_url
+                )
+                async with bot:
+                    sender = OutboxSender(bot, OutboxRepo(svc.db), name, svc.clock)
+                    line += f"; sent {await sender.drain_once()}"
+            else:
+                line += "; no token here, 'homebiz run' delivers them"
+            lines.append(line)
+        return lines or ["nobody yet"]
+    finally:
+        await svc.close()
+
+
+async def outbox_counts(settings: Settings) -> list[str]:
+    """Pending / sent / failed counts per kind."""
+    svc = await Services.open(settings)
+    try:
+        counts = await OutboxRepo(svc.db).counts()
+        kinds = sorted({k for k, _ in counts})
+        statuses = ("pending", "sending", "sent", "failed", "cancelled")
+        lines = [f"{'kind':10}" + "".join(f"{s:>10}" for s in statuses)]
+        for kind in kinds:
+            lines.append(
+                f"{kind:10}" + "".join(f"{counts.get((kind, s), 0):>10}" for s in statuses)
+            )
+        return lines if kinds else ["outbox is empty"]
+    finally:
+        await svc.close()
