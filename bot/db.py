@@ -123,11 +123,12 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Hold the lock for one write transaction; commit on success, roll back on error."""
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
             try:
+                await self._conn.execute("BEGIN IMMEDIATE")
                 yield self._conn
             except BaseException:
-                await self._conn.rollback()
+                if self._conn.in_transaction:
+                    await self._conn.rollback()
                 raise
             await self._conn.commit()
 
