@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.content import Content, default_content_path, load_content
 from bot.db import Database
 from bot.i18n import I18n, load_i18n
+from bot.repo.staff import StaffRepo
 from bot.repo.steps import StepRepo
 from bot.repo.users import UserRepo
 
@@ -32,6 +33,8 @@ class Services:
         content = load_content(settings.content_path or default_content_path())
         i18n = load_i18n()
         db = await Database.open(Path(settings.db_path))
+        clock = clock or Clock()
+        await StaffRepo(db).ensure_admins(settings.admins, clock.timestamp())
         return cls(
             settings=settings,
             db=db,
@@ -39,7 +42,7 @@ class Services:
             steps=StepRepo(db),
             content=content,
             i18n=i18n,
-            clock=clock or Clock(),
+            clock=clock,
         )
 
     async def close(self) -> None:

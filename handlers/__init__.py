@@ -1,9 +1,19 @@
 """Feature handlers: each module registers its flows, buttons, menu entries and commands."""
 
-from handlers import checkin, eligibility, menu, milestones, profile, settings, start, steps
+from handlers import (
+    checkin,
+    eligibility,
+    menu,
+    milestones,
+    profile,
+    settings,
+    staff,
+    start,
+    steps,
+)
 from handlers.registry import Registry
 
-FEATURES = (start, profile, menu, steps, eligibility, settings, milestones, checkin)
+FEATURES = (start, profile, menu, steps, eligibility, settings, milestones, checkin, staff)
 
 
 def build_registry() -> Registry:

@@ -112,7 +112,7 @@ async def after_step(turn: Turn, step: object) -> None:
 
 
 async def after_help(turn: Turn, step: object) -> None:
-    """"I need help" on a step puts the person on the staff follow-up list."""
+    """ "I need help" on a step puts the person on the staff follow-up list."""
     await CheckinRepo(turn.svc.db).add_followup(
         turn.user.id, "step_help", {"step": getattr(step, "id", "")}, turn.now
     )

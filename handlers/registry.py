@@ -33,6 +33,7 @@ class Registry:
     menu: dict[str, Action] = field(default_factory=dict)
     commands: dict[str, Action] = field(default_factory=dict)
     listeners: dict[str, list[Callable[..., Awaitable[None]]]] = field(default_factory=dict)
+    staff_only: dict[str, str] = field(default_factory=dict)
 
     def flow(self, name: str, flow: Flow) -> None:
         """Register a flow under its state prefix."""
@@ -41,6 +42,21 @@ class Registry:
     def callback(self, namespace: str, action: CallbackAction) -> None:
         """Register a callback namespace (the part before the first ':')."""
         self.callbacks[namespace] = action
+
+    def staff_command(self, name: str, action: Action, role: str = "staff") -> None:
+        """A command only staff (or only admins) may use; the gate checks it."""
+        self.commands[name] = action
+        self.staff_only[f"/{name}"] = role
+
+    def staff_callback(self, namespace: str, action: CallbackAction, role: str = "staff") -> None:
+        """A button namespace only staff may press."""
+        self.callbacks[namespace] = action
+        self.staff_only[f"{namespace}:"] = role
+
+    def staff_flow(self, name: str, flow: Flow, role: str = "staff") -> None:
+        """A conversation state only staff can be in."""
+        self.flows[name] = flow
+        self.staff_only[f"@{name}"] = role
 
     def on(self, event: str, listener: Callable[..., Awaitable[None]]) -> None:
         """Call a listener when a feature emits an event (e.g. "step_done")."""

@@ -17,6 +17,7 @@ from telegram.ext import (
 )
 
 from handlers.registry import Registry
+from handlers.staff import make_gate
 from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -56,23 +57,33 @@ class Router:
         else:
             await flow.ask(turn)
 
-    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A /command in a private chat."""
+    async def on_command(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, *, forced_unknown: bool = False
+    ) -> None:
+        """A /command in a private chat (forced_unknown: the gate refused a staff command)."""
         turn = await load_turn(update, context)
         if turn is None or update.effective_message is None:
             return
         word = (update.effective_message.text or "").split()[0][1:].split("@")[0].lower()
-        action = self.reg.commands.get(word)
+        action = None if forced_unknown else self.reg.commands.get(word)
+        staff = f"/{word}" in self.reg.staff_only
         if action is None:
             await turn.say(turn.t("errors.unknown_command"))
             await self.ask_current(turn)
-        elif word != "start" and turn.user.consent_at is None and word not in ("delete", "help"):
+        elif (
+            word != "start"
+            and not staff
+            and turn.user.consent_at is None
+            and word not in ("delete", "help")
+        ):
             await self.ask_current(turn)
         else:
             await action(turn)
 
-    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A pressed inline button (possibly stale or forged)."""
+    async def on_callback(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, *, forced_stale: bool = False
+    ) -> None:
+        """A pressed inline button (possibly stale or forged, or refused by the gate)."""
         turn = await load_turn(update, context)
         query = update.callback_query
         if turn is None or query is None:
@@ -80,9 +91,12 @@ class Router:
                 await query.answer()
             return
         namespace, *args = (query.data or "").split(":")
-        action = self.reg.callbacks.get(namespace)
+        action = None if forced_stale else self.reg.callbacks.get(namespace)
         open_ns = ("lang", "priv", "del")
-        if action is None or (turn.user.consent_at is None and namespace not in open_ns):
+        staff = f"{namespace}:" in self.reg.staff_only
+        if action is None or (
+            turn.user.consent_at is None and namespace not in open_ns and not staff
+        ):
             await self.stale(turn)
             return
         await action(turn, args)
@@ -186,6 +200,7 @@ def install(app: Application, registry: Registry, *, group: int = 0) -> Router:
     router = Router(registry)
     private = filters.ChatType.PRIVATE
     app.add_handler(TypeHandler(Update, _drop_channel_posts), group=-100)
+    app.add_handler(TypeHandler(Update, make_gate(registry)), group=-10)
     app.add_handler(MessageHandler(filters.UpdateType.EDITED & private, router.on_edited), group)
     app.add_handler(MessageHandler(private & filters.COMMAND, router.on_command), group)
     app.add_handler(CallbackQueryHandler(router.on_callback), group)

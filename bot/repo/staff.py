@@ -1,0 +1,90 @@
+"""Staff roles and the audit log."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from bot.db import Database
+
+ROLES = ("staff", "admin")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One recorded action."""
+
+    at: int
+    platform: str
+    actor: int
+    action: str
+    detail: dict[str, Any]
+
+
+class StaffRepo:
+    """SQL for the staff and audit tables."""
+
+    def __init__(self, db: Database) -> None:
+        """Use one database."""
+        self.db = db
+
+    async def role(self, platform: str, user_id: int) -> str | None:
+        """'admin', 'staff' or None."""
+        row = await self.db.fetchone(
+            "SELECT role FROM staff WHERE platform = ? AND user_id = ?", (platform, user_id)
+        )
+        return str(row[0]) if row else None
+
+    async def ensure_admins(self, admins: frozenset[tuple[str, int]], now: int) -> None:
+        """Make every configured admin an admin in the database."""
+        await self.db.executemany(
+            "INSERT INTO staff (platform, user_id, role, added_at) VALUES (?, ?, 'admin', ?) "
+            "ON CONFLICT (platform, user_id) DO UPDATE SET role = 'admin'",
+            [(platform, user_id, now) for platform, user_id in admins],
+        )
+
+    async def add(self, platform: str, user_id: int, role: str, by: int, now: int) -> None:
+        """Add (or change the role of) a staff member."""
+        if role not in ROLES:
+            raise ValueError(role)
+        await self.db.execute(
+            "INSERT INTO staff (platform, user_id, role, added_by, added_at) "
+            "VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (platform, user_id) DO UPDATE SET role = excluded.role",
+            (platform, user_id, role, by, now),
+        )
+
+    async def remove(self, platform: str, user_id: int) -> bool:
+        """Remove a staff member (not an admin); False when there was none."""
+        changed = await self.db.execute(
+            "DELETE FROM staff WHERE platform = ? AND user_id = ? AND role = 'staff'",
+            (platform, user_id),
+        )
+        return changed > 0
+
+    async def members(self, platform: str) -> list[tuple[int, str]]:
+        """(user id, role) of everyone on a platform's staff."""
+        rows = await self.db.fetchall(
+            "SELECT user_id, role FROM staff WHERE platform = ? ORDER BY role, user_id", (platform,)
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    async def audit(
+        self, platform: str, actor: int, action: str, detail: dict[str, Any], now: int
+    ) -> None:
+        """Record who did what."""
+        await self.db.execute(
+            "INSERT INTO audit (at, platform, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
+            (now, platform, actor, action, json.dumps(detail, ensure_ascii=False)),
+        )
+
+    async def latest(self, limit: int = 20, action: str | None = None) -> list[AuditEntry]:
+        """The newest audit entries, newest first."""
+        where, params = ("WHERE action = ?", (action, limit)) if action else ("", (limit,))
+        rows = await self.db.fetchall(
+            "SELECT at, platform, actor, action, detail FROM audit "
+            f"{where} ORDER BY id DESC LIMIT ?",
+            params,
+        )
+        return [AuditEntry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]

@@ -1,0 +1,159 @@
+"""Staff roles: one gate for every staff command, button and state; staff management; audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.jalali import format_datetime
+from bot.repo.staff import StaffRepo
+from handlers.registry import Registry
+from handlers.turn import Turn
+
+log = logging.getLogger(__name__)
+RANK = {None: 0, "staff": 1, "admin": 2}
+
+
+def required_role(reg: Registry, update: Update, state: str | None) -> str | None:
+    """The role an update needs, or None when anyone may send it."""
+    message = update.effective_message
+    if update.callback_query is not None:
+        namespace = (update.callback_query.data or "").split(":", 1)[0]
+        return reg.staff_only.get(f"{namespace}:")
+    if message is not None and message.text and message.text.startswith("/"):
+        word = message.text.split()[0].split("@")[0].lower()
+        return reg.staff_only.get(word)
+    if state:
+        return reg.staff_only.get(f"@{state.split(':', 1)[0]}")
+    return None
+
+
+def make_gate(reg: Registry):
+    """The gate: staff-only updates from people without the role are answered as applicants."""
+
+    async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Runs before every handler group; records and neutralises refused attempts."""
+        user = update.effective_user
+        if user is None:
+            return
+        svc = context.application.bot_data["services"]
+        platform = context.application.bot_data["platform"]
+        stored = None
+        if update.callback_query is None and not (
+            update.effective_message and (update.effective_message.text or "").startswith("/")
+        ):
+            stored = await svc.users.find(platform, user.id)
+        needed = required_role(reg, update, stored.state if stored else None)
+        if needed is None:
+            return
+        role = await StaffRepo(svc.db).role(platform, user.id)
+        if RANK[role] >= RANK[needed]:
+            return
+        what = (
+            update.callback_query.data
+            if update.callback_query
+            else (update.effective_message.text or "")[:64]
+            if update.effective_message
+            else ""
+        )
+        await StaffRepo(svc.db).audit(
+            platform, user.id, "denied", {"what": what}, svc.clock.timestamp()
+        )
+        router = context.application.bot_data["router"]
+        if update.callback_query is not None:
+            await router.on_callback(update, context, forced_stale=True)
+        elif stored is not None and stored.state:
+            await svc.users.set_state(stored, "", {}, svc.clock.timestamp())
+            await router.on_text(update, context)
+        else:
+            await router.on_command(update, context, forced_unknown=True)
+        raise ApplicationHandlerStop
+
+    return gate
+
+
+def _parse_target(turn: Turn, raw: str) -> tuple[str, int] | None:
+    """`123` or `bale:123` → (platform, user id)."""
+    platform, _, ident = raw.rpartition(":")
+    platform = platform or turn.platform
+    if platform not in ("telegram", "bale", "local") or not ident.lstrip("-").isdigit():
+        return None
+    return platform, int(ident)
+
+
+async def _args(turn: Turn) -> list[str]:
+    """The words after a command."""
+    message = turn.update.effective_message
+    return (message.text or "").split()[1:] if message else []
+
+
+async def add_staff(turn: Turn) -> None:
+    """/addstaff [platform:]user_id [admin] — admins only."""
+    args = await _args(turn)
+    target = _parse_target(turn, args[0]) if args else None
+    role = args[1] if len(args) > 1 else "staff"
+    if target is None or role not in ("staff", "admin"):
+        await turn.say(turn.t("staff.addstaff_usage"))
+        return
+    repo = StaffRepo(turn.svc.db)
+    await repo.add(target[0], target[1], role, turn.user.user_id, turn.now)
+    await repo.audit(
+        turn.platform,
+        turn.user.user_id,
+        "staff_added",
+        {"platform": target[0], "user_id": target[1], "role": role},
+        turn.now,
+    )
+    await turn.say(turn.t("staff.added", who=f"{target[0]}:{target[1]}", role=role))
+
+
+async def remove_staff(turn: Turn) -> None:
+    """/removestaff [platform:]user_id — admins only; admins from the settings stay."""
+    args = await _args(turn)
+    target = _parse_target(turn, args[0]) if args else None
+    if target is None:
+        await turn.say(turn.t("staff.removestaff_usage"))
+        return
+    repo = StaffRepo(turn.svc.db)
+    removed = await repo.remove(*target)
+    if removed:
+        await repo.audit(
+            turn.platform,
+            turn.user.user_id,
+            "staff_removed",
+            {"platform": target[0], "user_id": target[1]},
+            turn.now,
+        )
+    key = "staff.removed" if removed else "staff.not_staff"
+    await turn.say(turn.t(key, who=f"{target[0]}:{target[1]}"))
+
+
+async def list_staff(turn: Turn) -> None:
+    """/staff — who is on the staff of this platform."""
+    members = await StaffRepo(turn.svc.db).members(turn.platform)
+    lines = [turn.t("staff.list_title")] + [f"• {uid} — {role}" for uid, role in members]
+    await turn.say("\n".join(lines))
+
+
+async def show_audit(turn: Turn) -> None:
+    """/audit — the latest entries, admins only."""
+    entries = await StaffRepo(turn.svc.db).latest(20)
+    lines = [turn.t("staff.audit_title")]
+    for entry in entries:
+        when = format_datetime(dt.datetime.fromtimestamp(entry.at, dt.UTC), turn.lang)
+        detail = ", ".join(f"{k}={v}" for k, v in entry.detail.items())
+        lines.append(f"{when} · {entry.platform}:{entry.actor} · {entry.action} {detail}"[:200])
+    if not entries:
+        lines.append(turn.t("staff.audit_empty"))
+    await turn.say("\n".join(lines))
+
+
+def register(reg: Registry) -> None:
+    """Add staff management and the audit command."""
+    reg.staff_command("addstaff", add_staff, role="admin")
+    reg.staff_command("removestaff", remove_staff, role="admin")
+    reg.staff_command("staff", list_staff, role="admin")
+    reg.staff_command("audit", show_audit, role="admin")
