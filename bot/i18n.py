@@ -100,6 +100,17 @@ class I18n:
         return (k for k in self._catalogs[self.languages[0]] if k.startswith(prefix))
 
 
+def load_language(directory: Path, lang: str) -> dict[str, str]:
+    """One language: `<lang>.yaml` plus any `<lang>.<feature>.yaml`, with no key defined twice."""
+    merged = load_catalog(directory / f"{lang}.yaml")
+    for extra in sorted(directory.glob(f"{lang}.*.yaml")):
+        for key, text in load_catalog(extra).items():
+            if key in merged:
+                raise I18nError(f"locales/{extra.name}: {key}: already defined in another file")
+            merged[key] = text
+    return merged
+
+
 def load_i18n(directory: Path = LOCALES_DIR, languages: tuple[str, ...] = ("fa", "en")) -> I18n:
     """Load and cross-check every language's catalog."""
-    return I18n({lang: load_catalog(directory / f"{lang}.yaml") for lang in languages})
+    return I18n({lang: load_language(directory, lang) for lang in languages})
