@@ -31,7 +31,6 @@ class PlatformSettings:
     webhook_url: str | None = None
     webhook_port: int = 8443
     webhook_secret: str | None = field(default=None, repr=False)
-    staff_chat: int | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +43,7 @@ class Settings:
     platforms: tuple[PlatformSettings, ...] = ()
     content_path: Path | None = None
     log_level: str = "INFO"
+    staff_chats: Mapping[str, int] = field(default_factory=dict)
 
     def platform(self, name: str) -> PlatformSettings | None:
         """The settings of one platform, if it is configured."""
@@ -67,6 +67,20 @@ def _parse_admins(raw: str) -> frozenset[tuple[str, int]]:
             )
         admins.add((match.group(1), int(match.group(2))))
     return frozenset(admins)
+
+
+def _parse_staff_chats(raw: str) -> dict[str, int]:
+    """Parse `telegram:-100123,bale:-456` into the staff group of each platform."""
+    chats: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        match = _ADMIN_RE.match(part)
+        if not match:
+            raise ConfigError(
+                f"HOMEBIZ_STAFF_CHAT: '{part}' is not of the form platform:chat_id "
+                "(e.g. telegram:-1001234567890,bale:-4567)"
+            )
+        chats[match.group(1)] = int(match.group(2))
+    return chats
 
 
 def _parse_url(name: str, raw: str) -> str:
@@ -106,9 +120,6 @@ def _platform(name: str, env: Mapping[str, str], default_url: str) -> PlatformSe
             "16-256 characters of A-Z a-z 0-9 _ -"
         )
     port = _parse_int(f"{prefix}_WEBHOOK_PORT", env.get(f"{prefix}_WEBHOOK_PORT"), 8443)
-    staff = _parse_int(
-        f"HOMEBIZ_STAFF_CHAT_{prefix}", env.get(f"HOMEBIZ_STAFF_CHAT_{prefix}"), None
-    )
     return PlatformSettings(
         name=name,
         token=token,
@@ -117,7 +128,6 @@ def _platform(name: str, env: Mapping[str, str], default_url: str) -> PlatformSe
         webhook_url=webhook,
         webhook_port=port or 8443,
         webhook_secret=secret,
-        staff_chat=staff,
     )
 
 
@@ -156,4 +166,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         platforms=platforms,
         content_path=Path(content_raw) if content_raw else None,
         log_level=level,
+        staff_chats=_parse_staff_chats(env.get("HOMEBIZ_STAFF_CHAT", "")),
     )

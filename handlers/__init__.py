@@ -3,6 +3,7 @@
 from handlers import (
     checkin,
     eligibility,
+    inbox,
     menu,
     milestones,
     profile,
@@ -13,7 +14,7 @@ from handlers import (
 )
 from handlers.registry import Registry
 
-FEATURES = (start, profile, menu, steps, eligibility, settings, milestones, checkin, staff)
+FEATURES = (start, profile, menu, steps, eligibility, settings, milestones, checkin, staff, inbox)
 
 
 def build_registry() -> Registry:

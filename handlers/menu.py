@@ -94,11 +94,6 @@ def contact_text(turn: Turn) -> str:
     return "\n".join(lines)
 
 
-async def show_contact(turn: Turn) -> None:
-    """Ask a question: the contact, and the FAQ."""
-    await turn.say(contact_text(turn), inline([[(turn.t("buttons.faq"), "faq:list")]]))
-
-
 async def on_faq(turn: Turn, args: list[str]) -> None:
     """The FAQ list, or one answer."""
     faq = turn.svc.content.faq
@@ -123,7 +118,6 @@ def register(reg: Registry) -> None:
     reg.callback("faq", on_faq)
     reg.menu["menu.help"] = show_help
     reg.menu["menu.loans"] = show_loans
-    reg.menu["menu.ask"] = show_contact
     reg.commands["menu"] = cmd_menu
     reg.commands["cancel"] = cmd_menu
     reg.commands["help"] = show_help

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import BaseHandler
 
 if TYPE_CHECKING:
     from handlers.turn import Turn
@@ -34,6 +36,7 @@ class Registry:
     commands: dict[str, Action] = field(default_factory=dict)
     listeners: dict[str, list[Callable[..., Awaitable[None]]]] = field(default_factory=dict)
     staff_only: dict[str, str] = field(default_factory=dict)
+    extra: list[tuple[BaseHandler[Any, Any, Any], int]] = field(default_factory=list)
 
     def flow(self, name: str, flow: Flow) -> None:
         """Register a flow under its state prefix."""

@@ -210,6 +210,8 @@ def install(app: Application, registry: Registry, *, group: int = 0) -> Router:
     app.add_handler(
         MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, router.on_group), group
     )
+    for handler, handler_group in registry.extra:
+        app.add_handler(handler, handler_group)
     app.add_error_handler(on_error)
     return router
 

@@ -17,9 +17,15 @@ log = logging.getLogger(__name__)
 RANK = {None: 0, "staff": 1, "admin": 2}
 
 
-def required_role(reg: Registry, update: Update, state: str | None) -> str | None:
+def required_role(
+    reg: Registry, update: Update, state: str | None, staff_chat: int | None = None
+) -> str | None:
     """The role an update needs, or None when anyone may send it."""
     message = update.effective_message
+    chat = update.effective_chat
+    in_staff_chat = chat is not None and staff_chat is not None and chat.id == staff_chat
+    if in_staff_chat and update.callback_query is None:
+        return reg.staff_only.get("#staffchat")
     if update.callback_query is not None:
         namespace = (update.callback_query.data or "").split(":", 1)[0]
         return reg.staff_only.get(f"{namespace}:")
@@ -46,7 +52,8 @@ def make_gate(reg: Registry):
             update.effective_message and (update.effective_message.text or "").startswith("/")
         ):
             stored = await svc.users.find(platform, user.id)
-        needed = required_role(reg, update, stored.state if stored else None)
+        staff_chat = svc.settings.staff_chats.get(platform)
+        needed = required_role(reg, update, stored.state if stored else None, staff_chat)
         if needed is None:
             return
         role = await StaffRepo(svc.db).role(platform, user.id)
@@ -63,6 +70,8 @@ def make_gate(reg: Registry):
             platform, user.id, "denied", {"what": what}, svc.clock.timestamp()
         )
         router = context.application.bot_data["router"]
+        if update.effective_chat is not None and update.effective_chat.id == staff_chat:
+            raise ApplicationHandlerStop  # strangers in the staff group get no answer there
         if update.callback_query is not None:
             await router.on_callback(update, context, forced_stale=True)
         elif stored is not None and stored.state:

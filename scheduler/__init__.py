@@ -10,6 +10,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.repo.outbox import OutboxRepo
 from bot.services import Services
+from scheduler.followups import post_followups
 from scheduler.outbox import OutboxSender
 from scheduler.planner import Planner
 
@@ -23,6 +24,8 @@ class Proactive:
     def __init__(self, app: Application, svc: Services, platform: str) -> None:
         """Bind to an Application."""
         self.app = app
+        self.svc = svc
+        self.platform = platform
         self.planner = Planner(svc, platform)
         self.sender = OutboxSender(app.bot, OutboxRepo(svc.db), platform, svc.clock)
         self._stop = asyncio.Event()
@@ -37,6 +40,10 @@ class Proactive:
             return
         if report.queued:
             self.sender.notify()
+        try:
+            await post_followups(self.app, self.svc, self.platform)
+        except Exception:
+            log.exception("posting follow-ups failed; the next tick tries again")
 
     def start(self) -> None:
         """Schedule the sweep and start the sender."""

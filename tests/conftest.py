@@ -30,13 +30,14 @@ class Bot:
     clock: ManualClock
     platform: str = "telegram"
     admins: frozenset[tuple[str, int]] = frozenset()
+    staff_chats: dict[str, int] = field(default_factory=dict)
     emulator: BotApiEmulator = field(default_factory=BotApiEmulator)
     services: Services | None = None
     app: Application | None = None
 
     async def start(self) -> None:
         """Open services and initialise the Application."""
-        settings = Settings(db_path=self.db_path, admins=self.admins)
+        settings = Settings(db_path=self.db_path, admins=self.admins, staff_chats=self.staff_chats)
         self.services = await Services.open(settings, clock=self.clock)
         self.app = build_application(
             self.services,

@@ -136,7 +136,8 @@ async def test_loans_and_contact_pages(bot: Bot) -> None:
     await me.press("💰 تسهیلات")
     assert bot.svc.content.loans.intro.fa in me.last
     await me.press("💬 پرسش از کارشناس")
-    assert "۶۶۷۴۷۷۴۷" in me.last
+    assert "۶۶۷۴۷۷۴۷" in me.history[-2].content and "پرسشتان را بنویسید" in me.last
+    await me.send("/cancel")
     await me.press("❔ پرسش‌های رایج")
     faq = bot.svc.content.faq[0]
     await me.press(faq.q.fa)

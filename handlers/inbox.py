@@ -1,0 +1,250 @@
+"""Ask a question: applicants' messages become tickets in the staff group; replies come back."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Message, Update
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, ContextTypes, MessageHandler
+from telegram.ext import filters as tg_filters
+
+from bot.cards import card_text
+from bot.repo.outbox import OutboxRepo, make_payload
+from bot.repo.staff import StaffRepo
+from bot.repo.tickets import Ticket, TicketRepo
+from bot.services import Services
+from handlers.menu import contact_text
+from handlers.registry import Flow, Registry
+from handlers.turn import Turn, inline
+
+log = logging.getLogger(__name__)
+MAX_QUESTION = 3500
+
+
+def staff_chat(context: ContextTypes.DEFAULT_TYPE) -> int | None:
+    """This platform's staff group, if configured."""
+    svc: Services = context.application.bot_data["services"]
+    return svc.settings.staff_chats.get(context.application.bot_data["platform"])
+
+
+async def begin(turn: Turn) -> None:
+    """Menu → Ask a question: the contact, the FAQ, and an invitation to write."""
+    await turn.set_state("ask")
+    await turn.say(contact_text(turn), inline([[(turn.t("buttons.faq"), "faq:list")]]))
+    await ask(turn)
+
+
+async def ask(turn: Turn) -> None:
+    """Invite the question."""
+    ticket = await TicketRepo(turn.svc.db).open_ticket(turn.user.id)
+    key = "inbox.ask_more" if ticket else "inbox.ask"
+    await turn.say(turn.t(key, id=ticket.id if ticket else 0))
+
+
+def _kind(message: Message) -> str | None:
+    """What kind of message can be forwarded to staff."""
+    for kind in ("photo", "voice", "document", "video", "audio"):
+        if getattr(message, kind):
+            return kind
+    return "text" if message.text else None
+
+
+async def on_text(turn: Turn, text: str) -> None:
+    """A typed question."""
+    if len(text) > MAX_QUESTION:
+        await turn.say(turn.t("errors.too_long", limit=MAX_QUESTION))
+        await ask(turn)
+        return
+    await _submit(turn, "text", text)
+
+
+async def on_media(turn: Turn) -> None:
+    """A photo, voice note, document, video or audio as (part of) a question."""
+    message = turn.update.effective_message
+    kind = _kind(message) if message else None
+    if message is None or kind is None:
+        await turn.say(turn.t("inbox.unsupported"))
+        await ask(turn)
+        return
+    await _submit(turn, kind, message.caption or "")
+
+
+async def _submit(turn: Turn, kind: str, text: str) -> None:
+    """Join the open ticket (or open one), copy the message to the staff group, confirm."""
+    repo = TicketRepo(turn.svc.db)
+    ticket = await repo.open_ticket(turn.user.id)
+    if ticket is None:
+        ticket = await repo.create(turn.platform, turn.user.id, turn.now)
+    await _post(turn, repo, ticket, kind, text)
+    await turn.clear_state()
+    from handlers.menu import main_keyboard
+
+    await turn.say(turn.t("inbox.sent", id=ticket.id), main_keyboard(turn))
+
+
+async def _post(turn: Turn, repo: TicketRepo, ticket: Ticket, kind: str, text: str) -> None:
+    """Put the message in the staff group, under the ticket's card (created on first use)."""
+    chat = staff_chat(turn.context)
+    message = turn.update.effective_message
+    staff_ids: tuple[int | None, int | None] = (None, None)
+    if chat is not None and message is not None:
+        try:
+            card = await repo.card_message(ticket.id)
+            if card is None:
+                info = await repo.card_info(turn.user.id)
+                assert info is not None
+                lang = turn.svc.settings.default_locale
+                body = text if kind == "text" else ""
+                sent = await turn.context.bot.send_message(
+                    chat_id=chat,
+                    text=card_text(turn.svc.content, turn.svc.i18n, lang, ticket, info, body)[
+                        :4096
+                    ],
+                    reply_markup=inline([[(turn.t("inbox.close"), f"tk:close:{ticket.id}")]]),
+                )
+                await repo.add_message(
+                    ticket.id,
+                    "card",
+                    "card",
+                    None,
+                    turn.now,
+                    staff_chat_id=chat,
+                    staff_message_id=sent.message_id,
+                )
+                card = (chat, sent.message_id)
+                if kind == "text":
+                    staff_ids = card
+            if staff_ids == (None, None):
+                copy = await turn.context.bot.copy_message(
+                    chat_id=chat,
+                    from_chat_id=turn.user.chat_id,
+                    message_id=message.message_id,
+                    reply_to_message_id=card[1],
+                )
+                staff_ids = (chat, copy.message_id)
+        except TelegramError as exc:
+            log.warning("could not post ticket %s to the staff group: %s", ticket.id, exc)
+    await repo.add_message(
+        ticket.id,
+        "in",
+        kind,
+        text,
+        turn.now,
+        staff_chat_id=staff_ids[0],
+        staff_message_id=staff_ids[1],
+    )
+
+
+async def on_staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A message in the staff group: a reply to a card or a copy goes to the applicant."""
+    chat = staff_chat(context)
+    message = update.effective_message
+    if chat is None or message is None or update.effective_chat is None:
+        return
+    if update.effective_chat.id != chat:
+        return
+    original = message.reply_to_message
+    if original is None or update.effective_user is None:
+        raise ApplicationHandlerStop
+    svc: Services = context.application.bot_data["services"]
+    platform = context.application.bot_data["platform"]
+    repo = TicketRepo(svc.db)
+    ticket = await repo.by_staff_message(chat, original.message_id)
+    if ticket is None:
+        raise ApplicationHandlerStop
+    lang = svc.settings.default_locale
+    now = svc.clock.timestamp()
+    if ticket.status != "open":
+        await message.reply_text(svc.i18n.t(lang, "inbox.ticket_closed", id=ticket.id))
+        raise ApplicationHandlerStop
+    info = await repo.card_info(ticket.user_pk)
+    kind = _kind(message)
+    if info is None or kind not in ("text", "photo", "document"):
+        await message.reply_text(svc.i18n.t(lang, "inbox.reply_unsupported"))
+        raise ApplicationHandlerStop
+    header = svc.i18n.t(info.lang, "inbox.answer_header", id=ticket.id)
+    body = message.text or message.caption or ""
+    payload = make_payload(
+        f"{header}\n{body}".strip()[: 4000 if kind == "text" else 1000],
+        photo=message.photo[-1].file_id if kind == "photo" else None,
+        document=message.document.file_id if kind == "document" and message.document else None,
+    )
+    await OutboxRepo(svc.db).enqueue(
+        platform=platform,
+        chat_id=info.chat_id,
+        user_pk=ticket.user_pk,
+        kind="reply",
+        payload=dict(payload),
+        priority=10,
+        not_before=now,
+        now=now,
+        dedupe_key=f"reply:{chat}:{message.message_id}",
+    )
+    await repo.add_message(
+        ticket.id, "out", kind, body, now, staff_chat_id=chat, staff_message_id=message.message_id
+    )
+    await StaffRepo(svc.db).audit(
+        platform, update.effective_user.id, "ticket_reply", {"ticket": ticket.id}, now
+    )
+    proactive = context.application.bot_data.get("proactive")
+    if proactive is not None:
+        proactive.sender.notify()
+    await message.reply_text(svc.i18n.t(lang, "inbox.reply_queued", name=info.full_name or "—"))
+    raise ApplicationHandlerStop
+
+
+async def on_close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The Close button on a card (staff only: the gate has checked)."""
+    query = update.callback_query
+    if query is None or update.effective_user is None or not (query.data or "").startswith("tk:"):
+        return  # PTB hands empty callback data to every pattern handler
+    svc: Services = context.application.bot_data["services"]
+    platform = context.application.bot_data["platform"]
+    lang = svc.settings.default_locale
+    parts = (query.data or "").split(":")
+    repo = TicketRepo(svc.db)
+    ticket = await repo.get(int(parts[2])) if len(parts) == 3 and parts[2].isdigit() else None
+    now = svc.clock.timestamp()
+    if ticket is None or not await repo.close(ticket.id, update.effective_user.id, now):
+        await query.answer(svc.i18n.t(lang, "inbox.already_closed"))
+        raise ApplicationHandlerStop
+    await query.answer(svc.i18n.t(lang, "inbox.closed_ok"))
+    await StaffRepo(svc.db).audit(
+        platform, update.effective_user.id, "ticket_closed", {"ticket": ticket.id}, now
+    )
+    if query.message is not None and isinstance(query.message, Message):
+        closer = update.effective_user.full_name
+        text = (
+            (query.message.text or "") + "\n\n" + svc.i18n.t(lang, "inbox.closed_by", name=closer)
+        )
+        try:
+            await query.message.edit_text(text[:4096])
+        except TelegramError as exc:
+            log.info("card edit refused: %s", exc)
+    info = await repo.card_info(ticket.user_pk)
+    if info is not None:
+        await OutboxRepo(svc.db).enqueue(
+            platform=platform,
+            chat_id=info.chat_id,
+            user_pk=ticket.user_pk,
+            kind="reply",
+            payload=dict(make_payload(svc.i18n.t(info.lang, "inbox.closed_notice", id=ticket.id))),
+            priority=10,
+            not_before=now,
+            now=now,
+            dedupe_key=f"closed:{ticket.id}",
+        )
+    raise ApplicationHandlerStop
+
+
+def register(reg: Registry) -> None:
+    """Add the applicant's question flow and the staff group's reply and close handlers."""
+    reg.flow("ask", Flow(ask=ask, on_text=on_text, on_media=on_media))
+    reg.menu["menu.ask"] = begin
+    reg.staff_only["tk:"] = "staff"
+    reg.staff_only["#staffchat"] = "staff"
+    reg.extra.append((CallbackQueryHandler(on_close, pattern=r"^tk:"), -5))
+    reg.extra.append(
+        (MessageHandler(tg_filters.ChatType.GROUPS & ~tg_filters.COMMAND, on_staff_message), -5)
+    )

@@ -1,0 +1,71 @@
+"""Follow-ups recorded by the check-ins become tickets with a card in the staff group."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot.cards import card_text
+from bot.repo.tickets import TicketRepo
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def _detail(svc: Services, lang: str, kind: str, detail: dict[str, object]) -> str:
+    """A short line about what the follow-up is for."""
+    content = svc.content
+    if kind == "problems" and (problem := content.problem(str(detail.get("problem", "")))):
+        return problem.label.get(lang)
+    if kind == "closed" and (reason := content.closed_reason(str(detail.get("reason", "")))):
+        return reason.label.get(lang)
+    if kind == "step_help" and (step := content.step(str(detail.get("step", "")))):
+        return step.title.get(lang)
+    return ""
+
+
+async def post_followups(app: Application, svc: Services, platform: str) -> int:
+    """Open a ticket and post a card for each new follow-up; return how many were posted."""
+    chat = svc.settings.staff_chats.get(platform)
+    if chat is None:
+        return 0
+    repo = TicketRepo(svc.db)
+    lang = svc.settings.default_locale
+    posted = 0
+    for item in await repo.unposted_followups(platform):
+        now = svc.clock.timestamp()
+        info = await repo.card_info(item["user_pk"])
+        if info is None:
+            continue
+        ticket = await repo.create(
+            platform, item["user_pk"], now, kind=item["kind"], followup_id=item["id"]
+        )
+        body = _detail(svc, lang, item["kind"], item["detail"])
+        button = InlineKeyboardButton(
+            svc.i18n.t(lang, "inbox.close"), callback_data=f"tk:close:{ticket.id}"
+        )
+        try:
+            sent = await app.bot.send_message(
+                chat_id=chat,
+                text=card_text(svc.content, svc.i18n, lang, ticket, info, body)[:4096],
+                reply_markup=InlineKeyboardMarkup([[button]]),
+            )
+        except TelegramError as exc:
+            log.warning("follow-up %s not posted: %s", item["id"], exc)
+            await repo.close(ticket.id, 0, now)
+            return posted
+        await repo.add_message(
+            ticket.id,
+            "card",
+            "card",
+            body,
+            now,
+            staff_chat_id=chat,
+            staff_message_id=sent.message_id,
+        )
+        await repo.mark_posted(item["id"], now)
+        posted += 1
+    return posted

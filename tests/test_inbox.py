@@ -1,0 +1,169 @@
+"""The support inbox round trip: question in, card in the staff group, reply out, ticket closed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+
+from bot.clock import ManualClock
+from bot.repo.outbox import OutboxRepo
+from bot.repo.staff import StaffRepo
+from scheduler.outbox import OutboxSender
+from tests.conftest import Bot
+from tests.test_onboarding import onboard
+
+STAFF_CHAT = -100900
+ADMIN = 1
+
+
+@pytest.fixture
+async def desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+    """A bot with an admin and a staff group."""
+    instance = Bot(
+        db_path=tmp_path / "desk.sqlite3",
+        clock=clock,
+        admins=frozenset({("telegram", ADMIN)}),
+        staff_chats={"telegram": STAFF_CHAT},
+    )
+    await instance.start()
+    instance.emulator.add_user(ADMIN, first_name="Maryam", language_code="fa")
+    await group_say(instance, ADMIN, "سلام همکاران")
+    yield instance
+    await instance.stop()
+
+
+async def group_say(
+    bot: Bot, user_id: int, text: str, reply_to: int | None = None
+) -> dict[str, Any]:
+    """Someone writes in the staff group, optionally replying to a message there."""
+    update = bot.emulator.group_text(STAFF_CHAT, user_id, text, enqueue=False)
+    if reply_to is not None:
+        target = next(m for m in bot.emulator.messages[STAFF_CHAT] if m.message_id == reply_to)
+        update["message"]["reply_to_message"] = target.payload or {
+            "message_id": reply_to,
+            "date": target.date,
+            "chat": {"id": STAFF_CHAT, "type": "group"},
+        }
+    await bot.app.process_update(Update.de_json(update, bot.app.bot))
+    return update
+
+
+async def deliver(bot: Bot) -> int:
+    """Send what the outbox holds."""
+    sender = OutboxSender(
+        bot.app.bot,
+        OutboxRepo(bot.svc.db),
+        "telegram",
+        bot.clock,
+        global_rate=1000,
+        per_chat_interval=0.0,
+    )
+    return await sender.drain_once()
+
+
+def staff_messages(bot: Bot) -> list:
+    """What the bot posted in the staff group."""
+    return [m for m in bot.emulator.messages[STAFF_CHAT] if m.from_bot]
+
+
+async def test_question_card_reply_and_close(desk: Bot) -> None:
+    """An applicant asks; the card shows who they are; a staff reply reaches them; close."""
+    me = await onboard(desk, 901)
+    await me.press("💬 پرسش از کارشناس")
+    await me.send("برای ثبت‌نام چه مدارکی لازم است؟")
+    assert "شماره ۱" in me.last
+    card = staff_messages(desk)[-1]
+    assert "🎫 شماره ۱" in card.content and "زهرا احمدی" in card.content
+    assert "کرج" in card.content and "برای ثبت‌نام چه مدارکی لازم است؟" in card.content
+    assert card.inline_buttons()[0]["callback_data"] == "tk:close:1"
+    await me.press("💬 پرسش از کارشناس")
+    assert "شماره ۱ شما باز است" in me.last
+    await me.send_photo("این هم کارت ملی")
+    copy = staff_messages(desk)[-1]
+    assert copy.kind == "photo" and copy.caption == "این هم کارت ملی"
+    call = desk.emulator.calls_to("copyMessage")[-1]
+    assert call["reply_parameters"]["message_id"] == card.message_id
+    await group_say(desk, ADMIN, "کارت ملی و مدرک تحصیلی کافی است.", reply_to=card.message_id)
+    assert "فرستاده می‌شود" in staff_messages(desk)[-1].content
+    assert await deliver(desk) == 1
+    assert "پاسخ کارشناس" in me.last and "کارت ملی و مدرک تحصیلی کافی است." in me.last
+    await group_say(desk, ADMIN, "و عکس پرسنلی", reply_to=copy.message_id)
+    await deliver(desk)
+    assert "و عکس پرسنلی" in me.last
+    press = desk.emulator.user_press(
+        ADMIN, card.message_id, "tk:close:1", chat_id=STAFF_CHAT, enqueue=False
+    )
+    await desk.app.process_update(Update.de_json(press, desk.app.bot))
+    assert "بسته شد توسط" in desk.emulator._find(STAFF_CHAT, card.message_id).content
+    await deliver(desk)
+    assert "بسته شد" in me.last
+    rows = await desk.svc.db.fetchall("SELECT direction, kind FROM ticket_messages ORDER BY id")
+    assert [tuple(r) for r in rows] == [
+        ("card", "card"),
+        ("in", "text"),
+        ("in", "photo"),
+        ("out", "text"),
+        ("out", "text"),
+    ]
+    actions = [e.action for e in await StaffRepo(desk.svc.db).latest()]
+    assert actions.count("ticket_reply") == 2 and "ticket_closed" in actions
+    await me.press("💬 پرسش از کارشناس")
+    await me.send("یک پرسش تازه")
+    assert "شماره ۲" in me.last
+
+
+async def test_strangers_in_the_staff_group_are_ignored_and_recorded(desk: Bot) -> None:
+    """A non-staff member's reply to a card is not forwarded; the attempt is audited."""
+    me = await onboard(desk, 902)
+    await me.press("💬 پرسش از کارشناس")
+    await me.send("سلام")
+    card = staff_messages(desk)[-1]
+    desk.emulator.add_user(555)
+    before = len(staff_messages(desk))
+    await group_say(desk, 555, "I am not staff", reply_to=card.message_id)
+    assert len(staff_messages(desk)) == before
+    assert await deliver(desk) == 0
+    assert [e.action for e in await StaffRepo(desk.svc.db).latest()] == ["denied"]
+    press = desk.emulator.user_press(
+        555, card.message_id, "tk:close:1", chat_id=STAFF_CHAT, enqueue=False
+    )
+    await desk.app.process_update(Update.de_json(press, desk.app.bot))
+    row = await desk.svc.db.fetchone("SELECT status FROM tickets WHERE id = 1")
+    assert row[0] == "open"
+
+
+async def test_followups_become_cards(desk: Bot) -> None:
+    """A follow-up recorded by the check-ins ("I need help" on a step) arrives as a ticket card."""
+    from scheduler.followups import post_followups
+
+    me = await onboard(desk, 903, lang="en")
+    await me.press("📋 Permit steps")
+    await me.press("🙋 I need help")
+    posted = await post_followups(desk.app, desk.svc, "telegram")
+    assert posted == 1
+    card = staff_messages(desk)[-1]
+    assert "درخواست کمک" in card.content and "Sara Moradi" in card.content
+    assert await post_followups(desk.app, desk.svc, "telegram") == 0
+
+
+async def test_question_without_staff_group_is_still_kept(bot: Bot) -> None:
+    """No staff group configured: the ticket is stored and the applicant told it was received."""
+    me = await onboard(bot, 904, lang="en")
+    await me.press("💬 Ask a question")
+    await me.send_voice()
+    assert "question no. 1" in me.last
+    row = await bot.svc.db.fetchone("SELECT kind FROM ticket_messages WHERE direction = 'in'")
+    assert row[0] == "voice"
+
+
+async def test_sticker_as_question_is_refused_politely(desk: Bot) -> None:
+    """A sticker cannot be a question; the person is asked again."""
+    me = await onboard(desk, 905, lang="en")
+    await me.press("💬 Ask a question")
+    replies = await me.send_sticker()
+    assert "cannot pass this kind" in replies[0].content
+    assert "Write your question" in replies[-1].content
