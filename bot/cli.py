@@ -82,6 +82,26 @@ def _cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    """A consistent copy of the database, safe while the bot is writing (VACUUM INTO)."""
+    from bot.db import Database
+
+    async def go() -> None:
+        db = await Database.open(settings.db_path, migrate=False)
+        try:
+            await db.backup(args.path)
+        finally:
+            await db.close()
+
+    try:
+        asyncio.run(go())
+    except FileExistsError:
+        print(f"homebiz: {args.path} exists; choose a new file", file=sys.stderr)
+        return 1
+    print(f"backup written to {args.path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="homebiz", description=__doc__)
@@ -96,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     checkins = sub.add_parser("checkins", help="check-ins: what is due, or run a sweep now")
     checkins.add_argument("action", choices=("due", "send-now"))
     checkins.set_defaults(func=_cmd_checkins)
+    backup = sub.add_parser("backup", help="write a consistent copy of the database")
+    backup.add_argument("path", help="a new file")
+    backup.set_defaults(func=_cmd_backup)
     sub.add_parser("outbox", help="outbox counts per kind and status").set_defaults(
         func=_cmd_outbox
     )

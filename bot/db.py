@@ -69,7 +69,8 @@ class Database:
             "PRAGMA foreign_keys=ON",
             "PRAGMA busy_timeout=5000",
         ):
-            await conn.execute(pragma)
+            async with conn.execute(pragma):
+                pass  # close each cursor: an open one blocks VACUUM INTO (backups)
         db = cls(conn, path_str)
         if migrate:
             await db.migrate(upto=upto)
