@@ -30,6 +30,7 @@ class PlatformSettings:
     file_url: str
     webhook_url: str | None = None
     webhook_port: int = 8443
+    webhook_listen: str = "0.0.0.0"
     webhook_secret: str | None = field(default=None, repr=False)
 
 
@@ -127,6 +128,7 @@ def _platform(name: str, env: Mapping[str, str], default_url: str) -> PlatformSe
         file_url=file_url,
         webhook_url=webhook,
         webhook_port=port or 8443,
+        webhook_listen=env.get(f"{prefix}_WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
         webhook_secret=secret,
     )
 

@@ -27,14 +27,14 @@ async def _start(app: Application, platform: PlatformSettings) -> None:
         if platform.name == "bale":
             # Bale sends no secret header: the secret is the URL path instead.
             await updater.start_webhook(
-                listen="0.0.0.0",
+                listen=platform.webhook_listen,
                 port=platform.webhook_port,
                 url_path=platform.webhook_secret,
                 webhook_url=f"{platform.webhook_url}/{platform.webhook_secret}",
             )
         else:
             await updater.start_webhook(
-                listen="0.0.0.0",
+                listen=platform.webhook_listen,
                 port=platform.webhook_port,
                 url_path="telegram",
                 webhook_url=f"{platform.webhook_url}/telegram",

@@ -102,7 +102,7 @@ class BotApiEmulator(UserActionsMixin, MessagingMixin):
         self.next_update_id = 1
         self._updates: list[dict[str, Any]] = []
         self._allowed_updates: list[str] | None = None
-        self._update_event: asyncio.Event | None = None
+        self._waiters: set[asyncio.Event] = set()
         self._message_seq: dict[int, int] = {}
         self._callback_seq = 0
         self._file_seq = 0
@@ -161,9 +161,9 @@ class BotApiEmulator(UserActionsMixin, MessagingMixin):
         }
 
     def _on_update_queued(self) -> None:
-        """Wake a long-polling waiter."""
-        if self._update_event is not None:
-            self._update_event.set()
+        """Wake every long-polling waiter."""
+        for waiter in self._waiters:
+            waiter.set()
 
     def _chat_id(self, params: dict[str, Any], name: str = "chat_id") -> int:
         """Resolve ``chat_id`` (int, numeric string or @username) to a known chat id."""
@@ -255,14 +255,19 @@ class BotApiEmulator(UserActionsMixin, MessagingMixin):
         """Wait up to ``timeout`` seconds until an update is queued; True if any is."""
         if self._updates or timeout <= 0:
             return bool(self._updates)
-        self._update_event = event = asyncio.Event()
+        event = asyncio.Event()
+        self._waiters.add(event)
         try:
             await asyncio.wait_for(event.wait(), timeout)
         except TimeoutError:
             pass
         finally:
-            self._update_event = None
+            self._waiters.discard(event)
         return bool(self._updates)
+
+    def confirm_updates(self, below: int) -> None:
+        """Drop queued updates with ids below ``below`` (delivered by webhook)."""
+        self._updates = [u for u in self._updates if u["update_id"] >= below]
 
     # --- non-message methods ----------------------------------------------------------
     def _m_getme(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
