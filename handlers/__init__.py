@@ -1,6 +1,7 @@
 """Feature handlers: each module registers its flows, buttons, menu entries and commands."""
 
 from handlers import (
+    broadcast,
     checkin,
     eligibility,
     inbox,
@@ -14,7 +15,19 @@ from handlers import (
 )
 from handlers.registry import Registry
 
-FEATURES = (start, profile, menu, steps, eligibility, settings, milestones, checkin, staff, inbox)
+FEATURES = (
+    start,
+    profile,
+    menu,
+    steps,
+    eligibility,
+    settings,
+    milestones,
+    checkin,
+    staff,
+    inbox,
+    broadcast,
+)
 
 
 def build_registry() -> Registry:

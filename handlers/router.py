@@ -22,6 +22,7 @@ from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
 MAX_INPUT = 1000
+LONG_TEXT_STATES = ("ask", "bc")  # questions to staff and broadcast texts check their own limits
 
 
 async def load_turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn | None:
@@ -46,9 +47,16 @@ class Router:
         """Use the filled registry."""
         self.reg = registry
 
+    def _may_converse(self, turn: Turn) -> bool:
+        """Consent opens every flow; staff states (already through the gate) need none."""
+        if turn.user.consent_at is not None:
+            return True
+        prefix = turn.user.state.split(":", 1)[0]
+        return bool(prefix) and f"@{prefix}" in self.reg.staff_only
+
     async def ask_current(self, turn: Turn) -> None:
         """Ask the person's current question again, or show where they are."""
-        if turn.user.consent_at is None and not turn.user.state.startswith("start"):
+        if not self._may_converse(turn) and not turn.user.state.startswith("start"):
             await turn.set_state("start:lang")
         prefix = turn.user.state.split(":", 1)[0]
         flow = self.reg.flows.get(prefix)
@@ -121,8 +129,9 @@ class Router:
                     await action(turn)
                     return
         prefix = turn.user.state.split(":", 1)[0] or "menu"
-        flow = self.reg.flows.get(prefix) if turn.user.consent_at or prefix == "start" else None
-        if len(text) > MAX_INPUT and prefix != "ask":
+        may = self._may_converse(turn) or prefix == "start"
+        flow = self.reg.flows.get(prefix) if may else None
+        if len(text) > MAX_INPUT and prefix not in LONG_TEXT_STATES:
             await turn.say(turn.t("errors.too_long", limit=MAX_INPUT))
             await self.ask_current(turn)
         elif not text or flow is None:
@@ -149,7 +158,7 @@ class Router:
         if turn is None:
             return
         flow = self.reg.flows.get(turn.user.state.split(":", 1)[0])
-        if flow is not None and flow.on_media is not None and turn.user.consent_at:
+        if flow is not None and flow.on_media is not None and self._may_converse(turn):
             await flow.on_media(turn)
             return
         await turn.say(turn.t("errors.unexpected_media"))

@@ -10,6 +10,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.repo.outbox import OutboxRepo
 from bot.services import Services
+from scheduler.broadcasts import start_monitor
 from scheduler.followups import post_followups
 from scheduler.outbox import OutboxSender
 from scheduler.planner import Planner
@@ -46,7 +47,9 @@ class Proactive:
             log.exception("posting follow-ups failed; the next tick tries again")
 
     def start(self) -> None:
-        """Schedule the sweep and start the sender."""
+        """Schedule the sweep and the broadcast monitor, and start the sender."""
+        self.app.bot_data["proactive"] = self
+        self.broadcasts = start_monitor(self.app)
         if self.app.job_queue is not None:
             self.app.job_queue.run_repeating(self._tick, interval=SWEEP_SECONDS, first=1)
         self._task = asyncio.create_task(self.sender.run(self._stop))

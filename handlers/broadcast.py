@@ -1,0 +1,435 @@
+"""/broadcast and /broadcasts: staff compose, target, preview, schedule and cancel broadcasts.
+
+Conversation states: bc:content → bc:en → (bc:content_en) → bc:aud → bc:confirm → (bc:when)
+→ bc:final. Buttons (all ≤ 64 bytes): bc:en:add|same, bc:a:<dim> (open a filter),
+bc:a:<dim>:<value> (toggle), bc:ok, bc:all, bc:next, bc:now, bc:at, bc:aud, bc:yes, bc:back,
+bc:x (drop the draft) and bc:c:<id> (cancel a scheduled or running broadcast, any time).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Message
+
+from bot.repo.broadcasts import (
+    CANCELLED,
+    CHECKIN_VALUES,
+    DIMENSIONS,
+    LANG_VALUES,
+    SCHEDULED,
+    BroadcastRepo,
+    Draft,
+    Figures,
+    payload_for,
+)
+from bot.repo.outbox import Payload
+from bot.repo.staff import StaffRepo
+from bot.text import utf16_len
+from bot.validators import ValidationError
+from handlers.profile import STAGES
+from handlers.registry import Flow, Registry
+from handlers.turn import Turn, inline
+from scheduler.broadcasts import cancel_markup, parse_when, show_cancelled, status_text, when_text
+
+MAX_TEXT, MAX_CAPTION = 4096, 1024
+TEXT_STEPS = ("content", "content_en", "when")
+
+
+def _repo(turn: Turn) -> BroadcastRepo:
+    """The broadcast repository."""
+    return BroadcastRepo(turn.svc.db)
+
+
+def _step(turn: Turn) -> str:
+    """Where in the conversation the staff member is ("" outside it)."""
+    state = turn.user.state
+    return state.split(":", 1)[1] if state.startswith("bc:") and ":" in state else ""
+
+
+def _data(turn: Turn) -> dict[str, Any]:
+    """A copy of the draft kept in the state."""
+    return dict(turn.user.state_data)
+
+
+def _aud(data: dict[str, Any]) -> dict[str, list[str]]:
+    """The audience filters of a draft."""
+    return {k: list(v) for k, v in dict(data.get("aud") or {}).items() if v}
+
+
+async def _go(turn: Turn, step: str, data: dict[str, Any]) -> None:
+    """Move to a step, keeping the draft."""
+    await turn.set_state(f"bc:{step}", **data)
+
+
+async def _stale(turn: Turn) -> None:
+    """A button that does not fit where the staff member is."""
+    await turn.context.application.bot_data["router"].stale(turn)
+
+
+# --- content ----------------------------------------------------------------------------
+async def cmd_broadcast(turn: Turn) -> None:
+    """/broadcast: start a new draft."""
+    await turn.set_state("bc:content")
+    await ask(turn)
+
+
+def _length_error(turn: Turn, text: str, limit: int) -> str | None:
+    """Why a text cannot be sent, or None."""
+    if not text.strip():
+        return turn.t("broadcast.empty")
+    if utf16_len(text) > limit:
+        return turn.t("broadcast.too_long", length=utf16_len(text), limit=limit)
+    return None
+
+
+async def on_text(turn: Turn, text: str) -> None:
+    """Typed text: the message, its English version or the time; elsewhere the buttons decide."""
+    step, data = _step(turn), _data(turn)
+    media = bool(data.get("photo") or data.get("document"))
+    if step in ("content", "content_en"):
+        limit = MAX_CAPTION if step == "content_en" and media else MAX_TEXT
+        error = _length_error(turn, text, limit)
+        if error:
+            await turn.say(error)
+        elif step == "content":
+            await _go(turn, "en", {"texts": {"fa": text}, "photo": None, "document": None})
+        else:
+            data["texts"] = {**data["texts"], "en": text}
+            await _go(turn, "aud", data)
+    elif step == "when":
+        try:
+            data["send_at"] = parse_when(text, turn.svc.clock.now())
+        except ValidationError as exc:
+            key = exc.code if exc.code.startswith("broadcast.") else f"validation.{exc.code}"
+            await turn.say(turn.t(key if turn.svc.i18n.has(key) else "validation.datetime.format"))
+        else:
+            await _go(turn, "final", data)
+    else:
+        await turn.say(turn.t("errors.use_buttons"))
+    await ask(turn)
+
+
+async def on_media(turn: Turn) -> None:
+    """A photo or document (with its caption) as the message; anything else is refused."""
+    message = turn.update.effective_message
+    step = _step(turn)
+    if step != "content" or message is None:
+        key = "broadcast.text_only" if step in TEXT_STEPS else "errors.use_buttons"
+        await turn.say(turn.t(key))
+    elif not (message.photo or message.document):
+        await turn.say(turn.t("broadcast.media_only"))
+    else:
+        caption = message.caption or ""
+        if caption.strip():
+            error = _length_error(turn, caption, MAX_CAPTION)
+        else:
+            error = turn.t("broadcast.caption_needed")
+        if error:
+            await turn.say(error)
+        else:
+            photo = message.photo[-1].file_id if message.photo else None
+            document = message.document.file_id if message.document and not photo else None
+            data = {"texts": {"fa": caption}, "photo": photo, "document": document}
+            await _go(turn, "en", data)
+    await ask(turn)
+
+
+async def ask(turn: Turn) -> None:
+    """Ask the current step's question again."""
+    step = _step(turn)
+    if step == "en":
+        rows = [[(turn.t("broadcast.btn_add_en"), "bc:en:add")]]
+        rows.append([(turn.t("broadcast.btn_same"), "bc:en:same")])
+        await turn.say(turn.t("broadcast.ask_en"), inline(rows))
+    elif step == "aud":
+        await _builder(turn, edit=False)
+    elif step == "confirm":
+        await _options(turn)
+    elif step == "final":
+        await _final(turn)
+    elif step in ("content_en", "when"):
+        await turn.say(turn.t(f"broadcast.ask_{step}"))
+    else:
+        if step != "content":
+            await turn.set_state("bc:content")
+        await turn.say(turn.t("broadcast.ask_content"))
+
+
+# --- audience ---------------------------------------------------------------------------
+def _values(turn: Turn, dim: str) -> list[tuple[str, str]]:
+    """The (id, label) choices of one audience dimension."""
+    content = turn.svc.content
+    if dim == "county":
+        return [(c.id, c.name.get(turn.lang)) for c in content.counties]
+    if dim == "field":
+        return [(f.id, f.name.get(turn.lang)) for f in content.fields]
+    if dim == "stage":
+        return [(s, turn.t(f"stages.{s}")) for s in STAGES]
+    if dim == "checkin":
+        return [(c, turn.t(f"broadcast.checkin.{c}")) for c in CHECKIN_VALUES]
+    return [(lang, turn.t(f"broadcast.lang.{lang}")) for lang in LANG_VALUES]
+
+
+def _summary(turn: Turn, dim: str, chosen: list[str]) -> str:
+    """A dimension's current choice in a few words."""
+    if not chosen:
+        return turn.t("broadcast.any")
+    if len(chosen) > 2:
+        return turn.t("broadcast.n_chosen", n=len(chosen))
+    labels = dict(_values(turn, dim))
+    return ", ".join(labels.get(v, v) for v in chosen)
+
+
+async def _builder(turn: Turn, *, edit: bool) -> None:
+    """The audience builder: one button per dimension with its current choice, and the count."""
+    aud = _aud(turn.user.state_data)
+    count = await _repo(turn).audience_count(turn.platform, aud)
+    rows = [
+        [
+            (
+                turn.t(
+                    "broadcast.dim_button",
+                    dim=turn.t(f"broadcast.dim.{dim}"),
+                    choice=_summary(turn, dim, aud.get(dim, [])),
+                ),
+                f"bc:a:{dim}",
+            )
+        ]
+        for dim in DIMENSIONS
+    ]
+    rows.append([(turn.t("broadcast.btn_everyone"), "bc:all")])
+    rows.append([(turn.t("broadcast.btn_next"), "bc:next")])
+    rows.append([(turn.t("broadcast.btn_abort"), "bc:x")])
+    text = turn.t("broadcast.builder", count=count)
+    if edit:
+        await turn.edit_or_say(text, inline(rows))
+    else:
+        await turn.say(text, inline(rows))
+
+
+async def _dimension(turn: Turn, dim: str) -> None:
+    """The multi-select list of one dimension, ✓ on the chosen values."""
+    chosen = set(_aud(turn.user.state_data).get(dim, []))
+    buttons = [
+        (("✓ " if value in chosen else "") + label, f"bc:a:{dim}:{value}")
+        for value, label in _values(turn, dim)
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([(turn.t("broadcast.btn_done"), "bc:ok")])
+    await turn.edit_or_say(
+        turn.t("broadcast.pick", dim=turn.t(f"broadcast.dim.{dim}")), inline(rows)
+    )
+
+
+async def _on_audience(turn: Turn, args: list[str]) -> None:
+    """bc:a:<dim> opens a list; bc:a:<dim>:<value> toggles a value; forged values are stale."""
+    dim = args[1] if len(args) in (2, 3) else ""
+    if dim not in DIMENSIONS:
+        await _stale(turn)
+        return
+    if len(args) == 3:
+        if args[2] not in dict(_values(turn, dim)):
+            await _stale(turn)
+            return
+        data = _data(turn)
+        aud = _aud(data)
+        chosen = aud.get(dim, [])
+        aud[dim] = [v for v in chosen if v != args[2]] if args[2] in chosen else [*chosen, args[2]]
+        data["aud"] = aud
+        await _go(turn, "aud", data)
+    await turn.ack()
+    await _dimension(turn, dim)
+
+
+# --- review, schedule, launch -----------------------------------------------------------
+async def _send_payload(turn: Turn, payload: Payload) -> Message:
+    """Send a broadcast message to the staff member exactly as applicants will get it."""
+    bot, chat = turn.context.bot, turn.user.chat_id
+    if payload["photo"]:
+        return await bot.send_photo(chat, photo=payload["photo"], caption=payload["text"])
+    if payload["document"]:
+        return await bot.send_document(chat, document=payload["document"], caption=payload["text"])
+    return await turn.say(payload["text"])
+
+
+async def _review(turn: Turn) -> None:
+    """The recipient count and a preview of each language version, then the send options."""
+    data = _data(turn)
+    people = await _repo(turn).recipients(turn.platform, _aud(data))
+    if not people:
+        await turn.say(turn.t("broadcast.no_one"))
+        await _builder(turn, edit=False)
+        return
+    data.pop("send_at", None)
+    await _go(turn, "confirm", data)
+    versions = ["fa", "en"] if "en" in data["texts"] else ["fa"]
+    english = sum(1 for _, _, lang in people if lang == "en") if len(versions) == 2 else 0
+    if len(versions) == 2:
+        count = turn.t(
+            "broadcast.count_two", count=len(people), fa=len(people) - english, en=english
+        )
+    else:
+        count = turn.t("broadcast.count_one", count=len(people))
+    await turn.say(count)
+    for lang in versions:
+        key = f"broadcast.preview_{lang}" if len(versions) == 2 else "broadcast.preview_one"
+        await turn.say(turn.t(key))
+        await _send_payload(turn, payload_for(data, lang))
+    await _options(turn)
+
+
+async def _options(turn: Turn) -> None:
+    """Send now or at a time."""
+    count = await _repo(turn).audience_count(turn.platform, _aud(turn.user.state_data))
+    rows = [
+        [(turn.t("broadcast.btn_now"), "bc:now"), (turn.t("broadcast.btn_at"), "bc:at")],
+        [(turn.t("broadcast.btn_audience"), "bc:aud"), (turn.t("broadcast.btn_abort"), "bc:x")],
+    ]
+    await turn.say(turn.t("broadcast.options", count=count), inline(rows))
+
+
+async def _final(turn: Turn) -> None:
+    """The last question before anything is queued."""
+    send_at = turn.user.state_data.get("send_at")
+    count = await _repo(turn).audience_count(turn.platform, _aud(turn.user.state_data))
+    if send_at is None:
+        text = turn.t("broadcast.final_now", count=count)
+    else:
+        text = turn.t(
+            "broadcast.final_at", count=count, when=when_text(turn.svc.i18n, turn.lang, send_at)
+        )
+    rows = [[(turn.t("broadcast.btn_yes"), "bc:yes"), (turn.t("broadcast.btn_back"), "bc:back")]]
+    await turn.say(text, inline(rows))
+
+
+async def _launch(turn: Turn) -> None:
+    """Queue the broadcast, post its status message, record it and wake the sender."""
+    data = _data(turn)
+    send_at = max(int(data.get("send_at") or turn.now), turn.now)
+    content = {k: data.get(k) for k in ("texts", "photo", "document")}
+    draft = Draft(turn.platform, turn.user.user_id, content, _aud(data), send_at)
+    repo = _repo(turn)
+    queued = await repo.queue(draft, turn.now)
+    await turn.ack()
+    if queued is None:
+        await _go(turn, "aud", data)
+        await turn.say(turn.t("broadcast.no_one"))
+        await _builder(turn, edit=False)
+        return
+    bid, count = queued
+    await turn.clear_state()
+    b = await repo.get(bid)
+    assert b is not None
+    state = SCHEDULED if b.status == SCHEDULED else "running"
+    f = Figures(count, 0, 0, 0, 0, 0, count)
+    text = status_text(turn.svc.i18n, turn.lang, b, f, state)
+    message = await turn.say(text, cancel_markup(turn.svc.i18n, turn.lang, bid))
+    await repo.set_status_message(bid, turn.user.chat_id, message.message_id)
+    proactive = turn.context.application.bot_data.get("proactive")
+    monitor = getattr(proactive, "broadcasts", None)
+    if monitor is not None and state != SCHEDULED:
+        monitor.shown[bid] = text
+    action = "broadcast_scheduled" if b.status == SCHEDULED else "broadcast_sent"
+    detail = {"id": bid, "count": count, "send_at": send_at}
+    await StaffRepo(turn.svc.db).audit(turn.platform, turn.user.user_id, action, detail, turn.now)
+    if proactive is not None:
+        proactive.sender.notify()
+
+
+async def on_button(turn: Turn, args: list[str]) -> None:
+    """Every bc: button; one that does not fit the current step is stale."""
+    action, step = (args[0] if args else ""), _step(turn)
+    if action == "c":
+        await _cancel(turn, args)
+    elif action == "x" and step and len(args) == 1:
+        await turn.ack()
+        await turn.clear_state()
+        await turn.edit_or_say(turn.t("broadcast.abandoned"))
+    elif step == "en" and args in (["en", "add"], ["en", "same"]):
+        await turn.ack()
+        await _go(turn, "content_en" if args[1] == "add" else "aud", _data(turn))
+        await ask(turn)
+    elif step == "aud" and action == "a":
+        await _on_audience(turn, args)
+    elif step == "aud" and args in (["ok"], ["all"]):
+        await turn.ack()
+        if args == ["all"]:
+            await _go(turn, "aud", {**_data(turn), "aud": {}})
+        await _builder(turn, edit=True)
+    elif step == "aud" and args == ["next"]:
+        await turn.ack()
+        await _review(turn)
+    elif step == "confirm" and args in (["now"], ["at"], ["aud"]):
+        await turn.ack()
+        data = {**_data(turn), "send_at": None}
+        await _go(turn, {"now": "final", "at": "when", "aud": "aud"}[action], data)
+        await ask(turn)
+    elif step == "final" and args in (["yes"], ["back"]):
+        if action == "yes":
+            await _launch(turn)
+        else:
+            await turn.ack()
+            await _go(turn, "confirm", _data(turn))
+            await ask(turn)
+    else:
+        await _stale(turn)
+
+
+# --- running broadcasts -----------------------------------------------------------------
+async def _cancel(turn: Turn, args: list[str]) -> None:
+    """bc:c:<id> — stop a scheduled or running broadcast: its pending rows are cancelled."""
+    if len(args) != 2 or not args[1].isdigit():
+        await _stale(turn)
+        return
+    repo = _repo(turn)
+    b = await repo.get(int(args[1]))
+    if b is None or b.platform != turn.platform:
+        await _stale(turn)
+        return
+    cancelled = await repo.cancel(b.id, turn.now)
+    await turn.ack()
+    if cancelled is None:
+        await turn.say(turn.t("broadcast.already_over", id=b.id))
+        return
+    detail = {"id": b.id, "cancelled": cancelled}
+    await StaffRepo(turn.svc.db).audit(
+        turn.platform, turn.user.user_id, "broadcast_cancelled", detail, turn.now
+    )
+    await show_cancelled(turn.context.bot, turn.svc, b, await repo.figures(b.id))
+    await turn.say(turn.t("broadcast.cancelled", id=b.id, count=cancelled))
+
+
+async def cmd_broadcasts(turn: Turn) -> None:
+    """/broadcasts: the latest broadcasts with their figures; running ones can be cancelled."""
+    repo = _repo(turn)
+    recent = await repo.list_recent(turn.platform)
+    if not recent:
+        await turn.say(turn.t("broadcast.list_empty"))
+        return
+    lines, buttons = [turn.t("broadcast.list_title")], []
+    for b in recent:
+        f = await repo.figures(b.id)
+        lines.append(
+            turn.t(
+                "broadcast.list_item",
+                id=b.id,
+                when=when_text(turn.svc.i18n, turn.lang, b.send_at),
+                state=turn.t(f"broadcast.state.{b.status}"),
+                total=b.total,
+                sent=f.sent,
+                failed=f.failed,
+                unreachable=f.unreachable,
+            )
+        )
+        if b.status not in ("done", CANCELLED):
+            buttons.append((turn.t("broadcast.btn_cancel_bc", id=b.id), f"bc:c:{b.id}"))
+    await turn.say("\n".join(lines), inline([[b] for b in buttons]) if buttons else None)
+
+
+def register(reg: Registry) -> None:
+    """Add /broadcast, /broadcasts, the bc: conversation and its buttons, all staff-only."""
+    reg.staff_command("broadcast", cmd_broadcast)
+    reg.staff_command("broadcasts", cmd_broadcasts)
+    reg.staff_flow("bc", Flow(ask=ask, on_text=on_text, on_media=on_media))
+    reg.staff_callback("bc", on_button)
