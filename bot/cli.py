@@ -102,6 +102,48 @@ def _cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the staff figures."""
+    from bot.services import Services
+    from handlers.reports import stats_text
+
+    async def go() -> str:
+        svc = await Services.open(settings)
+        try:
+            text, _chart = await stats_text(svc, args.lang)
+            return text
+        finally:
+            await svc.close()
+
+    print(asyncio.run(go()))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write PATH.xlsx and the CSVs beside it."""
+    from bot.export import write_csv, write_xlsx
+    from bot.repo.reports import ReportRepo
+    from bot.services import Services
+
+    target = Path(args.path)
+    workbook = target if target.suffix == ".xlsx" else target.with_suffix(".xlsx")
+    workbook.parent.mkdir(parents=True, exist_ok=True)
+
+    async def go() -> list[Path]:
+        svc = await Services.open(settings)
+        try:
+            repo = ReportRepo(svc.db)
+            book = await write_xlsx(repo, workbook, content=svc.content, lang=args.lang)
+            csvs = await write_csv(repo, workbook.parent, content=svc.content, lang=args.lang)
+            return [book, *csvs]
+        finally:
+            await svc.close()
+
+    for path in asyncio.run(go()):
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="homebiz", description=__doc__)
@@ -116,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     checkins = sub.add_parser("checkins", help="check-ins: what is due, or run a sweep now")
     checkins.add_argument("action", choices=("due", "send-now"))
     checkins.set_defaults(func=_cmd_checkins)
+    stats = sub.add_parser("stats", help="the staff figures as text")
+    stats.add_argument("--lang", default="fa", choices=("fa", "en"))
+    stats.set_defaults(func=_cmd_stats)
+    export = sub.add_parser("export", help="applicants, steps, check-ins, tickets as XLSX + CSV")
+    export.add_argument("path", help="the workbook (…xlsx); CSVs go beside it")
+    export.add_argument("--lang", default="fa", choices=("fa", "en"))
+    export.set_defaults(func=_cmd_export)
     backup = sub.add_parser("backup", help="write a consistent copy of the database")
     backup.add_argument("path", help="a new file")
     backup.set_defaults(func=_cmd_backup)

@@ -27,6 +27,7 @@ from bot.repo.reports import (
     FOLLOWUP_COLUMNS,
     PAGE_SIZE,
     STEP_COLUMNS,
+    TICKET_COLUMNS,
     TIMESTAMP_COLUMNS,
     ReportRepo,
 )
@@ -70,6 +71,7 @@ SHEETS: tuple[Sheet, ...] = (
     Sheet("steps", lambda repo, size: repo.step_progress(size), STEP_COLUMNS),
     Sheet("checkins", lambda repo, size: repo.checkins(size), CHECKIN_COLUMNS),
     Sheet("followups", lambda repo, size: repo.followups(size), FOLLOWUP_COLUMNS),
+    Sheet("tickets", lambda repo, size: repo.tickets(size), TICKET_COLUMNS),
 )
 
 

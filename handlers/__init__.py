@@ -8,6 +8,7 @@ from handlers import (
     menu,
     milestones,
     profile,
+    reports,
     settings,
     staff,
     start,
@@ -27,6 +28,7 @@ FEATURES = (
     staff,
     inbox,
     broadcast,
+    reports,
 )
 
 

@@ -33,7 +33,36 @@ EXPECTED_SQL = {
         " FROM checkin_answers a LEFT JOIN checkin_rounds r ON r.id = a.round_id ORDER BY a.id"
     ),
     "followups": "SELECT * FROM followups ORDER BY id",
+    "tickets": (
+        "SELECT t.id, t.platform, t.user_pk, t.kind, t.followup_id, t.status, t.created_at,"
+        " t.closed_at, t.closed_by,"
+        " SUM(CASE WHEN m.direction = 'in' THEN 1 ELSE 0 END) AS messages_in,"
+        " SUM(CASE WHEN m.direction = 'out' THEN 1 ELSE 0 END) AS messages_out,"
+        " (SELECT text FROM ticket_messages WHERE ticket_id = t.id AND direction = 'in'"
+        "  ORDER BY id LIMIT 1) AS first_text"
+        " FROM tickets t LEFT JOIN ticket_messages m ON m.ticket_id = t.id"
+        " GROUP BY t.id ORDER BY t.id"
+    ),
 }
+
+
+async def seed_tickets(database: Database) -> None:
+    """Two tickets: an answered, closed question and an open follow-up with no messages."""
+    async with database.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO tickets (platform, user_pk, kind, status, created_at, closed_at, closed_by)"
+            " VALUES ('telegram', 1, 'question', 'closed', 1760000000, 1760003600, 7)"
+        )
+        await conn.execute(
+            "INSERT INTO tickets (platform, user_pk, kind, created_at)"
+            " VALUES ('telegram', 2, 'no_answer', 1760000100)"
+        )
+        for direction, text in (("in", "کارت ملی لازم است؟"), ("out", "بله"), ("in", "سپاس")):
+            await conn.execute(
+                "INSERT INTO ticket_messages (ticket_id, direction, kind, text, at)"
+                " VALUES (1, ?, 'text', ?, 1760000000)",
+                (direction, text),
+            )
 
 
 @pytest.fixture
@@ -41,6 +70,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     """A fresh database seeded like the report tests."""
     database = await Database.open(tmp_path / "export.sqlite3")
     await seed(database)
+    await seed_tickets(database)
     yield database
     await database.close()
 
@@ -125,7 +155,7 @@ async def test_xlsx_matches_the_database(db: Database, content: Content, tmp_pat
     assert [p.name for p in tmp_path.iterdir() if "sqlite3" not in p.name] == ["out.xlsx"]
     wb = load_workbook(path)
     try:
-        assert wb.sheetnames == ["applicants", "steps", "checkins", "followups"]
+        assert wb.sheetnames == ["applicants", "steps", "checkins", "followups", "tickets"]
         for sheet in SHEETS:
             ws = wb[sheet.name]
             assert ws.sheet_view.rightToLeft is True
@@ -179,7 +209,7 @@ async def test_csv_has_bom_and_round_trips(db: Database, content: Content, tmp_p
     repo = ReportRepo(db)
     paths = await write_csv(repo, tmp_path / "csv", content=content, page_size=5)
     assert [p.name for p in paths] == [
-        "applicants.csv", "steps.csv", "checkins.csv", "followups.csv",
+        "applicants.csv", "steps.csv", "checkins.csv", "followups.csv", "tickets.csv",
     ]  # fmt: skip
     assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == sorted(p.name for p in paths)
     for sheet, path in zip(SHEETS, paths, strict=True):
@@ -235,4 +265,4 @@ async def test_export_of_an_empty_database(tmp_path: Path) -> None:
         assert all(wb[sheet.name].max_row == 1 for sheet in SHEETS)
     finally:
         wb.close()
-    assert [len(p.read_text(encoding="utf-8-sig").splitlines()) for p in paths] == [1, 1, 1, 1]
+    assert [len(p.read_text(encoding="utf-8-sig").splitlines()) for p in paths] == [1, 1, 1, 1, 1]

@@ -23,6 +23,7 @@ __all__ = [
     "STEP_COLUMNS",
     "STILL_OPERATING",
     "SURVIVAL_MONTHS",
+    "TICKET_COLUMNS",
     "TIMESTAMP_COLUMNS",
     "ReportData",
     "ReportRepo",
@@ -124,6 +125,20 @@ FOLLOWUP_COLUMNS: tuple[str, ...] = (
     "detail",
     "created_at",
     "closed_at",
+)
+TICKET_COLUMNS: tuple[str, ...] = (
+    "id",
+    "platform",
+    "user_pk",
+    "kind",
+    "followup_id",
+    "status",
+    "created_at",
+    "closed_at",
+    "closed_by",
+    "messages_in",
+    "messages_out",
+    "first_text",
 )
 
 # The id of a user's latest answer: latest answered_at, ties broken by the later insert.
@@ -410,4 +425,20 @@ class ReportRepo:
             " FROM followups WHERE id > ? ORDER BY id LIMIT ?"
         )
         async for row in self._pages(sql, FOLLOWUP_COLUMNS, ("id",), page_size):
+            yield row
+
+    async def tickets(self, page_size: int = PAGE_SIZE) -> AsyncIterator[dict[str, Any]]:
+        """Every support ticket with its message counts and first question, by id."""
+        sql = (
+            "SELECT t.id, t.platform, t.user_pk, t.kind, t.followup_id, t.status, t.created_at,"
+            " t.closed_at, t.closed_by,"
+            " (SELECT COUNT(*) FROM ticket_messages m WHERE m.ticket_id = t.id"
+            "  AND m.direction = 'in'),"
+            " (SELECT COUNT(*) FROM ticket_messages m WHERE m.ticket_id = t.id"
+            "  AND m.direction = 'out'),"
+            " (SELECT m.text FROM ticket_messages m WHERE m.ticket_id = t.id"
+            "  AND m.direction = 'in' ORDER BY m.id LIMIT 1)"
+            " FROM tickets t WHERE t.id > ? ORDER BY t.id LIMIT ?"
+        )
+        async for row in self._pages(sql, TICKET_COLUMNS, ("id",), page_size):
             yield row
