@@ -50,8 +50,8 @@ async def seed_tickets(database: Database) -> None:
     """Two tickets: an answered, closed question and an open follow-up with no messages."""
     async with database.transaction() as conn:
         await conn.execute(
-            "INSERT INTO tickets (platform, user_pk, kind, status, created_at, closed_at, closed_by)"
-            " VALUES ('telegram', 1, 'question', 'closed', 1760000000, 1760003600, 7)"
+            "INSERT INTO tickets (platform, user_pk, kind, status, created_at, closed_at,"
+            " closed_by) VALUES ('telegram', 1, 'question', 'closed', 1760000000, 1760003600, 7)"
         )
         await conn.execute(
             "INSERT INTO tickets (platform, user_pk, kind, created_at)"
