@@ -45,6 +45,7 @@ class Settings:
     content_path: Path | None = None
     log_level: str = "INFO"
     staff_chats: Mapping[str, int] = field(default_factory=dict)
+    send_rate: float = 25.0
 
     def platform(self, name: str) -> PlatformSettings | None:
         """The settings of one platform, if it is configured."""
@@ -82,6 +83,19 @@ def _parse_staff_chats(raw: str) -> dict[str, int]:
             )
         chats[match.group(1)] = int(match.group(2))
     return chats
+
+
+def _parse_rate(raw: str) -> float:
+    """Messages per second the outbox may send on each platform (default 25)."""
+    if not raw.strip():
+        return 25.0
+    try:
+        rate = float(raw)
+    except ValueError:
+        raise ConfigError(f"HOMEBIZ_SEND_RATE: '{raw}' is not a number") from None
+    if not 0 < rate <= 10_000:
+        raise ConfigError(f"HOMEBIZ_SEND_RATE: {raw} is outside 0 < rate <= 10000")
+    return rate
 
 
 def _parse_url(name: str, raw: str) -> str:
@@ -169,4 +183,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         content_path=Path(content_raw) if content_raw else None,
         log_level=level,
         staff_chats=_parse_staff_chats(env.get("HOMEBIZ_STAFF_CHAT", "")),
+        send_rate=_parse_rate(env.get("HOMEBIZ_SEND_RATE", "")),
     )

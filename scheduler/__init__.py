@@ -28,7 +28,9 @@ class Proactive:
         self.svc = svc
         self.platform = platform
         self.planner = Planner(svc, platform)
-        self.sender = OutboxSender(app.bot, OutboxRepo(svc.db), platform, svc.clock)
+        self.sender = OutboxSender(
+            app.bot, OutboxRepo(svc.db), platform, svc.clock, global_rate=svc.settings.send_rate
+        )
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
