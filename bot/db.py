@@ -106,19 +106,31 @@ class Database:
         return applied
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        """Run a query and return its first row."""
-        async with self._lock, self._conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        """Run a query and return its first row (one hand-off to the database thread)."""
+        async with self._lock:
+            rows = await self._conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        """Run a query and return every row."""
-        async with self._lock, self._conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        """Run a query and return every row (one hand-off to the database thread)."""
+        async with self._lock:
+            return list(await self._conn.execute_fetchall(sql, params))
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one statement in autocommit mode; return the rows changed or the new row id."""
-        async with self._lock, self._conn.execute(sql, params) as cur:
+        """Run one statement (autocommit); the new row id of an INSERT, else the rows changed.
+
+        The finished statement's cursor is left to the garbage collector: closing it would
+        cost a second hand-off to the database thread, and a completed statement holds nothing.
+        """
+        async with self._lock:
+            cur = await self._conn.execute(sql, params)
             return cur.lastrowid if sql.lstrip().upper().startswith("INSERT") else cur.rowcount
+
+    async def changes(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement in autocommit mode; return how many rows it changed (or inserted)."""
+        async with self._lock:
+            cur = await self._conn.execute(sql, params)
+            return cur.rowcount
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -158,7 +158,7 @@ async def on_button(turn: Turn, args: list[str]) -> None:
         if changed:
             await router.reg.emit("step_done", turn, step)
     elif action == "undo":
-        await turn.svc.steps.undo(turn.user.id, step.id)
+        await turn.svc.steps.undo(turn.user.id, step.id, turn.now)
         await turn.ack(turn.t("steps.undone"))
         await _show_card(turn, step, edit=True)
     elif action == "help":

@@ -10,10 +10,13 @@ from typing import Any
 from bot.followup import anchor_of, policy_from
 from bot.repo.checkins import CheckinRepo, OpenRound, StuckStep
 from bot.schedule import (
+    allowed_send_time,
     in_quiet_hours,
     next_checkin_due,
+    no_answer_at,
     nudge_due,
     reminder_due,
+    reminder_times,
     round_expired,
 )
 from bot.services import Services
@@ -82,35 +85,70 @@ class Planner:
             log.info("sweep %s: %s", self.platform, report)
         return report
 
+    def _after_sending(self, sent_at: dt.datetime, reminders_sent: int) -> int:
+        """When an open round needs looking at next: its next reminder, else its expiry."""
+        times = reminder_times(sent_at=sent_at, policy=self.policy)
+        if reminders_sent < len(times):
+            return int(times[reminders_sent].timestamp())
+        return int(no_answer_at(sent_at=sent_at, policy=self.policy).timestamp())
+
     async def _open_due(self, now: dt.datetime, report: SweepReport) -> None:
         """Open a round for everyone due, in batches."""
         ts = int(now.timestamp())
+        payloads: dict[str, dict[str, Any]] = {}
+        next_action = self._after_sending(now, 0)
         while True:
             people = await self.repo.due(self.platform, ts, self.batch)
             if not people:
                 return
-            messages = [checkin_payload(self.svc, p.lang, "checkin.question") for p in people]
-            await self.repo.open_rounds(people, ts, messages)
+            messages = []
+            for person in people:
+                if person.lang not in payloads:
+                    payloads[person.lang] = checkin_payload(
+                        self.svc, person.lang, "checkin.question"
+                    )
+                messages.append(payloads[person.lang])
+            await self.repo.open_rounds(people, ts, messages, next_action)
             report.checkins += len(people)
             if len(people) < self.batch:
                 return
 
     async def _expire_and_remind(self, now: dt.datetime, report: SweepReport) -> None:
-        """Remind open rounds when due; close expired ones as no answer and plan the next."""
+        """Rounds whose next action is due: expire (no answer) or remind, or look again later."""
         quiet = in_quiet_hours(now, policy=self.policy)
         ts = int(now.timestamp())
-        for item in await self.repo.open_for_platform(self.platform, self.batch * 4):
-            sent_at = dt.datetime.fromtimestamp(item.sent_at, dt.UTC)
-            if round_expired(sent_at=sent_at, now=now, policy=self.policy):
-                await self.repo.expire(item, ts, self._next_after(item, now))
-                report.expired += 1
-            elif not quiet and reminder_due(
-                sent_at=sent_at, reminders_sent=item.reminders_sent, now=now, policy=self.policy
-            ):
-                await self.repo.remind(
-                    item, checkin_payload(self.svc, item.lang, "checkin.reminder"), ts
-                )
-                report.reminders += 1
+        for _ in range(100):  # bounded: at most 100 batches a sweep
+            items = await self.repo.due_actions(self.platform, ts, self.batch)
+            for item in items:
+                await self._act_on(item, now, quiet, report)
+            if len(items) < self.batch:
+                return
+
+    async def _act_on(
+        self, item: OpenRound, now: dt.datetime, quiet: bool, report: SweepReport
+    ) -> None:
+        """One due round: expire it, remind, or postpone to when it can be acted on."""
+        ts = int(now.timestamp())
+        sent_at = dt.datetime.fromtimestamp(item.sent_at, dt.UTC)
+        if round_expired(sent_at=sent_at, now=now, policy=self.policy):
+            await self.repo.expire(item, ts, self._next_after(item, now))
+            report.expired += 1
+        elif reminder_due(
+            sent_at=sent_at, reminders_sent=item.reminders_sent, now=now, policy=self.policy
+        ):
+            if quiet:
+                later = allowed_send_time(now, policy=self.policy)
+                await self.repo.postpone(item.round_id, int(later.timestamp()))
+                return
+            payload = checkin_payload(self.svc, item.lang, "checkin.reminder")
+            await self.repo.remind(
+                item, payload, ts, self._after_sending(sent_at, item.reminders_sent + 1)
+            )
+            report.reminders += 1
+        else:
+            await self.repo.postpone(
+                item.round_id, self._after_sending(sent_at, item.reminders_sent)
+            )
 
     def _next_after(self, item: OpenRound, now: dt.datetime) -> int | None:
         """When the round after an unanswered one is due."""
@@ -127,31 +165,43 @@ class Planner:
         return int(due.timestamp())
 
     async def _nudge(self, now: dt.datetime, report: SweepReport) -> None:
-        """Nudge people stuck on a step, at most nudge_max times per step."""
-        cutoff = int((now - dt.timedelta(days=self.policy.nudge_after_days)).timestamp())
-        stuck = await self.repo.stuck_steps(
-            self.platform, cutoff, self.policy.nudge_max, self.batch
-        )
-        latest: dict[int, StuckStep] = {}
-        for item in stuck:  # only the step each person reached last
-            if item.user_pk not in latest or item.started_at > latest[item.user_pk].started_at:
-                latest[item.user_pk] = item
+        """Nudge people stuck on the step they reached last, at most nudge_max times per step."""
         ts = int(now.timestamp())
-        for item in latest.values():
-            last = (
-                dt.datetime.fromtimestamp(item.last_nudge_at, dt.UTC)
-                if item.last_nudge_at
-                else None
-            )
-            if not nudge_due(
-                step_started_at=dt.datetime.fromtimestamp(item.started_at, dt.UTC),
-                nudges_sent=item.nudges_sent,
-                last_nudge_at=last,
-                now=now,
-                policy=self.policy,
-            ):
-                continue
-            payload = nudge_payload(self.svc, item)
-            if payload is not None:
-                await self.repo.nudge(item, payload, ts)
-                report.nudges += 1
+        after = dt.timedelta(days=self.policy.nudge_after_days)
+        for _ in range(100):  # bounded: at most 100 batches a sweep
+            items = await self.repo.stuck_steps(self.platform, ts, self.batch)
+            later: list[tuple[int, str, int | None]] = []
+            for item in items:
+                started = dt.datetime.fromtimestamp(item.started_at, dt.UTC)
+                last = (
+                    dt.datetime.fromtimestamp(item.last_nudge_at, dt.UTC)
+                    if item.last_nudge_at
+                    else None
+                )
+                payload = nudge_payload(self.svc, item)
+                if payload is None or item.nudges_sent >= self.policy.nudge_max:
+                    later.append((item.user_pk, item.step_id, None))
+                elif nudge_due(
+                    step_started_at=started,
+                    nudges_sent=item.nudges_sent,
+                    last_nudge_at=last,
+                    now=now,
+                    policy=self.policy,
+                ):
+                    done = item.nudges_sent + 1 >= self.policy.nudge_max
+                    next_at = None if done else int((now + after).timestamp()) + 1
+                    await self.repo.nudge(item, payload, ts, next_at)
+                    report.nudges += 1
+                else:
+                    since = max(started, last) if last else started
+                    later.append(
+                        (
+                            item.user_pk,
+                            item.step_id,
+                            max(int((since + after).timestamp()) + 1, ts + 60),
+                        )
+                    )
+            if later:
+                await self.repo.set_nudge_at(later)
+            if len(items) < self.batch:
+                return

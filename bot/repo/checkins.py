@@ -99,7 +99,7 @@ class CheckinRepo:
         """People whose next round is due and who may be messaged."""
         rows = await self.db.fetchall(
             "SELECT u.id, u.platform, u.chat_id, u.lang, u.next_checkin_at FROM users u "
-            f"WHERE u.next_checkin_at <= ? AND u.platform = ? AND {_REACHABLE} "
+            f"WHERE u.next_checkin_at <= ? AND +u.platform = ? AND {_REACHABLE} "
             "AND u.checkins_closed = 0 ORDER BY u.next_checkin_at LIMIT ?",
             (now, platform, limit),
         )
@@ -115,58 +115,77 @@ class CheckinRepo:
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
     async def open_rounds(
-        self, people: list[DuePerson], now: int, messages: list[dict[str, Any]]
+        self,
+        people: list[DuePerson],
+        now: int,
+        messages: list[dict[str, Any]],
+        next_action_at: int,
     ) -> list[int]:
-        """Open one round per person and queue its message, atomically; return round ids."""
-        ids: list[int] = []
+        """Open one round per person and queue its message, in one transaction of 3 statements."""
         async with self.db.transaction() as conn:
-            for person, payload in zip(people, messages, strict=True):
-                cur = await conn.execute(
-                    "INSERT INTO checkin_rounds (user_pk, due_at, sent_at) VALUES (?, ?, ?)",
-                    (person.user_pk, person.due_at, now),
-                )
-                round_id = int(cur.lastrowid or 0)
-                ids.append(round_id)
-                payload = _with_round(payload, round_id)
-                await conn.execute(
-                    "INSERT INTO outbox (platform, chat_id, user_pk, kind, priority, payload, "
-                    "dedupe_key, not_before, created_at) "
-                    "VALUES (?, ?, ?, 'checkin', 10, ?, ?, ?, ?) "
-                    "ON CONFLICT (dedupe_key) DO NOTHING",
+            cur = await conn.execute("SELECT COALESCE(MAX(id), 0) FROM checkin_rounds")
+            first = int((await cur.fetchone())[0]) + 1
+            ids = list(range(first, first + len(people)))
+            await conn.executemany(
+                "INSERT INTO checkin_rounds (id, user_pk, due_at, sent_at, next_action_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (rid, p.user_pk, p.due_at, now, next_action_at)
+                    for rid, p in zip(ids, people, strict=True)
+                ],
+            )
+            await conn.executemany(
+                "INSERT INTO outbox (platform, chat_id, user_pk, kind, priority, payload, "
+                "dedupe_key, not_before, created_at) VALUES (?, ?, ?, 'checkin', 10, ?, ?, ?, ?) "
+                "ON CONFLICT (dedupe_key) DO NOTHING",
+                [
                     (
-                        person.platform,
-                        person.chat_id,
-                        person.user_pk,
-                        json.dumps(payload),
-                        f"checkin:{round_id}",
+                        p.platform,
+                        p.chat_id,
+                        p.user_pk,
+                        json.dumps(_with_round(m, rid)),
+                        f"checkin:{rid}",
                         now,
                         now,
-                    ),
-                )
+                    )
+                    for rid, p, m in zip(ids, people, messages, strict=True)
+                ],
+            )
             await conn.executemany(
                 "UPDATE users SET next_checkin_at = NULL WHERE id = ?",
                 [(p.user_pk,) for p in people],
             )
         return ids
 
-    async def open_for_platform(self, platform: str, limit: int) -> list[OpenRound]:
-        """Open rounds of one platform, oldest first."""
+    async def due_actions(self, platform: str, now: int, limit: int) -> list[OpenRound]:
+        """Open rounds whose next reminder or expiry is due, soonest first."""
         rows = await self.db.fetchall(
             "SELECT r.id, r.user_pk, u.platform, u.chat_id, u.lang, r.due_at, r.sent_at, "
             "r.reminders_sent, u.permit_on, u.loan_on, u.operating_since "
             "FROM checkin_rounds r JOIN users u ON u.id = r.user_pk "
-            "WHERE r.status = 'open' AND u.platform = ? ORDER BY r.sent_at LIMIT ?",
-            (platform, limit),
+            "WHERE r.status = 'open' AND r.next_action_at <= ? AND +u.platform = ? "
+            "ORDER BY r.next_action_at LIMIT ?",
+            (now, platform, limit),
         )
         return [OpenRound(*r) for r in rows]
 
-    async def remind(self, item: OpenRound, payload: dict[str, Any], now: int) -> None:
-        """Count a reminder and queue it, atomically."""
+    async def postpone(self, round_id: int, next_action_at: int) -> None:
+        """Look at an open round again later (its reminder waits for the sending window)."""
+        await self.db.execute(
+            "UPDATE checkin_rounds SET next_action_at = ? WHERE id = ? AND status = 'open'",
+            (next_action_at, round_id),
+        )
+
+    async def remind(
+        self, item: OpenRound, payload: dict[str, Any], now: int, next_action_at: int
+    ) -> None:
+        """Count a reminder, plan the round's next action and queue the reminder, atomically."""
         number = item.reminders_sent + 1
         async with self.db.transaction() as conn:
             await conn.execute(
-                "UPDATE checkin_rounds SET reminders_sent = ? WHERE id = ? AND status = 'open'",
-                (number, item.round_id),
+                "UPDATE checkin_rounds SET reminders_sent = ?, next_action_at = ? "
+                "WHERE id = ? AND status = 'open'",
+                (number, next_action_at, item.round_id),
             )
             await conn.execute(
                 "INSERT INTO outbox (platform, chat_id, user_pk, kind, priority, payload, "
@@ -295,28 +314,34 @@ class CheckinRepo:
         )
         return [dict(r) for r in rows]
 
-    async def stuck_steps(
-        self, platform: str, started_before: int, nudge_max: int, limit: int
-    ) -> list[StuckStep]:
-        """Unfinished steps started long ago, of people who may be messaged."""
+    async def stuck_steps(self, platform: str, now: int, limit: int) -> list[StuckStep]:
+        """Unfinished steps whose nudge check is due, of people who may be messaged."""
         rows = await self.db.fetchall(
             "SELECT u.id, u.platform, u.chat_id, u.lang, u.field, s.step_id, s.started_at, "
             "s.nudges_sent, s.last_nudge_at FROM step_progress s JOIN users u ON u.id = s.user_pk "
-            f"WHERE s.done_at IS NULL AND s.started_at <= ? AND s.nudges_sent < ? "
-            f"AND u.platform = ? AND u.profile_done = 1 AND {_REACHABLE} "
-            "ORDER BY s.started_at LIMIT ?",
-            (started_before, nudge_max, platform, limit),
+            f"WHERE s.nudge_at <= ? AND +u.platform = ? AND u.profile_done = 1 AND {_REACHABLE} "
+            "ORDER BY s.nudge_at LIMIT ?",
+            (now, platform, limit),
         )
         return [StuckStep(*r) for r in rows]
 
-    async def nudge(self, item: StuckStep, payload: dict[str, Any], now: int) -> None:
-        """Count a nudge and queue it, atomically."""
+    async def set_nudge_at(self, items: list[tuple[int, str, int | None]]) -> None:
+        """Plan when each (user, step) is looked at again for a nudge (None: never)."""
+        await self.db.executemany(
+            "UPDATE step_progress SET nudge_at = ? WHERE user_pk = ? AND step_id = ?",
+            [(when, user_pk, step_id) for user_pk, step_id, when in items],
+        )
+
+    async def nudge(
+        self, item: StuckStep, payload: dict[str, Any], now: int, next_at: int | None
+    ) -> None:
+        """Count a nudge, plan the next look, and queue it, atomically."""
         number = item.nudges_sent + 1
         async with self.db.transaction() as conn:
             await conn.execute(
-                "UPDATE step_progress SET nudges_sent = ?, last_nudge_at = ? "
+                "UPDATE step_progress SET nudges_sent = ?, last_nudge_at = ?, nudge_at = ? "
                 "WHERE user_pk = ? AND step_id = ?",
-                (number, now, item.user_pk, item.step_id),
+                (number, now, next_at, item.user_pk, item.step_id),
             )
             await conn.execute(
                 "INSERT INTO outbox (platform, chat_id, user_pk, kind, priority, payload, "

@@ -33,12 +33,18 @@ class StepRepo:
         return {r["step_id"]: StepProgress(*r) for r in rows}
 
     async def start(self, user_pk: int, step_id: str, now: int) -> None:
-        """Record that the person reached a step (first time only)."""
-        await self.db.execute(
-            "INSERT INTO step_progress (user_pk, step_id, started_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (user_pk, step_id) DO NOTHING",
-            (user_pk, step_id, now),
+        """Record that the person reached a step (first time only); it becomes the one to nudge."""
+        inserted = await self.db.changes(
+            "INSERT INTO step_progress (user_pk, step_id, started_at, nudge_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (user_pk, step_id) DO NOTHING",
+            (user_pk, step_id, now, now),
         )
+        if inserted:
+            await self.db.execute(
+                "UPDATE step_progress SET nudge_at = NULL "
+                "WHERE user_pk = ? AND step_id != ? AND nudge_at IS NOT NULL",
+                (user_pk, step_id),
+            )
 
     async def mark_done(self, user_pk: int, step_id: str, now: int) -> bool:
         """Mark a step done; False when it was already done."""
@@ -49,17 +55,18 @@ class StepRepo:
                 (user_pk, step_id, now),
             )
             cur = await conn.execute(
-                "UPDATE step_progress SET done_at = ? "
+                "UPDATE step_progress SET done_at = ?, nudge_at = NULL "
                 "WHERE user_pk = ? AND step_id = ? AND done_at IS NULL",
                 (now, user_pk, step_id),
             )
             return cur.rowcount > 0
 
-    async def undo(self, user_pk: int, step_id: str) -> None:
-        """Mark a step not done again."""
+    async def undo(self, user_pk: int, step_id: str, now: int) -> None:
+        """Mark a step not done again (the sweep looks at it for nudges from now on)."""
         await self.db.execute(
-            "UPDATE step_progress SET done_at = NULL WHERE user_pk = ? AND step_id = ?",
-            (user_pk, step_id),
+            "UPDATE step_progress SET done_at = NULL, nudge_at = ? "
+            "WHERE user_pk = ? AND step_id = ?",
+            (now, user_pk, step_id),
         )
 
     async def mark_help(self, user_pk: int, step_id: str, now: int) -> None:
