@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 
@@ -82,6 +83,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             await _start(app, platform)
             jobs.append(Proactive(app, services, platform.name))
             jobs[-1].start()
+        gc.freeze()  # start-up objects live forever: keep them out of every collection
         log.info("serving %s", ", ".join(p.name for p in settings.platforms))
         await stop.wait()
     finally:

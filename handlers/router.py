@@ -36,6 +36,9 @@ async def load_turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn 
     code = (tg_user.language_code or "").lower()
     lang = "en" if code.startswith("en") else svc.settings.default_locale
     now = svc.clock.timestamp()
+    prefetched = context.application.bot_data.get("prefetched", {}).pop(update.update_id, None)
+    if prefetched is not None and prefetched.user_id == tg_user.id:
+        return Turn(update, context, prefetched)
     user = await svc.users.get_or_create(platform, tg_user.id, chat.id, lang, now)
     return Turn(update, context, user)
 

@@ -52,6 +52,12 @@ def make_gate(reg: Registry):
             update.effective_message and (update.effective_message.text or "").startswith("/")
         ):
             stored = await svc.users.find(platform, user.id)
+            # Hand the row to the router's load_turn so this update reads it once. Keyed by
+            # update id (unique per bot); updates no handler loads are dropped by the bound.
+            prefetched = context.application.bot_data.setdefault("prefetched", {})
+            if len(prefetched) > 256:
+                prefetched.clear()
+            prefetched[update.update_id] = stored
         staff_chat = svc.settings.staff_chats.get(platform)
         needed = required_role(reg, update, stored.state if stored else None, staff_chat)
         if needed is None:
