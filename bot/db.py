@@ -63,17 +63,21 @@ class Database:
             os.chmod(file, 0o600)
         conn = await aiosqlite.connect(path_str, isolation_level=None)
         conn.row_factory = aiosqlite.Row
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=5000",
-        ):
-            async with conn.execute(pragma):
-                pass  # close each cursor: an open one blocks VACUUM INTO (backups)
         db = cls(conn, path_str)
-        if migrate:
-            await db.migrate(upto=upto)
+        try:
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA synchronous=NORMAL",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA busy_timeout=5000",
+            ):
+                async with conn.execute(pragma):
+                    pass  # close each cursor: an open one blocks VACUUM INTO (backups)
+            if migrate:
+                await db.migrate(upto=upto)
+        except BaseException:
+            await conn.close()  # its worker thread would otherwise keep the process alive
+            raise
         return db
 
     async def close(self) -> None:
@@ -89,6 +93,11 @@ class Database:
     async def migrate(self, *, upto: int | None = None) -> list[str]:
         """Apply every migration newer than the file's version; return their names."""
         current = await self.version()
+        if current > latest_version():
+            raise MigrationError(
+                f"{self.path}: schema version {current} is newer than this code "
+                f"({latest_version()}); run the newer homebiz"
+            )
         applied = []
         for version, name, sql in migrations():
             if version <= current or (upto is not None and version > upto):
@@ -155,6 +164,8 @@ class Database:
         target_path = Path(target)
         if target_path.exists():
             raise FileExistsError(str(target_path))
+        fd = os.open(target_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)  # VACUUM INTO accepts an empty file: it is owner-only from the start
+        os.chmod(target_path, 0o600)
         async with self._lock:
             await self._conn.execute("VACUUM INTO ?", (str(target_path),))
-        os.chmod(target_path, 0o600)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 __all__ = [
@@ -217,3 +218,8 @@ def format_number(n: int, lang: str) -> str:
     if lang == "fa":
         return to_persian_digits(text.replace(",", PERSIAN_THOUSANDS_SEPARATOR))
     return text
+
+
+def parse_id(s: str) -> int | None:
+    """A database id from untrusted text (button data, commands): 1-18 ASCII digits, else None."""
+    return int(s) if re.fullmatch(r"[0-9]{1,18}", s) else None

@@ -25,7 +25,7 @@ from bot.repo.broadcasts import (
 )
 from bot.repo.outbox import Payload
 from bot.repo.staff import StaffRepo
-from bot.text import utf16_len
+from bot.text import parse_id, utf16_len
 from bot.validators import ValidationError
 from handlers.profile import STAGES
 from handlers.registry import Flow, Registry
@@ -379,11 +379,12 @@ async def on_button(turn: Turn, args: list[str]) -> None:
 # --- running broadcasts -----------------------------------------------------------------
 async def _cancel(turn: Turn, args: list[str]) -> None:
     """bc:c:<id> — stop a scheduled or running broadcast: its pending rows are cancelled."""
-    if len(args) != 2 or not args[1].isdigit():
+    bid = parse_id(args[1]) if len(args) == 2 else None
+    if bid is None:
         await _stale(turn)
         return
     repo = _repo(turn)
-    b = await repo.get(int(args[1]))
+    b = await repo.get(bid)
     if b is None or b.platform != turn.platform:
         await _stale(turn)
         return

@@ -8,7 +8,7 @@ from typing import Any
 from bot.followup import plan, policy_from
 from bot.jalali import format_date, tehran_today
 from bot.repo.checkins import CheckinRepo, Round
-from bot.text import localize_digits
+from bot.text import localize_digits, parse_id
 from bot.validators import ValidationError, parse_jalali_date
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
@@ -33,10 +33,11 @@ def _repo(turn: Turn) -> CheckinRepo:
 async def on_button(turn: Turn, args: list[str]) -> None:
     """ci:<round>:<answer>[:<detail>] — any stale, foreign or forged data gets a clear answer."""
     router = turn.context.application.bot_data["router"]
-    if len(args) < 2 or not args[0].isdigit():
+    round_id = parse_id(args[0]) if len(args) >= 2 else None
+    if round_id is None:
         await router.stale(turn)
         return
-    rnd = await _repo(turn).get_round(int(args[0]))
+    rnd = await _repo(turn).get_round(round_id)
     if rnd is None or rnd.user_pk != turn.user.id:
         await _expired(turn)
         return

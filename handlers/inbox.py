@@ -14,6 +14,7 @@ from bot.repo.outbox import OutboxRepo, make_payload
 from bot.repo.staff import StaffRepo
 from bot.repo.tickets import Ticket, TicketRepo
 from bot.services import Services
+from bot.text import parse_id
 from handlers.menu import contact_text
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
@@ -204,7 +205,8 @@ async def on_close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lang = svc.settings.default_locale
     parts = (query.data or "").split(":")
     repo = TicketRepo(svc.db)
-    ticket = await repo.get(int(parts[2])) if len(parts) == 3 and parts[2].isdigit() else None
+    ticket_id = parse_id(parts[2]) if len(parts) == 3 else None
+    ticket = await repo.get(ticket_id) if ticket_id is not None else None
     now = svc.clock.timestamp()
     if ticket is None or not await repo.close(ticket.id, update.effective_user.id, now):
         await query.answer(svc.i18n.t(lang, "inbox.already_closed"))

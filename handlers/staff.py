@@ -10,6 +10,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.jalali import format_datetime
 from bot.repo.staff import StaffRepo
+from bot.text import parse_id
 from handlers.registry import Registry
 from handlers.turn import Turn
 
@@ -65,13 +66,7 @@ def make_gate(reg: Registry):
         role = await StaffRepo(svc.db).role(platform, user.id)
         if RANK[role] >= RANK[needed]:
             return
-        what = (
-            update.callback_query.data
-            if update.callback_query
-            else (update.effective_message.text or "")[:64]
-            if update.effective_message
-            else ""
-        )
+        what = _attempt_label(update)
         await StaffRepo(svc.db).audit(
             platform, user.id, "denied", {"what": what}, svc.clock.timestamp()
         )
@@ -81,8 +76,10 @@ def make_gate(reg: Registry):
         if update.callback_query is not None:
             await router.on_callback(update, context, forced_stale=True)
         elif stored is not None and stored.state:
+            # Someone left in a staff conversation without the role any more: drop the
+            # state and let the ordinary handlers answer whatever this update is.
             await svc.users.set_state(stored, "", {}, svc.clock.timestamp())
-            await router.on_text(update, context)
+            return
         else:
             await router.on_command(update, context, forced_unknown=True)
         raise ApplicationHandlerStop
@@ -90,13 +87,28 @@ def make_gate(reg: Registry):
     return gate
 
 
+def _attempt_label(update: Update) -> str:
+    """What was tried, without anything personal: the command word or the button namespace."""
+    if update.callback_query is not None:
+        return (update.callback_query.data or "").split(":", 1)[0][:16] + ":"
+    message = update.effective_message
+    text = (message.text or "") if message else ""
+    return text.split()[0].split("@")[0][:32] if text.startswith("/") else "(message)"
+
+
+async def forget_attempts(turn: Turn) -> None:
+    """/delete: refused attempts are personal data too."""
+    await StaffRepo(turn.svc.db).forget_denied(turn.platform, turn.user.user_id)
+
+
 def _parse_target(turn: Turn, raw: str) -> tuple[str, int] | None:
     """`123` or `bale:123` → (platform, user id)."""
     platform, _, ident = raw.rpartition(":")
     platform = platform or turn.platform
-    if platform not in ("telegram", "bale", "local") or not ident.lstrip("-").isdigit():
+    number = parse_id(ident.removeprefix("-"))
+    if platform not in ("telegram", "bale", "local") or number is None:
         return None
-    return platform, int(ident)
+    return platform, -number if ident.startswith("-") else number
 
 
 async def _args(turn: Turn) -> list[str]:
@@ -172,3 +184,4 @@ def register(reg: Registry) -> None:
     reg.staff_command("removestaff", remove_staff, role="admin")
     reg.staff_command("staff", list_staff, role="admin")
     reg.staff_command("audit", show_audit, role="admin")
+    reg.on("before_delete", forget_attempts)

@@ -418,7 +418,7 @@ async def test_applicants_are_denied_every_staff_command_and_button(sbot: Bot) -
     await me.send("A text meant to be a broadcast")
     assert (await bot.svc.users.find(PLATFORM, 901)).state == ""
     denied = [d["what"] for a, d in await audit_actions(bot) if a == "denied"]
-    assert denied == tries + data
+    assert denied == [t.split()[0] for t in tries] + [d.split(":")[0] + ":" for d in data]
     assert await BroadcastRepo(bot.svc.db).list_recent(PLATFORM) == []
     assert await OutboxRepo(bot.svc.db).counts() == {}
 

@@ -84,7 +84,7 @@ class ChatClient:
         """Feed one update to the Application; return the bot's new messages and edits."""
         mark = len(self.emulator.events)
         trap = _ErrorTrap()
-        logger = logging.getLogger("telegram.ext")
+        logger = logging.getLogger()  # the app's own error handler logs under its module
         logger.addHandler(trap)
         try:
             await self.app.process_update(Update.de_json(update, self.app.bot))

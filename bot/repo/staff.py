@@ -88,3 +88,10 @@ class StaffRepo:
             params,
         )
         return [AuditEntry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
+    async def forget_denied(self, platform: str, actor: int) -> int:
+        """Remove one person's refused attempts (their data goes when they /delete)."""
+        return await self.db.changes(
+            "DELETE FROM audit WHERE platform = ? AND actor = ? AND action = 'denied'",
+            (platform, actor),
+        )

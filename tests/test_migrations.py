@@ -1,0 +1,354 @@
+"""Schema migrations keep every row, fail atomically, and backups are consistent copies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+
+import bot.db as dbmod
+from bot.db import Database, MigrationError, latest_version, migrations
+from bot.repo.steps import StepRepo
+from bot.repo.users import UserRepo
+
+LATEST = latest_version()
+NOW = 1_795_939_200  # 2026-11-29 08:00 UTC
+Rows = dict[str, list[dict[str, Any]]]
+
+# Columns a migration fills from the existing data instead of a default: (table, column) → value.
+BACKFILLS: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
+    ("checkin_rounds", "next_action_at"): lambda r: r["sent_at"] if r["status"] == "open" else None,
+    ("step_progress", "nudge_at"): lambda r: r["started_at"] if r["done_at"] is None else None,
+}
+
+
+# --- realistic data for each schema version ---------------------------------------------------
+async def seed(db: Database, version: int) -> None:
+    """Rows an installation at ``version`` would hold."""
+    if version >= 1:
+        await db.executemany(
+            "INSERT INTO users (id, platform, user_id, chat_id, lang, consent_at, full_name,"
+            " mobile, national_code, county, field, stage, profile_done, proactive,"
+            " unreachable_at, state, state_data, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (1, "telegram", 501, 501, "fa", NOW, "زهرا احمدی", "+989123456789",
+                 "0013542419", "karaj", "handicrafts", "loan", 1, 1, None, "", "{}",
+                 NOW - 86_400, NOW),
+                (2, "bale", 502, 502, "en", NOW, "Sara Moradi", "+989351112233", "",
+                 "fardis", None, None, 0, 0, NOW - 60, "profile:field",
+                 json.dumps({"mode": "onboard"}), NOW - 3_600, NOW - 60),
+                (3, "telegram", 503, 503, "fa", None, None, None, None, None, None, None,
+                 0, 1, None, "start:privacy", "{}", NOW, NOW),
+            ],
+        )  # fmt: skip
+        await db.executemany(
+            "INSERT INTO step_progress (user_pk, step_id, started_at, done_at, help_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [
+                (1, "register", NOW - 80_000, NOW - 70_000, None),
+                (1, "training", NOW - 60_000, None, NOW - 50_000),
+                (2, "register", NOW - 3_000, None, None),
+            ],
+        )
+    if version >= 2:
+        await db.execute(
+            "UPDATE users SET loan_on = '2026-10-23', permit_on = '2026-09-01',"
+            " next_checkin_at = ?, paused_until = NULL, checkins_closed = 0 WHERE id = 1",
+            (NOW + 86_400 * 90,),
+        )
+        await db.execute(
+            "UPDATE step_progress SET nudges_sent = 2, last_nudge_at = ? WHERE user_pk = 1"
+            " AND step_id = 'training'",
+            (NOW - 1_000,),
+        )
+        await db.executemany(
+            "INSERT INTO checkin_rounds (id, user_pk, due_at, sent_at, reminders_sent, status,"
+            " closed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (1, 1, NOW - 7_200, NOW - 7_000, 1, "answered", NOW - 3_600),
+                (2, 2, NOW - 600, NOW - 500, 0, "open", None),
+            ],
+        )
+        await db.execute(
+            "INSERT INTO checkin_answers (round_id, user_pk, status, detail, answered_at)"
+            " VALUES (1, 1, 'problems', ?, ?)",
+            (json.dumps({"problem": "other", "note": "تامین‌کننده بسته شد"}), NOW - 3_600),
+        )
+        await db.execute(
+            "INSERT INTO followups (user_pk, kind, detail, created_at)"
+            " VALUES (1, 'problems', ?, ?)",
+            (json.dumps({"round": 1}), NOW - 3_600),
+        )
+        await db.execute(
+            "INSERT INTO outbox (platform, chat_id, user_pk, kind, priority, payload, dedupe_key,"
+            " status, attempts, not_before, created_at, sent_at, message_id)"
+            " VALUES ('telegram', 501, 1, 'checkin', 10, ?, 'checkin:1', 'sent', 1, ?, ?, ?, 9)",
+            (json.dumps({"text": "کسب‌وکار شما فعال است؟"}), NOW - 7_200, NOW - 7_200, NOW - 7_000),
+        )
+    if version >= 3:
+        await db.execute(
+            "INSERT INTO staff (platform, user_id, role, added_by, added_at)"
+            " VALUES ('telegram', 42, 'staff', 1, ?)",
+            (NOW,),
+        )
+        await db.execute(
+            "INSERT INTO audit (at, platform, actor, action, detail)"
+            " VALUES (?, 'telegram', 1, 'staff_added', ?)",
+            (NOW, json.dumps({"user_id": 42})),
+        )
+        await db.execute(
+            "INSERT INTO broadcasts (platform, created_by, created_at, content, audience, send_at,"
+            " status, total) VALUES ('telegram', 1, ?, ?, '{}', ?, 'done', 1)",
+            (NOW, json.dumps({"texts": {"fa": "سلام"}}), NOW),
+        )
+        await db.execute(
+            "INSERT INTO tickets (id, platform, user_pk, kind, followup_id, status, created_at)"
+            " VALUES (1, 'telegram', 1, 'question', 1, 'open', ?)",
+            (NOW,),
+        )
+        await db.execute(
+            "INSERT INTO ticket_messages (ticket_id, direction, kind, text, staff_chat_id,"
+            " staff_message_id, at) VALUES (1, 'in', 'text', 'چه مدارکی لازم است؟', -100900, 7, ?)",
+            (NOW,),
+        )
+        await db.execute("UPDATE followups SET posted_at = ?", (NOW,))
+
+
+async def snapshot(db: Database) -> Rows:
+    """Every row of every table, as column → value dictionaries."""
+    names = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+    rows: Rows = {}
+    for (name,) in names:
+        found = await db.fetchall(f'SELECT * FROM "{name}" ORDER BY 1, 2')
+        rows[str(name)] = [dict(zip(r.keys(), tuple(r), strict=True)) for r in found]
+    return rows
+
+
+async def column_defaults(db: Database, table: str) -> dict[str, Any]:
+    """Each column's default value as SQLite evaluates it (None without a default)."""
+    defaults = {}
+    for column in await db.fetchall(f'PRAGMA table_info("{table}")'):
+        expr = column["dflt_value"]
+        value = (await db.fetchone(f"SELECT {expr}"))[0] if expr is not None else None
+        defaults[str(column["name"])] = value
+    return defaults
+
+
+# --- upgrades ---------------------------------------------------------------------------------
+def test_migrations_are_numbered_and_transaction_free() -> None:
+    """Files are 001…N; none controls transactions or the version (migrate does that)."""
+    found = migrations()
+    assert [v for v, _, _ in found] == list(range(1, LATEST + 1))
+    forbidden = re.compile(
+        r"^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|VACUUM|PRAGMA)\b", re.I | re.M
+    )
+    for _, name, sql in found:
+        code = re.sub(r"--[^\n]*", "", sql)
+        assert not forbidden.search(code), name
+
+
+@pytest.mark.parametrize("version", range(LATEST))
+async def test_upgrade_from_every_earlier_version_keeps_the_data(
+    tmp_path: Path, version: int
+) -> None:
+    """Data written at version v survives the upgrade; new columns hold their defaults."""
+    path = tmp_path / f"v{version}.sqlite3"
+    db = await Database.open(path, upto=version)
+    try:
+        assert await db.version() == version
+        await seed(db, version)
+        old = await snapshot(db)
+    finally:
+        await db.close()
+    db = await Database.open(path)
+    try:
+        assert await db.version() == LATEST
+        assert (await db.fetchone("PRAGMA integrity_check"))[0] == "ok"
+        assert await db.fetchall("PRAGMA foreign_key_check") == []
+        new = await snapshot(db)
+        for table, rows in old.items():
+            defaults = await column_defaults(db, table)
+            assert len(new[table]) == len(rows), table
+            for before, after in zip(rows, new[table], strict=True):
+                assert {k: after[k] for k in before} == before, table
+                added = {k: v for k, v in after.items() if k not in before}
+                expected = {
+                    k: BACKFILLS[table, k](before) if (table, k) in BACKFILLS else defaults[k]
+                    for k in added
+                }
+                assert added == expected, table
+        if version >= 1:
+            await _the_code_reads_the_old_rows(db)
+    finally:
+        await db.close()
+
+
+async def _the_code_reads_the_old_rows(db: Database) -> None:
+    """The repositories of the newest code understand rows written by older versions."""
+    users = UserRepo(db)
+    zahra = await users.find("telegram", 501)
+    assert zahra is not None and zahra.full_name == "زهرا احمدی" and zahra.profile_done
+    assert zahra.mobile == "+989123456789" and zahra.stage == "loan"
+    sara = await users.find("bale", 502)
+    assert sara is not None and sara.state_data == {"mode": "onboard"} and not sara.proactive
+    progress = await StepRepo(db).progress(1)
+    assert progress["register"].done_at == NOW - 70_000 and progress["training"].help_at
+
+
+async def test_reopening_an_up_to_date_database_applies_nothing(tmp_path: Path) -> None:
+    """A second open neither re-runs migrations nor touches the rows."""
+    path = tmp_path / "again.sqlite3"
+    db = await Database.open(path)
+    await seed(db, LATEST)
+    before = await snapshot(db)
+    await db.close()
+    db = await Database.open(path, migrate=False)
+    try:
+        assert await db.migrate() == []
+        assert await snapshot(db) == before
+    finally:
+        await db.close()
+
+
+# --- a migration that fails midway ------------------------------------------------------------
+def _broken_at(version: int) -> list[tuple[int, str, str]]:
+    """The shipped migrations up to ``version``, whose last one now fails after real work."""
+    shipped = migrations()[:version]
+    number, name, sql = shipped[-1]
+    poison = "\nCREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n"
+    return [*shipped[:-1], (number, name, sql + poison)]
+
+
+@pytest.mark.parametrize("version", range(1, LATEST + 1))
+async def test_a_failing_migration_leaves_the_previous_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int
+) -> None:
+    """Migration v fails after doing real work: the file stays at v-1, with no trace of v."""
+    path = tmp_path / "broken.sqlite3"
+    db = await Database.open(path, upto=version - 1)
+    try:
+        await seed(db, version - 1)
+        before = await snapshot(db)
+        schema = await db.fetchall("SELECT type, name, sql FROM sqlite_master ORDER BY name")
+        monkeypatch.setattr(dbmod, "migrations", lambda: _broken_at(version))
+        with pytest.raises(MigrationError, match=rf"{version:03d}_.*no such table: no_such_table"):
+            await db.migrate()
+        assert await db.version() == version - 1
+        assert await db.fetchall("SELECT type, name, sql FROM sqlite_master ORDER BY name") == (
+            schema
+        )
+        assert await snapshot(db) == before
+        monkeypatch.undo()
+        assert len(await db.migrate()) == LATEST - version + 1
+        assert await db.version() == LATEST
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+async def connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[list[aiosqlite.Connection]]:
+    """Every aiosqlite connection bot.db opens; any left open is closed afterwards."""
+    opened: list[aiosqlite.Connection] = []
+    real_connect = aiosqlite.connect
+
+    def connect(*args: Any, **kwargs: Any) -> aiosqlite.Connection:
+        """Open as usual and remember the connection."""
+        conn = real_connect(*args, **kwargs)
+        opened.append(conn)
+        return conn
+
+    monkeypatch.setattr(dbmod.aiosqlite, "connect", connect)
+    yield opened
+    for conn in opened:  # a leaked worker thread would keep pytest from exiting
+        if conn._connection is not None:
+            stopped = conn.stop()
+            if stopped is not None:
+                await stopped
+            conn._thread.join(timeout=5)
+
+
+@pytest.mark.parametrize("failure", ["migration", "not_a_database"])
+async def test_a_failed_open_closes_its_connection(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    connections: list[aiosqlite.Connection],
+    failure: str,
+) -> None:
+    """Database.open that raises leaves no connection (and no thread) behind."""
+    path = tmp_path / "fails.sqlite3"
+    if failure == "migration":
+        monkeypatch.setattr(dbmod, "migrations", lambda: _broken_at(LATEST))
+        expected: type[Exception] = MigrationError
+    else:
+        path.write_bytes(b"this is not a database, just text" * 200)
+        expected = sqlite3.DatabaseError
+    with pytest.raises(expected):
+        await Database.open(path)
+    await asyncio.sleep(0.05)
+    assert connections and all(c._connection is None for c in connections)
+
+
+# --- backups ----------------------------------------------------------------------------------
+async def _writer(db: Database, count: int, started: asyncio.Event) -> None:
+    """Insert ``count`` audit rows one by one, yielding in between."""
+    for i in range(count):
+        await db.execute(
+            "INSERT INTO audit (at, platform, actor, action, detail)"
+            " VALUES (?, 'telegram', ?, ?, ?)",
+            (NOW + i, i, "load", json.dumps({"i": i})),
+        )
+        if i == 50:
+            started.set()
+        await asyncio.sleep(0)
+
+
+async def test_backup_while_writing_is_a_consistent_prefix(tmp_path: Path) -> None:
+    """A backup taken mid-stream opens, is intact, is current, and holds rows 1..k in order."""
+    db = await Database.open(tmp_path / "live.sqlite3")
+    target = tmp_path / "copy.sqlite3"
+    try:
+        await seed(db, LATEST)
+        started = asyncio.Event()
+        writer = asyncio.create_task(_writer(db, 500, started))
+        await started.wait()
+        low = (await db.fetchone("SELECT count(*) FROM audit WHERE action = 'load'"))[0]
+        await db.backup(target)
+        high = (await db.fetchone("SELECT count(*) FROM audit WHERE action = 'load'"))[0]
+        await writer
+        assert low < 500, "the writer finished before the backup; nothing was tested"
+    finally:
+        await db.close()
+    copy = await Database.open(target, migrate=False)
+    try:
+        assert (await copy.fetchone("PRAGMA integrity_check"))[0] == "ok"
+        assert await copy.version() == LATEST
+        loads = await copy.fetchall("SELECT actor FROM audit WHERE action = 'load' ORDER BY id")
+        assert [r[0] for r in loads] == list(range(len(loads)))
+        assert low <= len(loads) <= high
+        users = await copy.fetchall("SELECT full_name FROM users ORDER BY id")
+        assert [r[0] for r in users] == ["زهرا احمدی", "Sara Moradi", None]
+    finally:
+        await copy.close()
+
+
+async def test_backup_never_overwrites(tmp_path: Path) -> None:
+    """Backing up onto an existing file raises FileExistsError and leaves that file alone."""
+    db = await Database.open(tmp_path / "live.sqlite3")
+    target = tmp_path / "taken.sqlite3"
+    target.write_bytes(b"precious")
+    try:
+        with pytest.raises(FileExistsError):
+            await db.backup(target)
+    finally:
+        await db.close()
+    assert target.read_bytes() == b"precious"
