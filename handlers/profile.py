@@ -174,8 +174,18 @@ async def on_contact(turn: Turn, phone: str) -> None:
 
 
 async def _store(turn: Turn, item: str, value: str) -> None:
-    """Save one answer and move on."""
-    await turn.save(**{item: value})
+    """Save one answer and move on (the answer and the next question in one write)."""
+    index = QUESTIONS.index(item)
+    if _mode(turn) == "onboard" and index + 1 < len(QUESTIONS):
+        await turn.svc.users.update_and_move(
+            turn.user,
+            turn.now,
+            f"profile:{QUESTIONS[index + 1]}",
+            {"mode": "onboard"},
+            **{item: value},
+        )
+    else:
+        await turn.save(**{item: value})
     field = turn.svc.content.field(value) if item == "field" else None
     if field is not None and field.note is not None:
         await turn.say("⚠️ " + field.note.get(turn.lang))
@@ -187,9 +197,7 @@ async def _store(turn: Turn, item: str, value: str) -> None:
             await turn.context.application.bot_data["router"].reg.emit("stage_set", turn)
         await turn.context.application.bot_data["router"].ask_current(turn)
         return
-    index = QUESTIONS.index(item)
     if index + 1 < len(QUESTIONS):
-        await turn.set_state(f"profile:{QUESTIONS[index + 1]}", mode="onboard")
         await ask(turn)
     else:
         await _complete(turn)

@@ -47,19 +47,14 @@ class StepRepo:
             )
 
     async def mark_done(self, user_pk: int, step_id: str, now: int) -> bool:
-        """Mark a step done; False when it was already done."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO step_progress (user_pk, step_id, started_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (user_pk, step_id) DO NOTHING",
-                (user_pk, step_id, now),
-            )
-            cur = await conn.execute(
-                "UPDATE step_progress SET done_at = ?, nudge_at = NULL "
-                "WHERE user_pk = ? AND step_id = ? AND done_at IS NULL",
-                (now, user_pk, step_id),
-            )
-            return cur.rowcount > 0
+        """Mark a step done in one upsert; False when it was already done."""
+        changed = await self.db.changes(
+            "INSERT INTO step_progress (user_pk, step_id, started_at, done_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (user_pk, step_id) DO UPDATE SET done_at = excluded.done_at, "
+            "nudge_at = NULL WHERE step_progress.done_at IS NULL",
+            (user_pk, step_id, now, now),
+        )
+        return changed > 0
 
     async def undo(self, user_pk: int, step_id: str, now: int) -> None:
         """Mark a step not done again (the sweep looks at it for nudges from now on)."""
@@ -70,14 +65,9 @@ class StepRepo:
         )
 
     async def mark_help(self, user_pk: int, step_id: str, now: int) -> None:
-        """Record that the person asked for help on a step."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO step_progress (user_pk, step_id, started_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (user_pk, step_id) DO NOTHING",
-                (user_pk, step_id, now),
-            )
-            await conn.execute(
-                "UPDATE step_progress SET help_at = ? WHERE user_pk = ? AND step_id = ?",
-                (now, user_pk, step_id),
-            )
+        """Record that the person asked for help on a step, in one upsert."""
+        await self.db.execute(
+            "INSERT INTO step_progress (user_pk, step_id, started_at, help_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (user_pk, step_id) DO UPDATE SET help_at = excluded.help_at",
+            (user_pk, step_id, now, now),
+        )

@@ -133,6 +133,23 @@ class UserRepo:
             setattr(user, key, bool(value) if key in ("profile_done", "proactive") else value)
         user.updated_at = now
 
+    async def update_and_move(
+        self, user: User, now: int, state: str, data: dict[str, Any], **values: Any
+    ) -> None:
+        """Set columns and the conversation state in one statement (one answer, one write)."""
+        bad = set(values) - _UPDATABLE
+        if bad:
+            raise ValueError(f"not updatable: {sorted(bad)}")
+        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        cols = "".join(f"{k} = ?, " for k in values)
+        await self.db.execute(
+            f"UPDATE users SET {cols}state = ?, state_data = ?, updated_at = ? WHERE id = ?",
+            (*values.values(), state, payload, now, user.id),
+        )
+        for key, value in values.items():
+            setattr(user, key, bool(value) if key in ("profile_done", "proactive") else value)
+        user.state, user.state_data, user.updated_at = state, data, now
+
     async def set_state(self, user: User, state: str, data: dict[str, Any], now: int) -> None:
         """Store where the person is in a conversation."""
         payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
