@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +18,9 @@ from bot.config import Settings
 from bot.fakeapi.client import ChatClient
 from bot.fakeapi.emulator import BotApiEmulator
 from bot.fakeapi.request import EmulatorRequest
+from bot.repo.outbox import OutboxRepo
 from bot.services import Services
+from scheduler.outbox import OutboxSender
 
 TOKEN = "1000001:TEST-TOKEN-NOT-REAL"
 START = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)  # 1405/09/08 11:30 Tehran, a Sunday
@@ -70,6 +74,19 @@ class Bot:
         assert self.services is not None
         return self.services
 
+    async def drain(self) -> int:
+        """Deliver what the outbox holds now, unthrottled; return the sends attempted."""
+        assert self.app is not None
+        sender = OutboxSender(
+            self.app.bot,
+            OutboxRepo(self.svc.db),
+            self.platform,
+            self.clock,
+            global_rate=1000,
+            per_chat_interval=0.0,
+        )
+        return await sender.drain_once()
+
     def client(self, user_id: int, *, lang: str | None = "fa", name: str = "Test") -> ChatClient:
         """A person chatting with this bot (re-bound to the current Application)."""
         assert self.app is not None
@@ -89,3 +106,36 @@ async def bot(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
     await instance.start()
     yield instance
     await instance.stop()
+
+
+class ErrorTrap(logging.Handler):
+    """Every ERROR record: the router's error handler logs each failed update."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the record."""
+        self.records.append(record)
+
+
+@contextmanager
+def trapped() -> Iterator[ErrorTrap]:
+    """Collect ERROR records logged anywhere while the block runs."""
+    trap = ErrorTrap()
+    root = logging.getLogger()
+    root.addHandler(trap)
+    try:
+        yield trap
+    finally:
+        root.removeHandler(trap)
+
+
+@contextmanager
+def no_errors() -> Iterator[None]:
+    """Fail if anything logs an ERROR while the block runs."""
+    with trapped() as trap:
+        yield
+    assert not trap.records, [r.getMessage() for r in trap.records]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.repo.checkins import CheckinRepo
-from bot.repo.outbox import OutboxRepo
-from scheduler.outbox import OutboxSender
 from scheduler.planner import Planner
 from tests.conftest import Bot
 from tests.test_onboarding import onboard
@@ -17,15 +15,7 @@ TEHRAN = dt.timezone(dt.timedelta(hours=3, minutes=30))
 async def deliver(bot: Bot) -> int:
     """Run a sweep and deliver what it queued; return how many messages went out."""
     await Planner(bot.svc, "telegram").sweep()
-    sender = OutboxSender(
-        bot.app.bot,
-        OutboxRepo(bot.svc.db),
-        "telegram",
-        bot.clock,
-        global_rate=1000,
-        per_chat_interval=0.0,
-    )
-    return await sender.drain_once()
+    return await bot.drain()
 
 
 async def loan_holder(bot: Bot, user_id: int, lang: str = "en", loan_date: str = "1405/08/01"):

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 import os
 import warnings
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +25,7 @@ from bot.fakeapi.model import MAX_CAPTION_UTF16, MAX_TEXT_UTF16, FakeMessage, ut
 from bot.i18n import load_i18n
 from bot.repo.users import PROFILE_FIELDS, User
 from handlers import build_registry
-from tests.conftest import Bot
+from tests.conftest import Bot, trapped
 from tests.test_checkins import deliver
 from tests.test_onboarding import FA_NAME, onboard
 
@@ -295,31 +293,6 @@ async def drive(bot: Bot, uid: int, lang: str, state: str) -> ChatClient:
 
 
 # --- running one input -----------------------------------------------------------------------
-class ErrorTrap(logging.Handler):
-    """Every ERROR record: the router's error handler logs each failed update here."""
-
-    def __init__(self) -> None:
-        """Start empty."""
-        super().__init__(level=logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Keep the record."""
-        self.records.append(record)
-
-
-@contextmanager
-def trapped() -> Iterator[ErrorTrap]:
-    """Collect ERROR records logged anywhere while the block runs."""
-    trap = ErrorTrap()
-    root = logging.getLogger()
-    root.addHandler(trap)
-    try:
-        yield trap
-    finally:
-        root.removeHandler(trap)
-
-
 @dataclass
 class Outcome:
     """What one input caused."""

@@ -10,9 +10,7 @@ import pytest
 from telegram import Update
 
 from bot.clock import ManualClock
-from bot.repo.outbox import OutboxRepo
 from bot.repo.staff import StaffRepo
-from scheduler.outbox import OutboxSender
 from tests.conftest import Bot
 from tests.test_onboarding import onboard
 
@@ -54,15 +52,7 @@ async def group_say(
 
 async def deliver(bot: Bot) -> int:
     """Send what the outbox holds."""
-    sender = OutboxSender(
-        bot.app.bot,
-        OutboxRepo(bot.svc.db),
-        "telegram",
-        bot.clock,
-        global_rate=1000,
-        per_chat_interval=0.0,
-    )
-    return await sender.drain_once()
+    return await bot.drain()
 
 
 def staff_messages(bot: Bot) -> list:

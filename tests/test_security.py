@@ -26,7 +26,7 @@ from bot.repo.checkins import CheckinRepo
 from bot.repo.staff import StaffRepo
 from bot.services import Services
 from handlers import build_registry
-from tests.conftest import Bot
+from tests.conftest import Bot, no_errors
 from tests.test_checkins import deliver, loan_holder
 from tests.test_onboarding import FA_NAME, onboard
 
@@ -35,31 +35,6 @@ REGISTRY = build_registry()
 STAFF_COMMANDS = sorted(k for k in REGISTRY.staff_only if k.startswith("/"))
 STAFF_NAMESPACES = sorted(k[:-1] for k in REGISTRY.staff_only if k.endswith(":"))
 STAFF_FLOWS = sorted(k[1:] for k in REGISTRY.staff_only if k.startswith("@"))
-
-
-class ErrorTrap(logging.Handler):
-    """Every ERROR record (the router's error handler logs each failed update)."""
-
-    def __init__(self) -> None:
-        """Start empty."""
-        super().__init__(level=logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Keep the record."""
-        self.records.append(record)
-
-
-@contextmanager
-def no_errors() -> Iterator[None]:
-    """Fail if anything logs an ERROR while the block runs."""
-    trap = ErrorTrap()
-    logging.getLogger().addHandler(trap)
-    try:
-        yield
-    finally:
-        logging.getLogger().removeHandler(trap)
-    assert not trap.records, [r.getMessage() for r in trap.records]
 
 
 async def tables(db: Database) -> list[str]:
