@@ -193,7 +193,7 @@ def truncate(s: str, limit: int) -> str:
     """
     if limit < 0:
         raise ValueError("limit must not be negative")
-    if utf16_len(s) <= limit:
+    if 2 * len(s) <= limit or utf16_len(s) <= limit:  # the first test is free and usual
         return s
     if limit == 0:
         return ""

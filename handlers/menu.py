@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import weakref
+
 from telegram import ReplyKeyboardMarkup
 
+from bot.i18n import I18n
 from bot.text import localize_digits
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline, reply_keyboard
@@ -16,9 +19,17 @@ MENU_ROWS = (
 )
 
 
+_KEYBOARDS: weakref.WeakKeyDictionary[I18n, dict[str, ReplyKeyboardMarkup]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def main_keyboard(turn: Turn) -> ReplyKeyboardMarkup:
-    """The reply keyboard that stays on screen."""
-    return reply_keyboard([[turn.t(key) for key in row] for row in MENU_ROWS])
+    """The reply keyboard that stays on screen (built once per language: it is immutable)."""
+    built = _KEYBOARDS.setdefault(turn.svc.i18n, {})
+    if turn.lang not in built:
+        built[turn.lang] = reply_keyboard([[turn.t(k) for k in row] for row in MENU_ROWS])
+    return built[turn.lang]
 
 
 async def show(turn: Turn) -> None:
