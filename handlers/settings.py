@@ -19,6 +19,7 @@ async def show(turn: Turn) -> None:
     rows = [
         [(turn.t("settings.btn_language"), "set:lang")],
         [(turn.t("settings.btn_profile"), "set:profile")],
+        [(turn.t("settings.btn_dates"), "set:dates")],
         [proactive],
         [(turn.t("settings.btn_delete"), "set:delete")],
     ]
@@ -40,6 +41,9 @@ async def on_button(turn: Turn, args: list[str]) -> None:
             await profile.show_edit_menu(turn)
         else:
             await profile.resume(turn)
+    elif action == "dates":
+        await turn.ack()
+        await edit_dates(turn)
     elif action == "stop":
         await turn.ack()
         await stop(turn)
@@ -51,6 +55,22 @@ async def on_button(turn: Turn, args: list[str]) -> None:
         await ask_delete(turn)
     else:
         await turn.context.application.bot_data["router"].stale(turn)
+
+
+async def edit_dates(turn: Turn) -> None:
+    """Settings → Dates: ask again each milestone date the person has (or their stage implies)."""
+    from bot.followup import MILESTONE_COLUMNS, STAGE_MILESTONES
+    from handlers import milestones
+
+    wanted = [m for m, column in MILESTONE_COLUMNS.items() if getattr(turn.user, column)]
+    for milestone in STAGE_MILESTONES.get(turn.user.stage or "", ()):
+        if milestone not in wanted:
+            wanted.append(milestone)
+    if not wanted:
+        await turn.say(turn.t("settings.no_dates"))
+        return
+    await milestones.begin(turn, tuple(wanted))
+    await milestones.ask(turn)
 
 
 async def stop(turn: Turn) -> None:

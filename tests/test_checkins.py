@@ -256,3 +256,26 @@ async def test_cli_lists_due_sweeps_and_counts(bot: Bot) -> None:
     line = next(row for row in counts.stdout.splitlines() if row.startswith("checkin"))
     assert line.split()[1:3] == ["1", "0"]
     await bot.start()
+
+
+async def test_dates_can_be_corrected_from_settings(bot: Bot) -> None:
+    """Settings → dates asks the loan date again; the next check-in moves with it."""
+    me = await loan_holder(bot, 816)
+    person = await user(bot, 816)
+    before = await CheckinRepo(bot.svc.db).next_at(person.id)
+    await me.press("⚙️ Settings")
+    await me.press("set:dates")
+    assert "receive the loan" in me.last and "1405/08/01" in me.last
+    await me.send("1405/09/01")
+    person = await user(bot, 816)
+    assert person.loan_on == "2026-11-22"
+    after = await CheckinRepo(bot.svc.db).next_at(person.id)
+    assert after is not None and before is not None and after > before
+
+
+async def test_no_dates_yet_is_said_plainly(bot: Bot) -> None:
+    """Someone at the idea stage has no dates to correct."""
+    me = await onboard(bot, 817, lang="en")
+    await me.press("⚙️ Settings")
+    replies = await me.press("set:dates")
+    assert "No permit, loan or operating date" in replies[-1].content
