@@ -64,7 +64,7 @@ async def _go(turn: Turn, step: str, data: dict[str, Any]) -> None:
 
 async def _stale(turn: Turn) -> None:
     """A button that does not fit where the staff member is."""
-    await turn.context.application.bot_data["router"].stale(turn)
+    await turn.router.stale(turn)
 
 
 # --- content ----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ MAX_NOTE = 1000
 async def _resume(turn: Turn) -> None:
     """Ask the question the person was at before the check-in, if there was one."""
     if turn.user.state:
-        await turn.context.application.bot_data["router"].ask_current(turn)
+        await turn.router.ask_current(turn)
 
 
 def _repo(turn: Turn) -> CheckinRepo:
@@ -32,7 +32,7 @@ def _repo(turn: Turn) -> CheckinRepo:
 
 async def on_button(turn: Turn, args: list[str]) -> None:
     """ci:<round>:<answer>[:<detail>] — any stale, foreign or forged data gets a clear answer."""
-    router = turn.context.application.bot_data["router"]
+    router = turn.router
     round_id = parse_id(args[0]) if len(args) >= 2 else None
     if round_id is None:
         await router.stale(turn)
@@ -127,7 +127,7 @@ async def _plan_next(turn: Turn, rnd: Round, *, paused_until: dt.date | None = N
 async def _staff(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:
     """How many people work in it (optional), then the sales band."""
     if value != "skip" and value not in STAFF_COUNTS:
-        await turn.context.application.bot_data["router"].stale(turn)
+        await turn.router.stale(turn)
         return
     await turn.ack()
     if value != "skip":
@@ -143,7 +143,7 @@ async def _sales(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:
     """The monthly sales band, then thanks and the next date."""
     band = turn.svc.content.sales_band(value)
     if band is None:
-        await turn.context.application.bot_data["router"].stale(turn)
+        await turn.router.stale(turn)
         return
     await turn.ack()
     await _repo(turn).add_detail(answer_id, {"sales": band.id})
@@ -156,7 +156,7 @@ async def _problem(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:
     """Which problem: its help text, a staff follow-up, and (for "other") a note."""
     problem = turn.svc.content.problem(value)
     if problem is None:
-        await turn.context.application.bot_data["router"].stale(turn)
+        await turn.router.stale(turn)
         return
     await turn.ack()
     await _repo(turn).add_detail(answer_id, {"problem": problem.id})
@@ -176,9 +176,7 @@ async def _problem(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:
 
 async def _enter_note(turn: Turn, answer_id: int) -> None:
     """Wait for a free-text description, remembering where the person was."""
-    await turn.set_state(
-        "cinote", answer=answer_id, back=turn.user.state, back_data=turn.user.state_data
-    )
+    await turn.detour("cinote", answer=answer_id)
     await ask_note(turn)
 
 
@@ -198,7 +196,7 @@ async def on_note(turn: Turn, text: str) -> None:
 async def on_note_skip(turn: Turn, args: list[str]) -> None:
     """Skip the description."""
     if turn.user.state != "cinote":
-        await turn.context.application.bot_data["router"].stale(turn)
+        await turn.router.stale(turn)
         return
     await turn.ack()
     await _return(turn)
@@ -206,8 +204,7 @@ async def on_note_skip(turn: Turn, args: list[str]) -> None:
 
 async def _return(turn: Turn) -> None:
     """Back to the conversation the check-in interrupted."""
-    data = turn.user.state_data
-    await turn.set_state(str(data.get("back", "")), **dict(data.get("back_data") or {}))
+    await turn.end_detour()
     await _resume(turn)
 
 
@@ -215,25 +212,19 @@ async def _pause(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:
     """Why paused, then when they expect to restart."""
     reason = turn.svc.content.pause_reason(value)
     if reason is None:
-        await turn.context.application.bot_data["router"].stale(turn)
+        await turn.router.stale(turn)
         return
     await turn.ack()
     await _repo(turn).add_detail(answer_id, {"reason": reason.id})
     rows = [[(turn.t(f"checkin.in_{m}_months"), f"ci:{rnd.id}:resume:{m}")] for m in RESUME_MONTHS]
     await turn.edit_or_say(turn.t("checkin.ask_restart"), inline(rows))
-    await turn.set_state(
-        "cidate",
-        round=rnd.id,
-        answer=answer_id,
-        back=turn.user.state,
-        back_data=turn.user.state_data,
-    )
+    await turn.detour("cidate", round=rnd.id, answer=answer_id)
 
 
 async def _resume_in(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:
     """A restart in N months."""
     if value not in RESUME_MONTHS:
-        await turn.context.application.bot_data["router"].stale(turn)
+        await turn.router.stale(turn)
         return
     await turn.ack()
     day = tehran_today(turn.svc.clock.now()) + dt.timedelta(days=30 * int(value))
@@ -281,7 +272,7 @@ async def _closed(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:
     """Why it closed: a kind answer, where to get help, a staff follow-up; check-ins stop."""
     reason = turn.svc.content.closed_reason(value)
     if reason is None:
-        await turn.context.application.bot_data["router"].stale(turn)
+        await turn.router.stale(turn)
         return
     await turn.ack()
     await _repo(turn).add_detail(answer_id, {"reason": reason.id})

@@ -38,7 +38,7 @@ async def on_text(turn: Turn, text: str) -> None:
 
 async def on_answer(turn: Turn, args: list[str]) -> None:
     """An answer button; one from an earlier or another questionnaire is stale."""
-    router = turn.context.application.bot_data["router"]
+    router = turn.router
     if turn.user.state != "elig" or len(args) != 2 or args[0] != turn.user.state_data.get("q"):
         if args == ["restart"]:
             await turn.ack()
@@ -85,7 +85,7 @@ async def _result(turn: Turn, answers: dict[str, str]) -> None:
     nxt = elig.result.next_eligible if result.eligible else elig.result.next_not_eligible
     lines += ["", turn.t("eligibility.next", text=nxt.get(lang))]
     await turn.say("\n".join(lines), inline([[(turn.t("eligibility.again"), "el:restart")]]))
-    await turn.context.application.bot_data["router"].ask_current(turn)
+    await turn.router.ask_current(turn)
 
 
 def register(reg: Registry) -> None:

@@ -115,7 +115,7 @@ async def on_faq(turn: Turn, args: list[str]) -> None:
         return
     item = next((f for f in faq if args and f.id == args[0]), None)
     if item is None:
-        await turn.context.application.bot_data["router"].stale(turn)
+        await turn.router.stale(turn)
         return
     await turn.say(
         f"❓ {item.q.get(turn.lang)}\n\n{item.a.get(turn.lang)}",

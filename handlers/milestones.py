@@ -27,12 +27,7 @@ async def begin(turn: Turn, milestones: tuple[str, ...]) -> None:
     for milestone in milestones:
         if getattr(turn.user, MILESTONE_COLUMNS[milestone]) is None:
             await _set(turn, milestone, today)
-    await turn.set_state(
-        "ms",
-        queue=list(milestones),
-        back=turn.user.state,
-        back_data=turn.user.state_data,
-    )
+    await turn.detour("ms", queue=list(milestones))
 
 
 async def ask(turn: Turn) -> None:
@@ -71,7 +66,7 @@ async def on_keep(turn: Turn, args: list[str]) -> None:
     """Keep the date shown (today by default)."""
     queue = turn.user.state_data.get("queue") or []
     if turn.user.state != "ms" or not queue or args != ["keep", queue[0]]:
-        await turn.context.application.bot_data["router"].stale(turn)
+        await turn.router.stale(turn)
         return
     await turn.ack()
     when = await CheckinRepo(turn.svc.db).next_at(turn.user.id)
@@ -93,9 +88,8 @@ async def _next(turn: Turn, queue: list[str], due: dt.datetime | None) -> None:
 
 async def _finish(turn: Turn) -> None:
     """Return to where the person was before the dates were asked."""
-    data = turn.user.state_data
-    await turn.set_state(str(data.get("back", "")), **dict(data.get("back_data") or {}))
-    await turn.context.application.bot_data["router"].ask_current(turn)
+    await turn.end_detour()
+    await turn.router.ask_current(turn)
 
 
 async def after_profile(turn: Turn) -> None:

@@ -194,8 +194,8 @@ async def _store(turn: Turn, item: str, value: str) -> None:
         await turn.say(turn.t("profile.saved"))
         if item == "stage":
             await mark_stage_steps(turn)
-            await turn.context.application.bot_data["router"].reg.emit("stage_set", turn)
-        await turn.context.application.bot_data["router"].ask_current(turn)
+            await turn.router.reg.emit("stage_set", turn)
+        await turn.router.ask_current(turn)
         return
     if index + 1 < len(QUESTIONS):
         await ask(turn)
@@ -208,7 +208,7 @@ async def _go_back(turn: Turn, item: str) -> None:
     if _mode(turn) == "edit":
         await turn.clear_state()
         await turn.say(turn.t("profile.unchanged"))
-        await turn.context.application.bot_data["router"].ask_current(turn)
+        await turn.router.ask_current(turn)
         return
     index = max(QUESTIONS.index(item) - 1, 0)
     await turn.set_state(f"profile:{QUESTIONS[index]}", mode="onboard")
@@ -223,8 +223,8 @@ async def _complete(turn: Turn) -> None:
     from handlers.menu import main_keyboard
 
     await turn.say(turn.t("profile.done") + "\n\n" + summary(turn), main_keyboard(turn))
-    await turn.context.application.bot_data["router"].reg.emit("stage_set", turn)
-    await turn.context.application.bot_data["router"].ask_current(turn)
+    await turn.router.reg.emit("stage_set", turn)
+    await turn.router.ask_current(turn)
 
 
 async def mark_stage_steps(turn: Turn) -> None:
@@ -265,7 +265,7 @@ def summary(turn: Turn) -> str:
 async def on_edit_button(turn: Turn, args: list[str]) -> None:
     """Settings → Edit profile → one item."""
     if not args or args[0] not in QUESTIONS:
-        await turn.context.application.bot_data["router"].stale(turn)
+        await turn.router.stale(turn)
         return
     await turn.ack()
     if not turn.user.profile_done:

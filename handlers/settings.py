@@ -54,7 +54,7 @@ async def on_button(turn: Turn, args: list[str]) -> None:
         await turn.ack()
         await ask_delete(turn)
     else:
-        await turn.context.application.bot_data["router"].stale(turn)
+        await turn.router.stale(turn)
 
 
 async def edit_dates(turn: Turn) -> None:
@@ -105,7 +105,7 @@ async def on_text(turn: Turn, text: str) -> None:
 
 async def on_confirm(turn: Turn, args: list[str]) -> None:
     """Erase everything, or keep it; only while the question is open."""
-    router = turn.context.application.bot_data["router"]
+    router = turn.router
     if turn.user.state != "delete" or args not in (["yes"], ["no"]):
         await router.stale(turn)
         return

@@ -26,7 +26,7 @@ async def cmd_start(turn: Turn) -> None:
     else:
         await turn.clear_state()
         await turn.say(turn.t("start.welcome_back"))
-        await turn.context.application.bot_data["router"].ask_current(turn)
+        await turn.router.ask_current(turn)
 
 
 async def ask(turn: Turn) -> None:
@@ -50,7 +50,7 @@ async def on_lang(turn: Turn, args: list[str]) -> None:
     """A language button (at start or from Settings)."""
     lang = args[0] if args else ""
     if lang not in turn.svc.i18n.languages:
-        await turn.context.application.bot_data["router"].stale(turn)
+        await turn.router.stale(turn)
         return
     await turn.ack()
     await turn.save(lang=lang)
@@ -59,7 +59,7 @@ async def on_lang(turn: Turn, args: list[str]) -> None:
         await ask(turn)
     else:
         await turn.say(turn.t("settings.language_changed"))
-        await turn.context.application.bot_data["router"].ask_current(turn)
+        await turn.router.ask_current(turn)
 
 
 async def on_privacy(turn: Turn, args: list[str]) -> None:
@@ -68,10 +68,10 @@ async def on_privacy(turn: Turn, args: list[str]) -> None:
 
     if turn.user.consent_at is not None:
         await turn.ack()
-        await turn.context.application.bot_data["router"].ask_current(turn)
+        await turn.router.ask_current(turn)
         return
     if turn.user.state != "start:privacy" or args not in (["yes"], ["no"]):
-        await turn.context.application.bot_data["router"].stale(turn)
+        await turn.router.stale(turn)
         return
     await turn.ack()
     if args == ["no"]:

@@ -75,11 +75,14 @@ def card_buttons(
     return rows
 
 
-async def _show_card(turn: Turn, step: Step, *, edit: bool) -> None:
+async def _show_card(
+    turn: Turn, step: Step, *, edit: bool, progress: dict[str, StepProgress] | None = None
+) -> None:
     """Show (or update in place) one step's card and note that the person reached it."""
     await turn.svc.steps.start(turn.user.id, step.id, turn.now)
     steps = _applicable(turn)
-    progress = await turn.svc.steps.progress(turn.user.id)
+    if progress is None:
+        progress = await turn.svc.steps.progress(turn.user.id)
     done = bool(progress.get(step.id) and progress[step.id].done_at)
     markup = inline(card_buttons(turn, step, steps, done))
     text = card_text(turn, step, steps, progress)
@@ -110,7 +113,7 @@ async def show_steps(turn: Turn) -> None:
     if step is None:
         await turn.say(turn.t("steps.all_done"), inline([[(turn.t("steps.btn_list"), "st:list")]]))
         return
-    await _show_card(turn, step, edit=False)
+    await _show_card(turn, step, edit=False, progress=progress)
 
 
 async def show_list(turn: Turn) -> None:
@@ -127,7 +130,7 @@ async def show_list(turn: Turn) -> None:
 
 async def on_button(turn: Turn, args: list[str]) -> None:
     """st:<action>:<step id> from a card (old cards keep working; unknown ids are stale)."""
-    router = turn.context.application.bot_data["router"]
+    router = turn.router
     if not turn.user.profile_done:
         await turn.ack()
         await _needs_profile(turn)
@@ -154,7 +157,7 @@ async def on_button(turn: Turn, args: list[str]) -> None:
             await turn.edit_or_say(card_text(turn, step, steps, progress))
             await turn.say(turn.t("steps.all_done"))
         else:
-            await _show_card(turn, following, edit=True)
+            await _show_card(turn, following, edit=True, progress=progress)
         if changed:
             await router.reg.emit("step_done", turn, step)
     elif action == "undo":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import (
     InlineKeyboardButton,
@@ -21,6 +21,9 @@ from bot.repo.users import User
 from bot.services import Services
 from bot.text import truncate
 
+if TYPE_CHECKING:
+    from handlers.router import Router
+
 log = logging.getLogger(__name__)
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 MAX_TEXT = 4096
@@ -37,6 +40,11 @@ class Turn:
         self.svc: Services = context.application.bot_data["services"]
         self.platform: str = context.application.bot_data["platform"]
         self.now = self.svc.clock.timestamp()
+
+    @property
+    def router(self) -> Router:
+        """The dispatcher, to ask the current question again or answer a stale button."""
+        return self.context.application.bot_data["router"]
 
     @property
     def lang(self) -> str:
@@ -84,6 +92,15 @@ class Turn:
     async def set_state(self, state: str, **data: Any) -> None:
         """Store where the person is now."""
         await self.svc.users.set_state(self.user, state, data, self.now)
+
+    async def detour(self, state: str, **data: Any) -> None:
+        """Enter a short side conversation, remembering where the person was."""
+        await self.set_state(state, **data, back=self.user.state, back_data=self.user.state_data)
+
+    async def end_detour(self) -> None:
+        """Return to the conversation a detour interrupted."""
+        data = self.user.state_data
+        await self.set_state(str(data.get("back", "")), **dict(data.get("back_data") or {}))
 
     async def clear_state(self) -> None:
         """The person is at the main menu."""
