@@ -318,6 +318,12 @@ class UserActionsMixin:
         msg.payload = payload
         return self._push({"edited_message": dict(payload)}, enqueue)
 
+    def add_group(self, chat_id: int, *, title: str = "Test group") -> dict[str, Any]:
+        """Register a group chat (negative ``chat_id``) the bot is in; return the Chat dict."""
+        if chat_id >= 0:
+            raise ValueError("group chat ids are negative")
+        return self.chats.setdefault(chat_id, {"id": chat_id, "type": "group", "title": title})
+
     def group_text(
         self,
         chat_id: int,
