@@ -34,6 +34,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.clock import Clock
+from bot.ratelimit import PaceArgs
 from bot.repo.outbox import OutboxRepo, OutboxRow
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 POLL_INTERVAL = 0.5  # seconds between due-checks when idle and not woken
 MAX_WAIT = 0.1  # longest single sleep while there is work, so stop and timers stay responsive
 FLUSH_AGE = 0.05  # a buffered success is committed within this many seconds
+BULK: PaceArgs = {"bulk": True, "retry": False}  # after replies; a 429 comes back to the row
 
 
 @dataclass
@@ -198,6 +200,10 @@ class OutboxSender:
         self._sent_since = 0.0
         self._requeued = False
         self._rng = random.Random()
+        # Through a Bot with our pacer (the running bot's), rows go as bulk and see their 429s.
+        self._pace: dict[str, Any] = (
+            {"rate_limit_args": BULK} if getattr(bot, "rate_limiter", None) else {}
+        )
 
     # --- public -------------------------------------------------------------------------
     def notify(self) -> None:
@@ -341,22 +347,21 @@ class OutboxSender:
 
     # --- one send -----------------------------------------------------------------------
     async def _send(self, row: OutboxRow) -> Message:
-        """Make the Bot API call for one row (plain text; no parse_mode)."""
+        """Make the Bot API call for one row (plain text; no parse_mode), paced as bulk."""
         payload = row.payload
         text = payload.get("text") or ""
         markup = _markup(payload.get("buttons"))
         if payload.get("photo"):
             return await self.bot.send_photo(
-                row.chat_id, photo=payload["photo"], caption=text or None, reply_markup=markup
-            )
+                row.chat_id, photo=payload["photo"], caption=text or None, reply_markup=markup,
+                **self._pace,
+            )  # fmt: skip
         if payload.get("document"):
             return await self.bot.send_document(
-                row.chat_id,
-                document=payload["document"],
-                caption=text or None,
-                reply_markup=markup,
-            )
-        return await self.bot.send_message(row.chat_id, text, reply_markup=markup)
+                row.chat_id, document=payload["document"], caption=text or None,
+                reply_markup=markup, **self._pace,
+            )  # fmt: skip
+        return await self.bot.send_message(row.chat_id, text, reply_markup=markup, **self._pace)
 
     async def _deliver(self, row: OutboxRow, queue: ChatQueue) -> None:
         """Send one row and record the outcome; logs instead of raising (cancellation aside)."""

@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.fakeapi.client import ChatClient
 from bot.fakeapi.emulator import BotApiEmulator
 from bot.fakeapi.request import EmulatorRequest
+from bot.pacer import Limits
 from bot.repo.outbox import OutboxRepo
 from bot.services import Services
 from scheduler.outbox import OutboxSender
@@ -36,6 +37,7 @@ class Bot:
     admins: frozenset[tuple[str, int]] = frozenset()
     staff_chats: dict[str, int] = field(default_factory=dict)
     emulator: BotApiEmulator = field(default_factory=BotApiEmulator)
+    limits: Limits = field(default_factory=Limits.unlimited)
     services: Services | None = None
     app: Application | None = None
 
@@ -52,6 +54,7 @@ class Bot:
             request=EmulatorRequest(self.emulator),
             with_updater=False,
             with_jobs=False,
+            limits=self.limits,
         )
         await self.app.initialize()
 
