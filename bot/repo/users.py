@@ -21,6 +21,7 @@ _UPDATABLE = frozenset(
         "permit_on",
         "loan_on",
         "operating_since",
+        "keyboard",
     }
 )
 
@@ -51,6 +52,7 @@ class User:
     permit_on: str | None = None
     loan_on: str | None = None
     operating_since: str | None = None
+    keyboard: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> User:
@@ -79,6 +81,7 @@ class User:
             permit_on=row["permit_on"] if "permit_on" in keys else None,
             loan_on=row["loan_on"] if "loan_on" in keys else None,
             operating_since=row["operating_since"] if "operating_since" in keys else None,
+            keyboard=row["keyboard"] if "keyboard" in keys else None,
         )
 
 
