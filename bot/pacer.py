@@ -151,14 +151,16 @@ class Pacer:
         self, chat: int | None, *, bulk: bool, now: float
     ) -> tuple[float | None, float | None]:
         """(bot-wide wait, this chat's wait), each 0, seconds, or None (until a send ends)."""
-        if not self.limits.enabled:
-            return 0.0, 0.0
-        bot = self._bot_wait(bulk, now)
+        bot = self._bot_wait(bulk, now) if self.limits.enabled else 0.0
         if bulk:
             pause = max(0.0, self._bulk_paused_until - now)
             bot = None if bot is None or self._replies_waiting else max(bot, pause)
         lane = self._lanes.get(chat) if chat is not None else None
-        return bot, (0.0 if lane is None else self._lane_wait(chat, lane, now))
+        if lane is None:
+            return bot, 0.0
+        if not self.limits.enabled:  # unpaced, but a flood wait the platform asked for holds
+            return bot, max(0.0, lane.paused_until - now)
+        return bot, self._lane_wait(chat, lane, now)
 
     def _bot_wait(self, bulk: bool, now: float) -> float | None:
         """The bot-wide sliding window (bulk may not use the reserved slots)."""
