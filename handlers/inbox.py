@@ -15,6 +15,7 @@ from bot.repo.staff import StaffRepo
 from bot.repo.tickets import Ticket, TicketRepo
 from bot.services import Services
 from bot.text import parse_id
+from handlers.commands import COMMAND
 from handlers.menu import contact_text
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
@@ -248,5 +249,5 @@ def register(reg: Registry) -> None:
     reg.staff_only["#staffchat"] = "staff"
     reg.extra.append((CallbackQueryHandler(on_close, pattern=r"^tk:"), -5))
     reg.extra.append(
-        (MessageHandler(tg_filters.ChatType.GROUPS & ~tg_filters.COMMAND, on_staff_message), -5)
+        (MessageHandler(tg_filters.ChatType.GROUPS & ~COMMAND, on_staff_message), -5)
     )

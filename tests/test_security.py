@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram import Update
 
 from bot.app import build_application
 from bot.clock import ManualClock
@@ -26,6 +27,7 @@ from bot.repo.checkins import CheckinRepo
 from bot.repo.staff import StaffRepo
 from bot.services import Services
 from handlers import build_registry
+from handlers.commands import parse_command
 from tests.conftest import Bot, no_errors
 from tests.test_checkins import deliver, loan_holder
 from tests.test_onboarding import FA_NAME, onboard
@@ -89,9 +91,136 @@ async def test_staff_commands_look_unknown_to_applicants(bot: Bot) -> None:
                 replies = [m.content for m in await me.send(text)]
             assert replies == reference, text
             assert await dump(bot.svc.db, skip=("audit",)) == before, text
-            attempts.append(text.split()[0].split("@")[0])  # the word only: nothing personal
+            attempts.append(text.split()[0].split("@")[0].lower())  # the word only: nothing else
     assert await denied(bot, 1601) == attempts
     assert await StaffRepo(bot.svc.db).role("telegram", 1601) is None
+
+
+def _command_entity(offset: int, length: int) -> list[dict[str, Any]]:
+    """A bot_command entity as a (possibly forging) client would send it."""
+    return [{"type": "bot_command", "offset": offset, "length": length}]
+
+
+async def _send_forged(
+    bot: Bot, me: ChatClient, text: str, entities: list[dict[str, Any]]
+) -> list[str]:
+    """Send a text with entities chosen by the sender; return the texts the person sees."""
+    update = bot.emulator.user_text(me.user_id, text, enqueue=False)
+    update["message"].pop("entities", None)
+    if entities:
+        update["message"]["entities"] = entities
+    mark = len(bot.emulator.events)
+    assert bot.app is not None
+    await bot.app.process_update(Update.de_json(update, bot.app.bot))
+    return [
+        e.message.content
+        for e in bot.emulator.events[mark:]
+        if e.chat_id == me.chat_id and e.kind == "new"
+    ]
+
+
+ZW = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")  # zero-width and invisible characters
+# Texts that are not commands, whatever entities the client claims: no staff action may run.
+FORGED_TEXTS = [
+    (" /addstaff {me} admin", _command_entity(0, 9)),  # the reported attack
+    (" /addstaff {me} admin", _command_entity(1, 9)),
+    ("  /addstaff@homebiz_test_bot {me} admin", _command_entity(0, 26)),
+    ("\u00a0/addstaff {me} admin", _command_entity(0, 10)),
+    ("\n/addstaff {me} admin", _command_entity(0, 10)),
+    *[(f"{zw}/addstaff {{me}} admin", _command_entity(0, 10)) for zw in ZW],
+    *[(f"{zw}/addstaff {{me}} admin", _command_entity(1, 9)) for zw in ZW],
+    *[(f"/addstaff{zw} {{me}} admin", _command_entity(0, 9)) for zw in ZW],
+    ("/add\u200bstaff {me} admin", _command_entity(0, 4)),
+    ("x/addstaff {me} admin", _command_entity(1, 9)),
+    ("/addstaff\u2024 {me} admin", _command_entity(0, 9)),  # a look-alike of "."
+    ("／addstaff {me} admin", _command_entity(0, 9)),  # full-width solidus
+]
+# Real commands (the text starts with one) with wrong, missing or misplaced entities.
+FORGED_COMMANDS = [
+    ("/addstaff {me} admin", []),
+    ("/addstaff {me} admin", _command_entity(3, 4)),
+    ("/addstaff {me} admin", _command_entity(10, 4)),
+    ("/ADDSTAFF@homebiz_test_bot {me} admin", _command_entity(0, 26)),
+    ("/AddStaff@homebiz_test_bot {me} admin", []),
+    ("/addstaff\t{me}\tadmin", _command_entity(0, 9)),
+]
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("/start", ("start", [])),
+        ("/Start@homebiz_test_bot", ("start", [])),
+        ("/addstaff  bale:12\tadmin\n", ("addstaff", ["bale:12", "admin"])),
+        ("/ADDSTAFF@homebiz_test_bot 905 admin", ("addstaff", ["905", "admin"])),
+        (" /addstaff 905 admin", None),
+        ("\u200b/addstaff", None),
+        ("/addstaff\u200b 905", None),
+        ("/", None),
+        ("/ start", None),
+        ("//start", None),
+        ("/start@", None),
+        ("/start@bot@bot", None),
+        ("/" + "a" * 33, None),
+        ("/شروع", None),
+        ("/start/now", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_one_definition_of_a_command(
+    text: str | None, expected: tuple[str, list[str]] | None
+) -> None:
+    """A command starts at the first character; the word is lower-cased, @botname dropped."""
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize("text,entities", FORGED_TEXTS)
+async def test_a_forged_command_entity_is_plain_text(
+    bot: Bot, text: str, entities: list[dict[str, Any]]
+) -> None:
+    """A text that does not start with "/" is text, whatever entity the client attached."""
+    me = await onboard(bot, 1610, lang="en")
+    reference = [m.content for m in await me.send("hello there")]
+    assert reference == [bot.svc.i18n.t("en", "menu.not_understood")]
+    before = await dump(bot.svc.db, skip=("audit",))
+    with no_errors():
+        replies = await _send_forged(bot, me, text.format(me=1610), entities)
+    assert replies == reference
+    assert await dump(bot.svc.db, skip=("audit",)) == before
+    assert await StaffRepo(bot.svc.db).role("telegram", 1610) is None
+    assert await denied(bot, 1610) == []  # text, not a refused command
+
+
+@pytest.mark.parametrize("text,entities", FORGED_COMMANDS)
+async def test_a_command_is_read_from_the_text_not_the_entities(
+    bot: Bot, text: str, entities: list[dict[str, Any]]
+) -> None:
+    """A text starting with a staff command is refused like one, whatever its entities say."""
+    me = await onboard(bot, 1611, lang="en")
+    reference = [m.content for m in await me.send("/frobnicate")]
+    before = await dump(bot.svc.db, skip=("audit",))
+    with no_errors():
+        replies = await _send_forged(bot, me, text.format(me=1611), entities)
+    assert replies == reference
+    assert await dump(bot.svc.db, skip=("audit",)) == before
+    assert await StaffRepo(bot.svc.db).role("telegram", 1611) is None
+    assert await denied(bot, 1611) == ["/addstaff"]
+
+
+async def test_an_admin_command_in_capitals_addressed_to_the_bot_works(desk: Bot) -> None:
+    """The admin's `/ADDSTAFF@homebiz_test_bot 1612 admin` is /addstaff with its arguments."""
+    admin = desk.client(ADMIN, lang="en")
+    replies = await admin.send("/ADDSTAFF@homebiz_test_bot 1612 admin")
+    assert [m.content for m in replies] == [
+        desk.svc.i18n.t("en", "staff.added", who="telegram:1612", role="admin")
+    ]
+    assert await StaffRepo(desk.svc.db).role("telegram", 1612) == "admin"
+    await admin.send("hello")
+    reference = [m.content for m in await admin.send("hello")]
+    replies = await admin.send(" /removestaff 1612")  # not a command: nothing is removed
+    assert [m.content for m in replies] == reference
+    assert await StaffRepo(desk.svc.db).role("telegram", 1612) == "admin"
 
 
 async def test_staff_buttons_look_stale_to_applicants(bot: Bot) -> None:
