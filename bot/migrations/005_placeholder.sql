@@ -1,0 +1,2 @@
+-- Schema 5: placeholder for the outbox migration developed on another branch (wp-outbox).
+-- Drop this file when merging: that branch's 005 takes its place.
