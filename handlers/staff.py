@@ -99,6 +99,27 @@ async def forget_attempts(turn: Turn) -> None:
     await StaffRepo(turn.svc.db).forget_denied(turn.platform, turn.user.user_id)
 
 
+def configured_admin(turn: Turn) -> bool:
+    """An admin named in HOMEBIZ_ADMINS: made admin again at every start, so never erased."""
+    return (turn.platform, turn.user.user_id) in turn.svc.settings.admins
+
+
+async def has_role(turn: Turn) -> bool:
+    """Whether the person is on the staff (or an admin) of this platform."""
+    return await StaffRepo(turn.svc.db).role(turn.platform, turn.user.user_id) is not None
+
+
+async def leave_staff(turn: Turn) -> None:
+    """/delete by someone added with /addstaff: the role goes too; the audit keeps ids only."""
+    repo = StaffRepo(turn.svc.db)
+    role = await repo.leave(turn.platform, turn.user.user_id)
+    if role is not None:
+        detail = {"platform": turn.platform, "user_id": turn.user.user_id, "role": role}
+        await repo.audit(
+            turn.platform, turn.user.user_id, "staff_removed", {**detail, "by": "delete"}, turn.now
+        )
+
+
 def _parse_target(turn: Turn, raw: str) -> tuple[str, int] | None:
     """`123` or `bale:123` → (platform, user id)."""
     platform, _, ident = raw.rpartition(":")
@@ -183,3 +204,4 @@ def register(reg: Registry) -> None:
     reg.staff_command("staff", list_staff, role="admin")
     reg.staff_command("audit", show_audit, role="admin")
     reg.on("before_delete", forget_attempts)
+    reg.on("before_delete", leave_staff)

@@ -517,6 +517,50 @@ async def test_delete_leaves_nothing_personal_in_any_table(
         await bot.stop()
 
 
+PERSONAL_BYTES = [
+    text.encode()
+    for text in ("0013542419", "۰۰۱۳۵۴۲۴۱۹", "9123456789", "۹۱۲۳۴۵۶۷۸۹", FA_NAME, "supplier closed")
+]
+
+
+def _files_holding(path: Path, needles: list[bytes]) -> dict[str, list[bytes]]:
+    """Which of the database's files (main, -wal, -shm) hold which needles, byte for byte."""
+    found: dict[str, list[bytes]] = {}
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if file.exists():
+            data = file.read_bytes()
+            hits = [n for n in needles if n in data]
+            if hits:
+                found[file.name] = hits
+    return found
+
+
+async def test_delete_leaves_nothing_personal_in_the_database_files(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """After /delete the raw bytes of the database and its -wal hold no code, mobile or name."""
+    path = tmp_path / "raw.sqlite3"
+    bot = Bot(db_path=path, clock=clock, staff_chats={"telegram": -100_900})
+    await bot.start()
+    try:
+        bot.emulator.add_user(ADMIN)
+        await _staff_group_exists(bot)
+        await loan_holder(bot, 731_846_261, lang="fa")
+        await bot.restart()  # closing checkpoints the profile into the database file itself
+        me = bot.client(731_846_261, lang="fa")
+        await _live_a_little(bot, me)
+        assert set(_files_holding(path, PERSONAL_BYTES)) == {"raw.sqlite3", "raw.sqlite3-wal"}
+        secure = await bot.svc.db.fetchone("PRAGMA secure_delete")
+        assert secure is not None and secure[0] == 1  # some SQLite builds default to off
+        await me.send("/delete")
+        await me.press("del:yes")
+        assert await bot.svc.users.find("telegram", 731_846_261) is None
+        assert _files_holding(path, PERSONAL_BYTES) == {}
+    finally:
+        await bot.stop()
+    assert _files_holding(path, PERSONAL_BYTES) == {}
+
+
 async def test_delete_also_forgets_refused_attempts(bot: Bot) -> None:
     """An applicant who once typed a staff command is not findable in the audit after /delete."""
     uid = 731_846_260
@@ -528,6 +572,62 @@ async def test_delete_also_forgets_refused_attempts(bot: Bot) -> None:
     person_pk = -1  # the users row is gone; only the ids and texts matter here
     left = await _rows_mentioning(bot.svc.db, uid, person_pk)
     assert not left, left
+
+
+async def test_staff_who_delete_themselves_leave_the_staff(desk: Bot) -> None:
+    """Someone added with /addstaff erases their data: the role goes too, audited by ids only."""
+    t = desk.svc.i18n.t
+    admin = desk.client(ADMIN, lang="en")
+    await admin.send("/addstaff 1620")
+    me = await onboard(desk, 1620, lang="en")
+    assert (await me.send("/stats"))[0].content != t("en", "errors.unknown_command")
+    replies = await me.send("/delete")
+    assert [m.content for m in replies] == [
+        t("en", "delete.confirm") + "\n\n" + t("en", "delete.staff_note")
+    ]
+    await me.press("del:yes")
+    assert await desk.svc.users.find("telegram", 1620) is None
+    assert await StaffRepo(desk.svc.db).role("telegram", 1620) is None
+    entry = (await StaffRepo(desk.svc.db).latest(1))[0]
+    assert (entry.actor, entry.action, entry.detail) == (
+        1620,
+        "staff_removed",
+        {"platform": "telegram", "user_id": 1620, "role": "staff", "by": "delete"},
+    )
+    assert (await me.send("/stats"))[0].content == t("en", "errors.unknown_command")
+    await desk.restart()
+    assert await StaffRepo(desk.svc.db).role("telegram", 1620) is None
+
+
+async def test_admins_named_in_the_settings_are_told_why_they_cannot_delete(desk: Bot) -> None:
+    """HOMEBIZ_ADMINS would make them admin again at the next start: refused, nothing erased."""
+    t = desk.svc.i18n.t
+    me = await onboard(desk, ADMIN, lang="en")
+    replies = await me.send("/delete")
+    assert [m.content for m in replies] == [t("en", "delete.admin_refused")]
+    assert "HOMEBIZ_ADMINS" in replies[0].content
+    replies = await me.press_data("del:yes")  # no question was asked: a stale button
+    assert replies[0].content == t("en", "errors.stale_button")
+    person = await desk.svc.users.find("telegram", ADMIN)
+    assert person is not None and person.full_name == "Sara Moradi"
+    assert await StaffRepo(desk.svc.db).role("telegram", ADMIN) == "admin"
+
+
+async def test_an_admin_named_after_the_question_was_asked_is_refused_too(desk: Bot) -> None:
+    """Staff with the question open, then named in HOMEBIZ_ADMINS and restarted: not erased."""
+    t = desk.svc.i18n.t
+    admin = desk.client(ADMIN, lang="en")
+    await admin.send("/addstaff 1621")
+    me = await onboard(desk, 1621, lang="en")
+    await me.send("/delete")
+    desk.admins = frozenset({("telegram", ADMIN), ("telegram", 1621)})
+    await desk.restart()
+    me = desk.client(1621, lang="en")
+    replies = await me.press("del:yes")
+    assert [m.content for m in replies] == [t("en", "delete.admin_refused")]
+    person = await desk.svc.users.find("telegram", 1621)
+    assert person is not None and person.state == ""
+    assert await StaffRepo(desk.svc.db).role("telegram", 1621) == "admin"
 
 
 async def _staff_group_exists(bot: Bot) -> None:
