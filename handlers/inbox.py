@@ -12,7 +12,7 @@ from telegram.ext import filters as tg_filters
 from bot.cards import card_text
 from bot.repo.outbox import OutboxRepo, make_payload
 from bot.repo.staff import StaffRepo
-from bot.repo.tickets import StaffCopy, Ticket, TicketRepo
+from bot.repo.tickets import CardInfo, StaffCopy, Ticket, TicketRepo
 from bot.services import Services
 from bot.text import parse_id
 from handlers.commands import COMMAND
@@ -168,14 +168,47 @@ async def on_staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if info is None or kind not in ("text", "photo", "document"):
         await message.reply_text(svc.i18n.t(lang, "inbox.reply_unsupported"))
         raise ApplicationHandlerStop
-    header = svc.i18n.t(info.lang, "inbox.answer_header", id=ticket.id)
+    edit = None  # a staff member corrected a sent reply: a new message, marked as a correction
+    if update.edited_message is not None and message.edit_date is not None:
+        edit = f"{int(message.edit_date.timestamp())}:{update.update_id}"
+    if not await _queue_reply(svc, platform, ticket, info, message, kind, now, edit=edit):
+        raise ApplicationHandlerStop  # this very message (or edit) was queued and confirmed before
+    body = message.text or message.caption or ""
+    await repo.add_message(
+        ticket.id, "out", kind, body, now, staff_chat_id=chat, staff_message_id=message.message_id
+    )
+    detail: dict[str, object] = {"ticket": ticket.id, **({"edit": True} if edit else {})}
+    await StaffRepo(svc.db).audit(platform, update.effective_user.id, "ticket_reply", detail, now)
+    proactive = context.application.bot_data.get("proactive")
+    if proactive is not None:
+        proactive.sender.notify()
+    key = "inbox.correction_queued" if edit else "inbox.reply_queued"
+    await message.reply_text(svc.i18n.t(lang, key, id=ticket.id))
+    raise ApplicationHandlerStop
+
+
+async def _queue_reply(
+    svc: Services,
+    platform: str,
+    ticket: Ticket,
+    info: CardInfo,
+    message: Message,
+    kind: str,
+    now: int,
+    *,
+    edit: str | None,
+) -> bool:
+    """Put a staff reply (or a correction of one) in the outbox; False if it was already there."""
+    key = "inbox.answer_correction_header" if edit else "inbox.answer_header"
+    header = svc.i18n.t(info.lang, key, id=ticket.id)
     body = message.text or message.caption or ""
     payload = make_payload(
         f"{header}\n{body}".strip()[: 4000 if kind == "text" else 1000],
         photo=message.photo[-1].file_id if kind == "photo" else None,
         document=message.document.file_id if kind == "document" and message.document else None,
     )
-    await OutboxRepo(svc.db).enqueue(
+    dedupe = f"reply:{message.chat_id}:{message.message_id}" + (f":edit:{edit}" if edit else "")
+    queued = await OutboxRepo(svc.db).enqueue(
         platform=platform,
         chat_id=info.chat_id,
         user_pk=ticket.user_pk,
@@ -184,19 +217,9 @@ async def on_staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         priority=10,
         not_before=now,
         now=now,
-        dedupe_key=f"reply:{chat}:{message.message_id}",
+        dedupe_key=dedupe,
     )
-    await repo.add_message(
-        ticket.id, "out", kind, body, now, staff_chat_id=chat, staff_message_id=message.message_id
-    )
-    await StaffRepo(svc.db).audit(
-        platform, update.effective_user.id, "ticket_reply", {"ticket": ticket.id}, now
-    )
-    proactive = context.application.bot_data.get("proactive")
-    if proactive is not None:
-        proactive.sender.notify()
-    await message.reply_text(svc.i18n.t(lang, "inbox.reply_queued", id=ticket.id))
-    raise ApplicationHandlerStop
+    return queued is not None
 
 
 async def on_close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

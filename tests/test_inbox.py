@@ -53,6 +53,19 @@ async def group_say(
     return update
 
 
+async def group_edit(bot: Bot, sent: dict[str, Any], text: str) -> dict[str, Any]:
+    """Someone edits a message they wrote in the staff group (an edited_message update)."""
+    original = sent["message"]
+    stored = bot.emulator._find(STAFF_CHAT, original["message_id"])
+    assert stored is not None
+    stored.text, stored.edited = text, True
+    payload = {**original, "text": text, "edit_date": bot.emulator._now()}
+    update = {"update_id": bot.emulator.next_update_id, "edited_message": payload}
+    bot.emulator.next_update_id += 1
+    await bot.app.process_update(Update.de_json(update, bot.app.bot))
+    return update
+
+
 async def deliver(bot: Bot) -> int:
     """Send what the outbox holds."""
     return await bot.drain()
@@ -160,6 +173,51 @@ async def test_sticker_as_question_is_refused_politely(desk: Bot) -> None:
     replies = await me.send_sticker()
     assert "cannot pass this kind" in replies[0].content
     assert "Write your question" in replies[-1].content
+
+
+async def test_an_edited_reply_reaches_the_applicant_as_a_correction(desk: Bot) -> None:
+    """A staff member corrects a sent answer: the applicant gets the correction, marked as one."""
+    me = await onboard(desk, 906, lang="en")
+    await me.press("💬 Ask a question")
+    await me.send("Which documents do I need?")
+    card = staff_messages(desk)[-1]
+    reply = await group_say(desk, ADMIN, "Your ID card only.", reply_to=card.message_id)
+    assert await deliver(desk) == 1
+    answer = me.last_message
+    assert answer is not None and answer.content == (
+        "📩 Answer from the home-business programme staff (question 1):\nYour ID card only."
+    )
+    await group_edit(desk, reply, "Your ID card and your diploma.")
+    assert staff_messages(desk)[-1].content == "✅ اصلاحیه برای متقاضیِ پرسش ۱ فرستاده می‌شود."
+    assert await deliver(desk) == 1
+    assert me.last == (
+        "✏️ Correction to the answer from the home-business programme staff (question 1):\n"
+        "Your ID card and your diploma."
+    )
+    assert me.messages[-2].content == answer.content  # the first answer is left as it was
+    edited = await group_edit(desk, reply, "Your ID card, your diploma and a photo.")
+    assert await deliver(desk) == 1
+    assert me.last.endswith("Your ID card, your diploma and a photo.")
+    confirmations = len(staff_messages(desk))
+    await desk.app.process_update(Update.de_json(edited, desk.app.bot))  # delivered twice
+    assert len(staff_messages(desk)) == confirmations  # nothing new was queued: no confirmation
+    assert await deliver(desk) == 0
+    rows = await desk.svc.db.fetchall("SELECT direction FROM ticket_messages WHERE direction='out'")
+    assert len(rows) == 3
+
+
+async def test_a_reply_delivered_twice_is_sent_and_confirmed_once(desk: Bot) -> None:
+    """The same staff reply update processed again (a webhook retry) queues and says nothing."""
+    me = await onboard(desk, 907, lang="en")
+    await me.press("💬 Ask a question")
+    await me.send("Hello?")
+    card = staff_messages(desk)[-1]
+    reply = await group_say(desk, ADMIN, "Hello!", reply_to=card.message_id)
+    confirmations = len(staff_messages(desk))
+    await desk.app.process_update(Update.de_json(reply, desk.app.bot))
+    assert len(staff_messages(desk)) == confirmations
+    assert await deliver(desk) == 1
+    assert me.last.endswith("Hello!")
 
 
 # --- /delete in the staff group ---------------------------------------------------------------
