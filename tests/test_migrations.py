@@ -299,7 +299,6 @@ async def test_a_failed_open_closes_its_connection(
         expected = sqlite3.DatabaseError
     with pytest.raises(expected):
         await Database.open(path)
-    await asyncio.sleep(0.05)
     assert connections and all(c._connection is None for c in connections)
 
 

@@ -276,7 +276,11 @@ async def test_media_in_a_staff_state_left_behind_is_answered(bot: Bot, kind: st
     with no_errors():
         replies = await send()
     assert await denied(bot, 1606)
-    assert replies, f"no answer to a {kind}"
+    t = bot.svc.i18n.t
+    assert [m.content for m in replies] == [
+        t("en", "errors.unexpected_media"),
+        t("en", "menu.prompt"),
+    ]
 
 
 async def test_admins_pass_the_gate(desk: Bot) -> None:
@@ -319,24 +323,37 @@ async def test_staff_added_by_the_admin_pass_and_removed_staff_do_not(desk: Bot)
 
 
 @pytest.mark.parametrize(
-    "how",
+    "how,expected",
     [
-        "/addstaff ²",
-        "/addstaff 99999999999999999999999",
-        "/removestaff telegram:²",
-        "tk:close:²",
-        "tk:close:99999999999999999999999",
-        "bc:c:²",
-        "bc:c:99999999999999999999999",
+        ("/addstaff ²", "staff.addstaff_usage"),
+        ("/addstaff 99999999999999999999999", "staff.addstaff_usage"),
+        ("/removestaff telegram:²", "staff.removestaff_usage"),
+        ("tk:close:²", "no such ticket"),
+        ("tk:close:99999999999999999999999", "no such ticket"),
+        ("bc:c:²", "stale"),
+        ("bc:c:99999999999999999999999", "stale"),
     ],
 )
-async def test_staff_inputs_with_strange_numbers_are_refused_politely(desk: Bot, how: str) -> None:
-    """An admin's mistyped number is answered (usage, stale, expired), never a crash."""
+async def test_staff_inputs_with_strange_numbers_are_refused_politely(
+    desk: Bot, how: str, expected: str
+) -> None:
+    """An admin's mistyped number is answered (usage, stale, closed), never a crash."""
+    t = desk.svc.i18n.t
     admin = desk.client(ADMIN, lang="en")
     await admin.send("/staff")  # a message for the button to sit under
     with no_errors():
         replies = await (admin.send(how) if how.startswith("/") else admin.press_data(how))
-    assert replies or not desk.emulator.unanswered_callbacks()
+    seen = [m.content for m in replies]
+    toast = admin.last_query.answer if admin.last_query else None
+    if expected == "no such ticket":  # the staff-group answer, in the staff group's language
+        assert (seen, toast) == ([], {"text": t("fa", "inbox.already_closed")})
+    elif expected == "stale":
+        stale = t("en", "errors.stale_button")
+        assert seen == [stale, t("en", "start.choose_language")]  # then the current question
+        assert toast == {"text": stale, "show_alert": False}
+    else:
+        assert seen == [t("en", expected)]
+        assert toast is None
 
 
 # --- (b) no token in any log line --------------------------------------------------------------
