@@ -169,8 +169,9 @@ async def on_staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await message.reply_text(svc.i18n.t(lang, "inbox.reply_unsupported"))
         raise ApplicationHandlerStop
     edit = None  # a staff member corrected a sent reply: a new message, marked as a correction
-    if update.edited_message is not None and message.edit_date is not None:
-        edit = f"{int(message.edit_date.timestamp())}:{update.update_id}"
+    if update.edited_message is not None:
+        stamp = int(message.edit_date.timestamp()) if message.edit_date else 0
+        edit = f"{stamp}:{update.update_id}"
     if not await _queue_reply(svc, platform, ticket, info, message, kind, now, edit=edit):
         raise ApplicationHandlerStop  # this very message (or edit) was queued and confirmed before
     body = message.text or message.caption or ""
