@@ -16,6 +16,7 @@ from telegram.ext import (
     filters,
 )
 
+from handlers.commands import COMMAND, command_of
 from handlers.registry import Registry
 from handlers.staff import make_gate
 from handlers.turn import Turn
@@ -75,7 +76,8 @@ class Router:
         turn = await load_turn(update, context)
         if turn is None or update.effective_message is None:
             return
-        word = (update.effective_message.text or "").split()[0][1:].split("@")[0].lower()
+        command = command_of(update.effective_message)
+        word = command[0] if command is not None else ""
         action = None if forced_unknown else self.reg.commands.get(word)
         staff = f"/{word}" in self.reg.staff_only
         async with turn:
@@ -223,13 +225,13 @@ def install(app: Application, registry: Registry, *, group: int = 0) -> Router:
     app.add_handler(TypeHandler(Update, _drop_channel_posts), group=-100)
     app.add_handler(TypeHandler(Update, make_gate(registry)), group=-10)
     app.add_handler(MessageHandler(filters.UpdateType.EDITED & private, router.on_edited), group)
-    app.add_handler(MessageHandler(private & filters.COMMAND, router.on_command), group)
+    app.add_handler(MessageHandler(private & COMMAND, router.on_command), group)
     app.add_handler(CallbackQueryHandler(router.on_callback), group)
     app.add_handler(MessageHandler(private & filters.CONTACT, router.on_contact), group)
     app.add_handler(MessageHandler(private & filters.TEXT, router.on_text), group)
     app.add_handler(MessageHandler(private & filters.ALL, router.on_other), group)
     app.add_handler(
-        MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, router.on_group), group
+        MessageHandler(filters.ChatType.GROUPS & COMMAND, router.on_group), group
     )
     for handler, handler_group in registry.extra:
         app.add_handler(handler, handler_group)

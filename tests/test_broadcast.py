@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import random
@@ -20,7 +19,7 @@ from bot.repo.staff import StaffRepo
 from bot.validators import ValidationError
 from scheduler.broadcasts import BroadcastMonitor, parse_when
 from scheduler.outbox import OutboxSender
-from tests.conftest import Bot
+from tests.conftest import Bot, wait_until
 from tests.test_onboarding import onboard
 
 ADMIN = 1
@@ -540,7 +539,13 @@ async def test_bad_content_is_refused_politely(sbot: Bot) -> None:
     replies = await me.send("y" * 5000)
     assert "5000 characters" in replies[0].content and "at most 4096" in replies[0].content
     replies = await me.send("z" * 2000)  # over the router's general 1000, within a message's 4096
-    assert "English version" in replies[-1].content or "English" in replies[-1].content
+    assert [(m.content, [b["text"] for b in m.inline_buttons()]) for m in replies] == [
+        (
+            "Add an English version? English-speaking applicants would get it; everyone else"
+            " gets the message you just sent.",
+            ["🇬🇧 Add English", "Same for everyone"],
+        )
+    ]
     await me.press_data("bc:x")
     await me.send("/broadcast")
     user = await bot.svc.users.find(PLATFORM, ADMIN)
@@ -714,10 +719,13 @@ async def test_proactive_runs_the_monitor_and_is_woken_by_a_broadcast(sbot: Bot)
         await compose(me, filters=["county:eshtehard"])
         await send_now(me)
         assert proactive.broadcasts.shown == {1: me.last}
-        for _ in range(500):  # the sender runs on its own; wait for it, however long it takes
-            if not await OutboxRepo(bot.svc.db).pending_count(PLATFORM):
-                break
-            await asyncio.sleep(0.01)
+        outbox = OutboxRepo(bot.svc.db)
+
+        async def outbox_empty() -> bool:
+            """The running sender has taken every row."""
+            return not await outbox.pending_count(PLATFORM)
+
+        await wait_until(outbox_empty, "the running sender to empty the outbox")
         await proactive.broadcasts.tick()
     finally:
         await proactive.stop()

@@ -120,6 +120,11 @@ async def seed(db: Database, version: int) -> None:
             (NOW,),
         )
         await db.execute("UPDATE followups SET posted_at = ?", (NOW,))
+    if version >= 6:
+        await db.execute(
+            "INSERT INTO erased_staff_messages (staff_chat_id, staff_message_id) VALUES (?, ?)",
+            (-100900, 3),
+        )
 
 
 async def snapshot(db: Database) -> Rows:
@@ -294,7 +299,6 @@ async def test_a_failed_open_closes_its_connection(
         expected = sqlite3.DatabaseError
     with pytest.raises(expected):
         await Database.open(path)
-    await asyncio.sleep(0.05)
     assert connections and all(c._connection is None for c in connections)
 
 

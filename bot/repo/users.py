@@ -162,9 +162,15 @@ class UserRepo:
         )
         user.state, user.state_data, user.updated_at = state, data, now
 
-    async def delete(self, user: User) -> None:
-        """Erase the person and, by cascade, everything keyed to them."""
+    async def delete(self, user: User) -> bool:
+        """Erase the person and, by cascade, everything keyed to them, from the files too.
+
+        The connection runs with secure_delete (the freed space is zeroed); the checkpoint then
+        truncates the -wal, which still holds earlier images of the pages. False when a reader
+        kept the checkpoint from finishing (the rows are gone; old page images may remain).
+        """
         await self.db.execute("DELETE FROM users WHERE id = ?", (user.id,))
+        return await self.db.checkpoint()
 
     async def platforms(self) -> set[str]:
         """Platforms that have users (so a sweep knows whom to visit)."""
