@@ -19,9 +19,10 @@ import logging
 import re
 import sqlite3
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import httpx
+from telegram import TelegramObject
 from telegram.error import TelegramError
 
 _TOKEN_SHAPE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
@@ -130,11 +131,8 @@ class RedactTokens(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record in place (other handlers see it too); drop a library's DEBUG."""
         own = _own_logger(record.name)
-        if isinstance(record.args, tuple):  # "failed: %r", exc shows what describe_error does
-            record.args = tuple(
-                _Shown(describe_error(a)) if isinstance(a, BaseException) else a
-                for a in record.args
-            )
+        if isinstance(record.args, tuple):
+            record.args = tuple(_safe_argument(a, own) for a in record.args)
         message = record.getMessage()
         error = record.exc_info[1] if record.exc_info else None
         if error is not None:
@@ -148,6 +146,20 @@ class RedactTokens(logging.Filter):
             record.exc_text = self.redact(record.exc_text)
         record.msg, record.args = self.redact(message), None
         return own or record.levelno >= logging.INFO
+
+
+def _safe_argument(value: object, own: bool) -> object:
+    """A log argument as it may be shown: exceptions described, a library's data withheld.
+
+    Libraries pass whole updates or API answers to some WARNING+ lines (PTB's "Error while
+    parsing updates! Received data was %r"); from a library, any Telegram object, mapping,
+    sequence or bytes is replaced by its type.
+    """
+    if isinstance(value, BaseException):
+        return _Shown(describe_error(value))
+    if not own and isinstance(value, TelegramObject | Mapping | list | tuple | set | bytes):
+        return _Shown(f"<{type(value).__name__} withheld>")
+    return value
 
 
 class _Shown(str):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram import Update
 
 from bot.app import build_application
 from bot.clock import ManualClock
@@ -375,6 +376,19 @@ def test_library_debug_records_never_pass_and_their_tracebacks_fold() -> None:
     )
     ours = logging.LogRecord("bot.runner", logging.DEBUG, __file__, 1, "ours %s", ("x",), None)
     assert RedactTokens(tracebacks=False).filter(ours) is True
+
+
+def test_library_records_never_show_an_update() -> None:
+    """PTB's CRITICAL "Received data was %r" (raw updates) shows the data's type only."""
+    message = {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}}
+    raw = [{"update_id": 1, "message": {**message, "text": "Zahra Ahmadi 09121234567"}}]
+    parsed = Update.de_json(raw[0], None)
+    for argument, shown in ((raw, "<list withheld>"), (parsed, "<Update withheld>")):
+        record = logging.LogRecord(
+            "telegram.Bot", logging.CRITICAL, __file__, 1, "Received data was %r", (argument,), None
+        )
+        assert RedactTokens().filter(record) is True
+        assert rendered(record) == f"telegram.Bot CRITICAL Received data was {shown}"
 
 
 def test_redaction_without_the_configured_secret() -> None:

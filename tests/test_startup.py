@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -169,3 +170,33 @@ async def test_no_personal_data_in_debug_logs(tmp_path: Path) -> None:
     secrets = [*NAME.split(), MOBILE, MOBILE[1:], "+98" + MOBILE[1:], NATIONAL_CODE, TOKEN]
     for secret in [*secrets, TOKEN.partition(":")[2]]:
         assert secret not in output, secret
+
+
+async def test_a_webhook_port_in_use_is_one_line(tmp_path: Path) -> None:
+    """The listener cannot bind: one line naming the settings, exit 2, no secret."""
+    emulator = BotApiEmulator()
+    secret = "webhook-secret-" + "k" * 20
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        async with BotApiServer(emulator, token=TOKEN) as server:
+            env = bot_env(
+                tmp_path / "bot.sqlite3",
+                TELEGRAM_BOT_TOKEN=TOKEN,
+                TELEGRAM_API_URL=server.api_url,
+                TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}",
+                TELEGRAM_WEBHOOK_SECRET=secret,
+                TELEGRAM_WEBHOOK_PORT=str(port),
+                TELEGRAM_WEBHOOK_LISTEN="127.0.0.1",
+            )
+            async with BotProcess(env, tmp_path) as bot:
+                await bot.wait_for(lambda: bot.returncode is not None, "the process to exit")
+    assert bot.returncode == 2
+    assert bot.stderr.count("\n") == 1, bot.stderr
+    assert bot.stderr.startswith(
+        "homebiz: cannot start: TELEGRAM_WEBHOOK_LISTEN/TELEGRAM_WEBHOOK_PORT: "
+        f"cannot listen on 127.0.0.1 port {port}: "
+    )
+    assert "address already in use" in bot.stderr
+    assert secret not in bot.stderr and emulator.calls_to("setWebhook") == []
