@@ -456,8 +456,8 @@ def test_redaction_of_messages_and_tracebacks() -> None:
     """A token in the message, its arguments or an exception's traceback becomes ***."""
     token, webhook_secret = REAL_LOOKING, "hook-Secret-42"
     try:
-        raise RuntimeError(f"POST https://api.telegram.org/bot{token}/sendMessage failed")
-    except RuntimeError as exc:
+        raise ConnectionError(f"POST https://api.telegram.org/bot{token}/sendMessage failed")
+    except ConnectionError as exc:
         error = exc
     for record in (
         _record(f"calling https://api.telegram.org/bot{token}/getMe"),
@@ -471,7 +471,71 @@ def test_redaction_of_messages_and_tracebacks() -> None:
         assert "A" * 30 not in line and "***" in line
     traced = _record("update failed: %r", error, error=error)
     RedactTokens([token]).filter(traced)
-    assert "Traceback" in rendered(traced) and "RuntimeError" in rendered(traced)
+    assert "Traceback" in rendered(traced)
+    assert "ConnectionError: POST https://api.telegram.org/bot***/sendMessage" in rendered(traced)
+
+
+def test_exception_messages_that_may_echo_a_person_are_withheld() -> None:
+    """A ValueError quoting what someone typed shows its type and frames, not its message."""
+    typed = "Zahra Ahmadi 09121234567"
+    try:
+        try:
+            int(typed)
+        except ValueError as exc:
+            raise KeyError(typed) from exc
+    except KeyError as exc:
+        error = exc
+    record = _record("update failed: %r", error, error=error)
+    RedactTokens().filter(record)
+    line = rendered(record)
+    assert "Zahra" not in line and "0912" not in line, line
+    assert line.startswith("t ERROR update failed: KeyError\nTraceback (most recent call last):")
+    assert "ValueError (message withheld: it may echo personal data)" in line
+    assert "The above exception was the direct cause of:" in line
+    assert line.endswith("KeyError (message withheld: it may echo personal data)")
+
+
+def test_library_debug_records_never_pass_and_their_tracebacks_fold() -> None:
+    """PTB's "Processing update" at DEBUG is dropped; a library's error is one line at INFO."""
+    update = {"message": {"text": "my national code is 0013542419"}}
+    debug = logging.LogRecord(
+        "telegram.ext.Application", logging.DEBUG, __file__, 1, "Processing update %s", (update,),
+        None,
+    )
+    assert RedactTokens(tracebacks=True).filter(debug) is False
+    try:
+        raise ConnectionError("connection refused")
+    except ConnectionError as exc:
+        error = exc
+    failure = logging.LogRecord(
+        "telegram.ext.Updater",
+        logging.ERROR,
+        __file__,
+        1,
+        "Exception happened while polling for updates.",
+        (),
+        (type(error), error, error.__traceback__),
+    )
+    assert RedactTokens(tracebacks=False).filter(failure) is True
+    assert rendered(failure) == (
+        "telegram.ext.Updater ERROR Exception happened while polling for updates. "
+        "(ConnectionError: connection refused)"
+    )
+    ours = logging.LogRecord("bot.runner", logging.DEBUG, __file__, 1, "ours %s", ("x",), None)
+    assert RedactTokens(tracebacks=False).filter(ours) is True
+
+
+def test_library_records_never_show_an_update() -> None:
+    """PTB's CRITICAL "Received data was %r" (raw updates) shows the data's type only."""
+    message = {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}}
+    raw = [{"update_id": 1, "message": {**message, "text": "Zahra Ahmadi 09121234567"}}]
+    parsed = Update.de_json(raw[0], None)
+    for argument, shown in ((raw, "<list withheld>"), (parsed, "<Update withheld>")):
+        record = logging.LogRecord(
+            "telegram.Bot", logging.CRITICAL, __file__, 1, "Received data was %r", (argument,), None
+        )
+        assert RedactTokens().filter(record) is True
+        assert rendered(record) == f"telegram.Bot CRITICAL Received data was {shown}"
 
 
 def test_redaction_without_the_configured_secret() -> None:
@@ -504,7 +568,8 @@ def test_setup_logging_output_is_redacted(monkeypatch: pytest.MonkeyPatch) -> No
         for name, level in saved_quiet.items():
             logging.getLogger(name).setLevel(level)
     text = stream.getvalue()
-    assert "token is ***" in text and "ValueError: ***" in text
+    assert "token is ***" in text
+    assert "ValueError (message withheld: it may echo personal data)" in text
     assert REAL_LOOKING.split(":", 1)[1] not in text
 
 
