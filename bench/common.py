@@ -30,6 +30,7 @@ from bot.app import build_application
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.db import Database
+from bot.pacer import Limits
 from bot.services import Services
 
 TOKEN = "1000001:BENCH-TOKEN-NOT-REAL"
@@ -241,6 +242,7 @@ def build_app(
         updates_request=updates_request,
         with_updater=with_updater,
         with_jobs=False,
+        limits=Limits.unlimited(),  # the CPU cost of a turn, not the platform's pacing
     )
 
 

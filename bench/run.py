@@ -93,6 +93,11 @@ async def _guard(section: Section, work: Callable[[], Awaitable[None]]) -> None:
         traceback.print_exc()
 
 
+async def run_updates(scale: Scale, workdir: Path) -> list[Section]:
+    """Only the updates benchmark (``--only updates``)."""
+    return [await updates.run(scale, workdir)]
+
+
 async def run_all(scale: Scale, workdir: Path) -> list[Section]:
     """Every benchmark; the sections they filled, in the issue's order."""
     # The big-database benchmarks run first, so the memory figures are not inflated by what the
@@ -223,7 +228,7 @@ def markdown(scale: Scale, info: dict[str, str], sections: list[Section], second
     return "\n".join(out)
 
 
-async def main(scale: Scale, out: Path) -> int:
+async def main(scale: Scale, out: Path, only: str | None = None) -> int:
     """Run, print the table, write the report; 0 unless a benchmark crashed."""
     setup_logging()
     info = machine()
@@ -232,7 +237,8 @@ async def main(scale: Scale, out: Path) -> int:
     )
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="homebiz-bench-") as tmp:
-        sections = await asyncio.wait_for(run_all(scale, Path(tmp)), timeout=RUN_LIMIT[scale.name])
+        runner = run_updates if only == "updates" else run_all
+        sections = await asyncio.wait_for(runner(scale, Path(tmp)), timeout=RUN_LIMIT[scale.name])
     seconds = time.perf_counter() - began
     rows = [row for section in sections for row in section.rows]
     print("\n" + table(rows), flush=True)
@@ -253,15 +259,16 @@ def cli(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="a scaled-down smoke run (< 1 min)")
     parser.add_argument("--out", type=Path, default=None, help="where to write the report")
+    parser.add_argument("--only", choices=("updates",), help="run one benchmark alone")
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
     if args.out is not None:
         out = args.out
-    elif args.quick:
-        out = Path(tempfile.gettempdir()) / "BENCHMARKS.quick.md"
+    elif args.quick or args.only:
+        out = Path(tempfile.gettempdir()) / "BENCHMARKS.partial.md"
     else:
         out = REPO_ROOT / "BENCHMARKS.md"
-    return asyncio.run(main(scale, out))
+    return asyncio.run(main(scale, out, args.only))
 
 
 if __name__ == "__main__":

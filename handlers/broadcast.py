@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import Message
-
 from bot.repo.broadcasts import (
     CANCELLED,
     CHECKIN_VALUES,
@@ -244,7 +242,7 @@ async def _on_audience(turn: Turn, args: list[str]) -> None:
 
 
 # --- review, schedule, launch -----------------------------------------------------------
-async def _preview(turn: Turn, payload: Payload) -> Message:
+async def _preview(turn: Turn, payload: Payload) -> int:
     """The broadcast message on its own, exactly as applicants will get it."""
     if payload["photo"]:
         return await turn.send_photo(payload["photo"], caption=payload["text"])
@@ -322,8 +320,8 @@ async def _launch(turn: Turn) -> None:
     state = SCHEDULED if b.status == SCHEDULED else "running"
     f = Figures(count, 0, 0, 0, 0, 0, count)
     text = status_text(turn.svc.i18n, turn.lang, b, f, state)
-    message = await turn.send(text, cancel_markup(turn.svc.i18n, turn.lang, bid))
-    await repo.set_status_message(bid, turn.user.chat_id, message.message_id)
+    message_id = await turn.send(text, cancel_markup(turn.svc.i18n, turn.lang, bid))
+    await repo.set_status_message(bid, turn.user.chat_id, message_id)
     proactive = turn.context.application.bot_data.get("proactive")
     monitor = getattr(proactive, "broadcasts", None)
     if monitor is not None and state != SCHEDULED:

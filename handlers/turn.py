@@ -22,7 +22,6 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     KeyboardButton,
-    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -125,33 +124,42 @@ class Turn:
             await self.flush()
         self._pending = Outgoing(text, markup)
 
-    async def send(self, text: str, markup: Markup = None) -> Message:
-        """Say something now (joined to what is pending) and return the message it became."""
+    async def send(self, text: str, markup: Markup = None) -> int:
+        """Say something now (joined to what is pending); the id of the message it became."""
         await self.say(text, markup)
         sent = await self.flush()
         assert sent is not None
         return sent
 
-    async def send_alone(self, text: str, markup: Markup = None) -> Message:
-        """Send this as a message of its own (a preview), after what is pending."""
+    async def send_alone(self, text: str, markup: Markup = None) -> int:
+        """Send this as a message of its own (a preview), after what is pending; its id."""
         await self.flush()
         self._pending = Outgoing(truncate(text, MAX_TEXT), markup)
         sent = await self.flush()
         assert sent is not None
         return sent
 
-    async def flush(self) -> Message | None:
-        """Send what the turn has said and not sent yet."""
+    async def flush(self) -> int | None:
+        """Send what the turn has said and not sent yet; the new message's id."""
         pending, self._pending = self._pending, None
         if pending is None:
             return None
-        message = await self.context.bot.send_message(
-            chat_id=self.user.chat_id, text=pending.text, reply_markup=pending.markup
+        sent = await self._call(
+            "sendMessage", text=pending.text, reply_markup=pending.markup
         )
         key = keyboard_key(pending.markup)
         if key is not None and key != self.user.keyboard:
             await self.save(keyboard=key)
-        return message
+        return int(sent["message_id"])
+
+    async def _call(self, method: str, **params: Any) -> dict[str, Any]:
+        """A Bot API call in this chat whose answer is kept as JSON: nothing reads the Message
+        object PTB would build from it, and building one costs more than the call itself."""
+        params = {k: v for k, v in params.items() if v is not None}
+        result = await self.context.bot.do_api_request(
+            method, api_kwargs={"chat_id": self.user.chat_id, **params}
+        )
+        return result if isinstance(result, dict) else {}
 
     def drop(self) -> None:
         """Forget what was not sent (the turn failed)."""
@@ -162,8 +170,8 @@ class Turn:
         query = self.update.callback_query
         if query is not None and query.message is not None:
             try:
-                await self.context.bot.edit_message_text(
-                    chat_id=self.user.chat_id,
+                await self._call(
+                    "editMessageText",
                     message_id=query.message.message_id,
                     text=truncate(text, MAX_TEXT),
                     reply_markup=markup,
@@ -175,18 +183,18 @@ class Turn:
                 log.info("edit failed, sending anew: %s", exc)
         await self.say(text, markup)
 
-    async def send_photo(self, photo: str | bytes, caption: str | None = None) -> Message:
-        """A photo (a file id, or PNG bytes) after everything said so far."""
+    async def send_photo(self, photo: str | bytes, caption: str | None = None) -> int:
+        """A photo (a file id, or PNG bytes) after everything said so far; its message id."""
         await self.flush()
         media = InputFile(photo, filename="image.png") if isinstance(photo, bytes) else photo
-        return await self.context.bot.send_photo(self.user.chat_id, photo=media, caption=caption)
+        sent = await self._call("sendPhoto", photo=media, caption=caption)
+        return int(sent["message_id"])
 
-    async def send_document(self, document: str, caption: str | None = None) -> Message:
-        """A document by file id after everything said so far."""
+    async def send_document(self, document: str, caption: str | None = None) -> int:
+        """A document by file id after everything said so far; its message id."""
         await self.flush()
-        return await self.context.bot.send_document(
-            self.user.chat_id, document=document, caption=caption
-        )
+        sent = await self._call("sendDocument", document=document, caption=caption)
+        return int(sent["message_id"])
 
     async def ack(self, text: str | None = None, *, alert: bool = False) -> None:
         """Answer a pressed button (stops its spinner); harmless when too late."""
