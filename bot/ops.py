@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.jalali import format_datetime
 from bot.repo.checkins import CheckinRepo
 from bot.repo.outbox import OutboxRepo
+from bot.repo.senders import SenderRepo
 from bot.services import Services
 
 
@@ -30,7 +31,12 @@ async def checkins_due(settings: Settings, limit: int = 50) -> list[str]:
 
 
 async def send_now(settings: Settings) -> list[str]:
-    """Run a sweep for every platform; deliver through those with a token."""
+    """Run a sweep for every platform; deliver through those with a token and no running bot.
+
+    While `homebiz run` serves a platform (its sender's heartbeat is live), the rows are only
+    queued: that sender delivers them. Otherwise this process drains them under leases, so if
+    it is killed half-way the next sender takes its rows over when their leases expire.
+    """
     from scheduler.outbox import OutboxSender
     from scheduler.planner import Planner
 
@@ -46,15 +52,29 @@ async def send_now(settings: Settings) -> list[str]:
                 f"{report.reminders}, nudges {report.nudges}), no answer {report.expired}"
             )
             platform = configured.get(name)
-            if platform is not None:
+            if platform is None:
+                line += "; no token here, 'homebiz run' delivers them"
+            elif await SenderRepo(svc.db).live(name, svc.clock.timestamp()):
+                line += "; 'homebiz run' is running and delivers them"
+            else:
                 bot = Bot(
                     platform.token, base_url=platform.api_url, base_file_url=platform.file_url
                 )
                 async with bot:
-                    sender = OutboxSender(bot, OutboxRepo(svc.db), name, svc.clock)
+                    sender = OutboxSender(
+                        bot,
+                        OutboxRepo(svc.db),
+                        name,
+                        svc.clock,
+                        global_rate=settings.send_rate,
+                        lease=settings.outbox_lease,
+                    )
                     line += f"; sent {await sender.drain_once()}"
-            else:
-                line += "; no token here, 'homebiz run' delivers them"
+                    if sender.unrecorded:
+                        line += (
+                            f"; {sender.unrecorded} could not be recorded (database errors): "
+                            f"the next sender takes them over within {settings.outbox_lease} s"
+                        )
             lines.append(line)
         return lines or ["nobody yet"]
     finally:
@@ -65,7 +85,8 @@ async def outbox_counts(settings: Settings) -> list[str]:
     """Pending / sent / failed counts per kind."""
     svc = await Services.open(settings)
     try:
-        counts = await OutboxRepo(svc.db).counts()
+        repo = OutboxRepo(svc.db)
+        counts = await repo.counts()
         kinds = sorted({k for k, _ in counts})
         statuses = ("pending", "sending", "sent", "failed", "cancelled")
         lines = [f"{'kind':10}" + "".join(f"{s:>10}" for s in statuses)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from bot.fakeapi.request import EmulatorRequest
 from bot.repo.outbox import (
     CLAIM_SQL,
     PRIORITY_BROADCAST,
+    TAKEOVER_SQL,
     NewMessage,
     OutboxRepo,
     OutboxRow,
@@ -110,6 +112,11 @@ class World:
             totals[status] = totals.get(status, 0) + n
         return totals
 
+    async def claim(self, limit: int, owner: str = "other", lease: int = 30) -> list[OutboxRow]:
+        """Claim as a sender named ``owner`` would, with a lease from the world's clock."""
+        now = self.clock.timestamp()
+        return await self.repo.claim(PLATFORM, now, limit, owner=owner, lease_until=now + lease)
+
     async def drain_all(self, sender: OutboxSender, *, step: int = 120, rounds: int = 40) -> None:
         """Drain, move the clock past back-offs, repeat until nothing is pending."""
         for _ in range(rounds):
@@ -186,7 +193,7 @@ async def test_claim_orders_by_priority_and_uses_the_partial_index(world: World)
     await world.enqueue_broadcast([1, 2, 3])
     late = await world.enqueue(4, delay=60)
     urgent = await world.enqueue(5)
-    rows = await world.repo.claim(PLATFORM, world.clock.timestamp(), 10)
+    rows = await world.claim(10)
     assert [r.chat_id for r in rows] == [5, 1, 2, 3]
     assert rows[0].id == urgent and all(r.status == "sending" and r.attempts == 1 for r in rows)
     assert (await world.row(late)).status == "pending"
@@ -202,7 +209,7 @@ async def test_claim_cancels_rows_of_unreachable_or_stopped_people(world: World)
     fine = await world.add_user(13)
     for pk, chat in ((gone, 11), (stopped, 12), (fine, 13)):
         await world.enqueue(chat, user_pk=pk)
-    rows = await world.repo.claim(PLATFORM, world.clock.timestamp(), 1)
+    rows = await world.claim(1)
     assert [r.user_pk for r in rows] == [fine]  # the limit counts claimed rows only
     cancelled = {r.user_pk: r.error for r in await world.repo.by_status("cancelled")}
     assert cancelled == {gone: "unreachable", stopped: "stopped"}
@@ -213,7 +220,7 @@ async def test_cancel_broadcast_and_counts(world: World) -> None:
     for c in range(10):
         world.emulator.add_user(c)
     await world.enqueue_broadcast(list(range(10)), bid=7)
-    claimed = await world.repo.claim(PLATFORM, world.clock.timestamp(), 3)
+    claimed = await world.claim(3)
     assert await world.repo.cancel_broadcast(7) == 7
     assert await world.repo.counts_for_broadcast(7) == {"sending": 3, "cancelled": 7}
     await world.repo.mark_sent([(r.id, 100 + r.id) for r in claimed], world.clock.timestamp())
@@ -222,13 +229,31 @@ async def test_cancel_broadcast_and_counts(world: World) -> None:
     assert await world.sender().drain_once() == 0
 
 
-async def test_recover_puts_sending_rows_back(world: World) -> None:
-    """recover() turns a crashed process's 'sending' rows into 'pending' again."""
-    await world.enqueue_broadcast([1, 2, 3, 4])
-    await world.repo.claim(PLATFORM, world.clock.timestamp(), 3)
-    assert await world.repo.recover("bale") == 0
-    assert await world.repo.recover(PLATFORM) == 3
-    assert await world.repo.pending_count(PLATFORM) == 4
+async def test_claim_takes_over_expired_leases_of_other_senders_only(world: World) -> None:
+    """A row left 'sending' is taken over once its lease expired: not before, not by its own
+    sender (it may hold an unrecorded success), not on another platform; the new owner records."""
+    await world.enqueue_broadcast([1, 2, 3])
+    dead = await world.claim(3, owner="dead", lease=30)
+    assert {(r.lease_owner, r.lease_until) for r in dead} == {
+        ("dead", world.clock.timestamp() + 30)
+    }
+    world.clock.advance(seconds=30)
+    assert await world.claim(10, owner="live") == []  # lease_until == now: still valid
+    world.clock.advance(seconds=1)
+    assert await world.claim(10, owner="dead") == []
+    now = world.clock.timestamp()
+    assert await world.repo.claim("bale", now, 10, owner="live", lease_until=now + 30) == []
+    taken = await world.claim(10, owner="live")
+    assert sorted(r.id for r in taken) == sorted(r.id for r in dead)
+    assert all(r.taken_over and r.attempts == 2 and r.lease_owner == "live" for r in taken)
+    await world.repo.mark_failed(taken[0].id, "late", now, owner="dead")
+    await world.repo.mark_retry(taken[1].id, now, "late", owner="dead")
+    await world.repo.release([taken[2].id], owner="dead")
+    rows = [await world.row(r.id) for r in taken]
+    assert {(r.status, r.lease_owner) for r in rows} == {("sending", "live")}
+    plan = await world.db.fetchall("EXPLAIN QUERY PLAN " + TAKEOVER_SQL, (PLATFORM, 0, "x", 1))
+    details = " ".join(str(r[3]) for r in plan)
+    assert "outbox_lease" in details and "TEMP B-TREE" not in details
 
 
 # --- delivery -----------------------------------------------------------------------------
@@ -299,7 +324,7 @@ async def test_idle_run_waits_for_notify_and_stops_cleanly(world: World) -> None
 async def test_run_survives_a_database_error(
     world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A failing write mid-run is logged; the loop recovers its rows and goes on."""
+    """A failing commit mid-run is logged once; the sender keeps the successes and goes on."""
     for c in range(1, 41):
         world.emulator.add_user(c)
     await world.enqueue_broadcast(list(range(1, 41)))
@@ -313,6 +338,7 @@ async def test_run_survives_a_database_error(
         await real_mark_sent(items, now)
 
     monkeypatch.setattr(world.repo, "mark_sent", flaky)
+    caplog.set_level(logging.INFO, logger="scheduler")
     sender = world.sender(batch=10, concurrency=4)
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
@@ -321,7 +347,8 @@ async def test_run_survives_a_database_error(
             await asyncio.sleep(0.01)
     stop.set()
     await task
-    assert "delivery loop error" in caplog.text
+    assert "a database write failed (RuntimeError: disk I/O error)" in caplog.text
+    assert "database writes work again" in caplog.text
     assert world.emulator.delivered == dict.fromkeys(range(1, 41), 1)
 
 
@@ -562,7 +589,8 @@ class CrashedDatabase:
 async def test_crash_mid_outbox_loses_nothing_and_bounds_duplicates(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Kill the sender half-way, restart on the reopened file: duplicates ≤ rows left sending."""
+    """Kill the sender half-way; after its leases expire a new sender takes its rows over:
+    nothing is lost and the repeats are at most the rows it left sending (≤ its concurrency)."""
     total = 1000
     chats = list(range(10_000, 10_000 + total))
     for c in chats:
@@ -585,6 +613,7 @@ async def test_crash_mid_outbox_loses_nothing_and_bounds_duplicates(
 
     world.db = await Database.open(world.path)
     world.repo = OutboxRepo(world.db)
+    world.clock.advance(seconds=31)  # the dead sender's leases (30 s) run out
     before = await world.status()
     left_sending = before.get("sending", 0)
     assert before.get("sent", 0) + left_sending + before.get("pending", 0) == total
