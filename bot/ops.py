@@ -82,7 +82,9 @@ async def send_now(settings: Settings) -> list[str]:
 
 
 async def outbox_counts(settings: Settings) -> list[str]:
-    """Pending / sent / failed counts per kind."""
+    """Pending / sent / failed counts per kind, and how many failed by flood waits."""
+    from scheduler.outbox import MAX_FLOOD_WAITS
+
     svc = await Services.open(settings)
     try:
         repo = OutboxRepo(svc.db)
@@ -93,6 +95,12 @@ async def outbox_counts(settings: Settings) -> list[str]:
         for kind in kinds:
             lines.append(
                 f"{kind:10}" + "".join(f"{counts.get((kind, s), 0):>10}" for s in statuses)
+            )
+        flood = await repo.failed_by_flood_waits()
+        if flood:
+            lines.append(
+                f"{flood} failed by flood waits: the platform kept answering 429 "
+                f"({MAX_FLOOD_WAITS} times each)"
             )
         return lines if kinds else ["outbox is empty"]
     finally:

@@ -57,12 +57,18 @@ from scheduler.outbox_ledger import Ledger, SenderStats
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["OutboxSender", "SenderStats"]
+__all__ = ["MAX_FLOOD_WAITS", "OutboxSender", "SenderStats"]
 
 POLL_INTERVAL = 0.5  # seconds between due-checks when idle and not woken (the default)
 MAX_WAIT = 0.1  # longest single sleep while there is work, so stop and timers stay responsive
 LEASE = 30  # seconds a claimed row stays ours without renewal (the default)
 STOP_PATIENCE = 5.0  # seconds a stopping sender keeps retrying to record what it owes
+# A flood wait (429) is not an attempt, so without a cap a row could wait for ever. Each one
+# pauses the whole platform's outbox for the time asked, so a chat that keeps drawing them
+# (a per-chat or anti-spam limit that does not lift) must not stall everybody else's messages
+# indefinitely; ten waits, seconds to minutes each, give a merely busy moment ample room to
+# pass, while a chat refused for good fails visibly (`homebiz outbox`) within minutes or hours.
+MAX_FLOOD_WAITS = 10
 
 
 class TokenBucket:
@@ -433,12 +439,23 @@ class OutboxSender:
             self.ledger.sent_ok(row.id, message.message_id)
 
     async def _on_retry_after(self, row: OutboxRow, exc: RetryAfter) -> None:
-        """Pause this platform for the flood wait; the row goes back pending, attempt refunded."""
+        """Pause this platform for the flood wait; the row goes back pending, up to the cap."""
         seconds = _seconds(exc.retry_after)
         self.stats.rate_limited += 1
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
-        logger.warning("%s outbox: flood wait %.1f s", self.platform, seconds)
         now = self.clock.timestamp()
+        if row.flood_waits + 1 >= MAX_FLOOD_WAITS:
+            self.stats.flood_failed += 1
+            logger.warning(
+                "%s outbox: row %d failed after %d flood waits",
+                self.platform,
+                row.id,
+                MAX_FLOOD_WAITS,
+            )
+            reason = f"flood_wait: gave up after {MAX_FLOOD_WAITS}"
+            await self._record(row, self.repo.mark_flood_wait, now, reason, give_up=True)
+            return
+        logger.warning("%s outbox: flood wait %.1f s", self.platform, seconds)
         await self._record(row, self.repo.mark_flood_wait, now, f"retry_after: {seconds:g}s")
         self._requeued = True
 

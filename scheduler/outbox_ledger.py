@@ -44,6 +44,7 @@ class SenderStats:
     failed: int = 0
     forbidden: int = 0
     rate_limited: int = 0
+    flood_failed: int = 0  # rows failed because their flood waits reached the cap
     recovered: int = 0  # rows taken over from a sender whose lease had expired
     lost: int = 0  # rows another sender took over from this one (its renewals had failed)
 

@@ -1,5 +1,5 @@
-"""The outbox heals itself: leases and takeovers, writes that fail for a while, and the running
-sender's heartbeat."""
+"""The outbox heals itself: leases and takeovers, writes that fail for a while, flood-wait caps
+and the running sender's heartbeat."""
 
 from __future__ import annotations
 
@@ -17,12 +17,14 @@ import pytest
 from telegram import Bot
 
 from bot.clock import ManualClock
+from bot.config import Settings
 from bot.db import Database
 from bot.fakeapi.emulator import BotApiEmulator
 from bot.fakeapi.request import EmulatorRequest
+from bot.ops import outbox_counts
 from bot.repo.outbox import OutboxRepo
 from bot.repo.senders import SenderRepo
-from scheduler.outbox import OutboxSender
+from scheduler.outbox import MAX_FLOOD_WAITS, OutboxSender
 from tests.test_outbox import (
     FAST,
     PLATFORM,
@@ -419,3 +421,47 @@ async def test_running_sender_keeps_a_heartbeat_and_removes_it_on_stop(world: Wo
         await task
     assert await senders.live(PLATFORM, world.clock.timestamp()) == 1
     assert await senders.live(PLATFORM, world.clock.timestamp() + 31) == 0
+
+
+# --- flood waits ----------------------------------------------------------------------------
+async def test_flood_waits_are_capped_and_reported(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A chat that answers 429 every time: after MAX_FLOOD_WAITS the row fails with the reason,
+    one WARNING names the row (no chat id, no text) and `homebiz outbox` counts it; the rest of
+    the outbox is delivered meanwhile."""
+    blocked_chat, other = 777001, 777002
+    world.emulator.add_user(blocked_chat)
+    world.emulator.add_user(other)
+    original = world.emulator.handle
+
+    def handle(method: str, params: Any, files: Any = None) -> tuple[int, dict[str, Any]]:
+        """429 with a 20 ms flood wait for one chat."""
+        if method.lower() == "sendmessage" and int(params.get("chat_id", 0)) == blocked_chat:
+            body = {"ok": False, "error_code": 429, "description": "Too Many Requests",
+                    "parameters": {"retry_after": 0.02}}  # fmt: skip
+            return 429, body
+        return original(method, params, files)
+
+    world.emulator.handle = handle  # type: ignore[method-assign]
+    row_id = await world.enqueue(blocked_chat, "پیام محرمانه")
+    await world.enqueue(other, "خبر")
+    sender = world.sender()
+    async with asyncio.timeout(10):
+        await sender.drain_once()
+    row = await world.row(row_id)
+    assert (row.status, row.error) == ("failed", f"flood_wait: gave up after {MAX_FLOOD_WAITS}")
+    assert row.flood_waits == MAX_FLOOD_WAITS and row.attempts == 0
+    assert sender.stats.rate_limited == MAX_FLOOD_WAITS and sender.stats.flood_failed == 1
+    assert world.emulator.delivered[other] == 1
+    gave_up = [r for r in caplog.records if "flood waits" in r.getMessage()]
+    assert [(r.levelname, r.getMessage()) for r in gave_up] == [
+        ("WARNING", f"telegram outbox: row {row_id} failed after {MAX_FLOOD_WAITS} flood waits")
+    ]
+    assert not any(
+        str(blocked_chat) in r.getMessage() or "محرمانه" in r.getMessage() for r in caplog.records
+    )
+    lines = await outbox_counts(Settings(db_path=world.path))
+    assert f"1 failed by flood waits: the platform kept answering 429 ({MAX_FLOOD_WAITS}" in (
+        "\n".join(lines)
+    )

@@ -1,8 +1,8 @@
 """The durable outbox: every proactive message is a row here until it is sent, failed or cancelled.
 
 Statuses: ``pending`` (waiting for ``not_before``), ``sending`` (claimed by a sender; its network
-call may be under way), ``sent``, ``failed`` (permanent error, forbidden chat or too many
-attempts) and ``cancelled`` (broadcast cancelled, or the person is unreachable or stopped).
+call may be under way), ``sent``, ``failed`` (permanent error, forbidden chat, too many attempts
+or flood waits) and ``cancelled`` (broadcast cancelled, or the person is unreachable or stopped).
 
 A ``sending`` row belongs to one sender (``lease_owner``) until ``lease_until``; the owner renews
 the lease while it holds the row (bot/repo/senders.py) and only the owner records a retry or a
@@ -335,6 +335,13 @@ class OutboxRepo:
             (broadcast_id,),
         )
         return {r[0]: r[1] for r in rows}
+
+    async def failed_by_flood_waits(self) -> int:
+        """How many rows failed because flood waits reached their cap."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND error LIKE 'flood_wait:%'"
+        )
+        return int(row[0]) if row else 0
 
     async def pending_count(self, platform: str) -> int:
         """How many rows of a platform wait in ``pending`` (due or not)."""
