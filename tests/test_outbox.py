@@ -28,6 +28,7 @@ from bot.repo.outbox import (
     OutboxRow,
     make_payload,
 )
+from bot.repo.senders import SenderRepo
 from scheduler.outbox import OutboxSender
 
 TOKEN = "1000001:TEST-TOKEN-NOT-REAL"
@@ -277,8 +278,12 @@ async def test_200_messages_to_50_chats_exactly_once_in_priority_order(world: Wo
     assert sender.stats.sent == 200 and sender.stats.failed == 0
 
 
-async def test_running_sender_wakes_on_notify_and_prefers_priority(world: World) -> None:
-    """A priority-10 row enqueued mid-broadcast overtakes the remaining broadcast rows."""
+async def test_running_sender_prefers_a_reply_enqueued_mid_broadcast(world: World) -> None:
+    """A priority-10 row enqueued mid-broadcast overtakes the remaining broadcast rows.
+
+    A sender mid-broadcast claims again as its queue drains, notified or not: that notify
+    really wakes a sender is what the two tests below check, with a 60 s idle poll.
+    """
     chats = list(range(200, 300))
     for c in chats:
         world.emulator.add_user(c)
@@ -304,21 +309,50 @@ async def test_running_sender_wakes_on_notify_and_prefers_priority(world: World)
     assert await world.status() == {"sent": 101}
 
 
-async def test_idle_run_waits_for_notify_and_stops_cleanly(world: World) -> None:
-    """An idle sender delivers a row it is notified about and releases nothing on stop."""
+async def test_idle_sender_wakes_on_notify_and_stops_cleanly(world: World) -> None:
+    """With a 60 s idle poll only notify() makes an idle sender deliver at once; stop wakes it."""
     world.emulator.add_user(5)
-    sender = world.sender()
+    sender = world.sender(idle_poll=60.0)
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(5):  # idle: its first pump found nothing and kept a heartbeat
+        while not await SenderRepo(world.db).live(PLATFORM, world.clock.timestamp()):
+            await asyncio.sleep(0.005)
     await world.enqueue(5)
     sender.notify()
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(1):  # the next look without notify: a renewal 10 s later
         while not world.emulator.delivered[5]:
             await asyncio.sleep(0.005)
     stop.set()
-    await task
+    async with asyncio.timeout(2):
+        await task
     assert await world.status() == {"sent": 1}
+
+
+async def test_busy_sender_claims_on_notify(world: World) -> None:
+    """A sender still pacing one chat (its last claim found nothing more) claims a new row as
+    soon as it is notified, not when its 60 s idle poll comes round."""
+    for c in (1, 2):
+        world.emulator.add_user(c)
+    for i in range(4):
+        await world.enqueue(1, f"پیام {i}")
+    sender = world.sender(idle_poll=60.0, per_chat_interval=0.4)
+    stop = asyncio.Event()
+    task = asyncio.create_task(sender.run(stop))
+    async with asyncio.timeout(5):  # by the second, its claims have long found nothing more
+        while world.emulator.delivered[1] < 2:
+            await asyncio.sleep(0.005)
+    await world.enqueue(2, "پاسخ")
+    sender.notify()
+    async with asyncio.timeout(1):
+        while not world.emulator.delivered[2]:
+            await asyncio.sleep(0.005)
+    assert world.emulator.delivered[1] <= 3  # it did not wait for chat 1's rows to finish
+    async with asyncio.timeout(5):
+        while await world.status() != {"sent": 5}:
+            await asyncio.sleep(0.01)
+    stop.set()
+    await task
 
 
 async def test_run_survives_a_database_error(
