@@ -9,7 +9,10 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
+from bot.pacer import Limits, Pacer
+from bot.ratelimit import PacedLimiter
 from bot.services import Services
+from bot.update_order import PersonOrderedProcessor
 
 log = logging.getLogger(__name__)
 COMMANDS = ("start", "menu", "steps", "progress", "settings", "help", "cancel", "stop", "delete")
@@ -40,8 +43,14 @@ def build_application(
     updates_request: BaseRequest | None = None,
     with_updater: bool = True,
     with_jobs: bool = True,
+    limits: Limits | None = None,
 ) -> Application:
-    """An Application wired to the handlers and the scheduler, sharing the given services."""
+    """An Application wired to the handlers and the scheduler, sharing the given services.
+
+    Every Bot API call goes through one pacer per platform (``limits``: the platform's flood
+    limits, Telegram's by default), and different people's updates are handled concurrently,
+    each person's in order, so a reply waiting for its chat's limit holds nobody else.
+    """
     from handlers import build_registry
     from handlers.router import install
 
@@ -50,6 +59,8 @@ def build_application(
         .token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
+        .rate_limiter(PacedLimiter(Pacer(limits or Limits()), platform=platform))
+        .concurrent_updates(PersonOrderedProcessor())
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
@@ -63,3 +74,10 @@ def build_application(
     app.bot_data["platform"] = platform
     app.bot_data["router"] = install(app, registry)
     return app
+
+
+def pacer_of(app: Application) -> Pacer:
+    """The pacer every send of this Application goes through."""
+    limiter = app.bot.rate_limiter
+    assert isinstance(limiter, PacedLimiter)
+    return limiter.pacer

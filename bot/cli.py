@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_dotenv_file, load_settings
+from bot.config import (
+    ConfigError,
+    Settings,
+    StartupError,
+    check_db_path,
+    load_dotenv_file,
+    load_settings,
+)
 from bot.content import ContentError
 from bot.db import MigrationError
 from bot.i18n import I18nError
-from bot.logs import setup_logging
+from bot.logs import Redactor, describe_error, setup_logging
+
+log = logging.getLogger("bot.cli")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -174,25 +184,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _say(line: str, redact: Redactor) -> None:
+    """Print one line about a failure on stderr, secrets hidden."""
+    print(redact(f"homebiz: {' '.join(line.split())}"), file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments, load settings, run a subcommand; one clear line on bad settings."""
+    """Parse arguments, load settings, run a subcommand; any failure is one clear line.
+
+    Exit status 2: a setting, a content or locale file, a migration or the platform refused
+    start-up. 1: anything unexpected (its traceback only at HOMEBIZ_LOG_LEVEL=DEBUG, through
+    the redacting log handler). 130: interrupted. Nothing ever reaches stderr raw.
+    """
     load_dotenv_file()
     args = build_parser().parse_args(argv)
+    redact = Redactor()
     try:
         settings = _settings(args)
         secrets = [p.token for p in settings.platforms] + [
             p.webhook_secret or "" for p in settings.platforms
         ]
+        redact = Redactor(secrets)
+        check_db_path(settings.db_path, "--db" if getattr(args, "db", None) else "HOMEBIZ_DB")
         setup_logging(settings.log_level if args.command == "run" else "WARNING", secrets)
         return int(args.func(args, settings))
     except ConfigError as exc:
-        print(f"homebiz: configuration error: {exc}", file=sys.stderr)
+        _say(f"configuration error: {exc}", redact)
         return 2
-    except (ContentError, I18nError, MigrationError) as exc:
-        print(f"homebiz: cannot start: {exc}", file=sys.stderr)
+    except ContentError as exc:
+        for problem in exc.problems:  # one line per problem: staff fix them all at once
+            _say(f"cannot start: {exc.source}: {problem}", redact)
+        return 2
+    except (StartupError, I18nError, MigrationError) as exc:
+        _say(f"cannot start: {exc}", redact)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        log.debug("unexpected failure", exc_info=exc)
+        _say(f"failed: {describe_error(exc)}", redact)
+        return 1
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -14,10 +15,15 @@ PLATFORMS = ("telegram", "bale")
 LANGUAGES = ("fa", "en")
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
 _ADMIN_RE = re.compile(r"^(telegram|bale):(-?\d{1,20})$")
+_HOST_LABEL_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names it and never holds a secret."""
+
+
+class StartupError(Exception):
+    """Start-up cannot go on (token rejected, port taken…); one line, without secrets."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,63 @@ def _parse_int(name: str, raw: str | None, default: int | None) -> int | None:
         raise ConfigError(f"{name}: '{raw}' is not a whole number") from None
 
 
+def _parse_port(name: str, raw: str | None) -> int:
+    """A TCP port the webhook listener can bind: 1-65535 (0 would pick a random one)."""
+    port = _parse_int(name, raw, 8443)
+    assert port is not None
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"{name}: {port} is not a port number (1-65535)")
+    return port
+
+
+def _parse_listen(name: str, raw: str | None) -> str:
+    """A listen address: an IPv4 or IPv6 address, or a host name such as localhost.
+
+    A name whose last label is all digits (``999.1.1.1``) is a mistyped IPv4 address, not a
+    host name, so it is refused rather than looked up.
+    """
+    value = (raw or "").strip()
+    if not value:
+        return "0.0.0.0"
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        pass
+    labels = value.rstrip(".").split(".")
+    if (
+        len(value) <= 253
+        and all(_HOST_LABEL_RE.match(label) for label in labels)
+        and not labels[-1].isdigit()
+    ):
+        return value
+    raise ConfigError(
+        f"{name}: '{value}' is not an IPv4 or IPv6 address or a host name "
+        "(e.g. 0.0.0.0, 127.0.0.1, :: or localhost)"
+    )
+
+
+def check_db_path(path: Path, name: str = "HOMEBIZ_DB") -> None:
+    """Refuse a database path that is a directory or cannot be created or written."""
+    if str(path) == ":memory:":
+        return
+    if path.is_dir():
+        raise ConfigError(
+            f"{name}: {path} is a directory; give a file in it (e.g. {path / 'homebiz.sqlite3'})"
+        )
+    if path.exists():
+        if not path.is_file():
+            raise ConfigError(f"{name}: {path} is not a regular file")
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise ConfigError(f"{name}: {path} cannot be written (permission denied)")
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ConfigError(f"{name}: {path} cannot be created: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"{name}: {path} cannot be created: {folder} is not writable")
+
+
 def _platform(name: str, env: Mapping[str, str], default_url: str) -> PlatformSettings | None:
     """Read one platform's settings; None when its token is not set."""
     prefix = name.upper()
@@ -148,15 +211,16 @@ def _platform(name: str, env: Mapping[str, str], default_url: str) -> PlatformSe
             f"{prefix}_WEBHOOK_SECRET: required with {prefix}_WEBHOOK_URL, "
             "16-256 characters of A-Z a-z 0-9 _ -"
         )
-    port = _parse_int(f"{prefix}_WEBHOOK_PORT", env.get(f"{prefix}_WEBHOOK_PORT"), 8443)
+    port = _parse_port(f"{prefix}_WEBHOOK_PORT", env.get(f"{prefix}_WEBHOOK_PORT"))
+    listen = _parse_listen(f"{prefix}_WEBHOOK_LISTEN", env.get(f"{prefix}_WEBHOOK_LISTEN"))
     return PlatformSettings(
         name=name,
         token=token,
         api_url=api_url,
         file_url=file_url,
         webhook_url=webhook,
-        webhook_port=port or 8443,
-        webhook_listen=env.get(f"{prefix}_WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
+        webhook_port=port,
+        webhook_listen=listen,
         webhook_secret=secret,
     )
 

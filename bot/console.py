@@ -12,6 +12,7 @@ from bot.fakeapi.client import ChatClient
 from bot.fakeapi.emulator import BotApiEmulator
 from bot.fakeapi.model import FakeMessage
 from bot.fakeapi.request import EmulatorRequest
+from bot.pacer import Limits
 from bot.services import Services
 
 LOCAL_TOKEN = "1000001:LOCAL-CHAT-NO-NETWORK"
@@ -64,6 +65,7 @@ async def chat(settings: Settings, *, user_id: int, lang: str, out: TextIO, inp:
         request=EmulatorRequest(emulator),
         with_updater=False,
         with_jobs=False,
+        limits=Limits.unlimited(),
     )
     await app.initialize()
     client = ChatClient(app, emulator, user_id, first_name="Console", language_code=lang)

@@ -36,10 +36,12 @@ from bot.content import (
     ScheduleSettings,
     Step,
 )
+from bot.yaml_errors import describe_yaml_error
 
 _MISSING: Any = object()
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _TZ_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$")
+_PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ARABIC_TO_PERSIAN = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک"})
 _KNOWN_LANGUAGES = ("fa", "en")
 _B = TypeVar("_B")
@@ -93,27 +95,6 @@ def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> Iterator[_Seq]:
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """Describe a YAML error with its line and column, and a hint for common slips."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    parts = (getattr(exc, "context", None), getattr(exc, "problem", None))
-    what = "; ".join(str(part) for part in parts if part) or str(exc)
-    for needle, hint in _YAML_HINTS:
-        if needle in what:
-            what = f"{what} ({hint})"
-            break
-    if mark is None:
-        return f"YAML syntax error: {what}"
-    return f"line {mark.line + 1}, column {mark.column + 1}: YAML syntax error: {what}"
-
-
-_YAML_HINTS = (
-    ("mapping values are not allowed", 'a text containing ":" must be in "double quotes"'),
-    ("'\\t'", "indent with spaces, not tabs"),
-    ("expected <block end>", "check the indentation of this line and the one above"),
-)
 
 
 # --------------------------------------------------------------------------- reading
@@ -231,9 +212,20 @@ class _Reader:
             self.problem(key, f"expected {{fa: ..., en: ...}}, found {_describe(value)}", value)
             return LText("", "")
         self._language_keys(value, key)
-        return LText(
+        text = LText(
             fa=self._language_text(value, "fa", key), en=self._language_text(value, "en", key)
         )
+        self.same_placeholders(text.fa, text.en, key, value)
+        return text
+
+    def same_placeholders(self, fa: str, en: str, key: str, where: Any) -> None:
+        """A {placeholder} written in one language must be written in the other too."""
+        if not fa or not en:
+            return
+        in_fa, in_en = set(_PLACEHOLDER_RE.findall(fa)), set(_PLACEHOLDER_RE.findall(en))
+        for name in sorted(in_fa ^ in_en):
+            has, lacks = ("fa", "en") if name in in_fa else ("en", "fa")
+            self.problem(key, f"{{{name}}} is in {has!r} but not in {lacks!r}", where)
 
     def optional_ltext(self, value: Any, key: str) -> LText | None:
         """An LText, or None when the key is absent."""
@@ -267,6 +259,9 @@ class _Reader:
         en = self._language_list(value, "en", key)
         if "fa" in value and "en" in value and len(fa) != len(en):
             self.problem(key, f"'fa' has {len(fa)} items but 'en' has {len(en)}", value)
+        else:
+            for i, (fa_item, en_item) in enumerate(zip(fa, en, strict=False)):
+                self.same_placeholders(fa_item, en_item, f"{key}[{i}]", value)
         return LList(fa, en)
 
     def integer(self, value: Any, key: str, minimum: int, where: Any = None) -> int:
@@ -684,7 +679,7 @@ def read_content(path: Path, languages: tuple[str, ...] = ("fa", "en")) -> Conte
     try:
         data = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
     except yaml.YAMLError as exc:
-        raise ContentError(source, [_yaml_problem(exc)]) from exc
+        raise ContentError(source, [describe_yaml_error(exc)]) from exc
     r = _Reader(tuple(languages))
     top = r.mapping(data if data is not None else {}, "", _SECTIONS)
     if top is None:

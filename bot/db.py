@@ -90,6 +90,7 @@ class Database:
                 "PRAGMA synchronous=NORMAL",
                 "PRAGMA foreign_keys=ON",
                 f"PRAGMA busy_timeout={int(busy_timeout * 1000)}",
+                "PRAGMA secure_delete=ON",  # deleted rows are overwritten, not left in free space
             ):
                 async with conn.execute(pragma):
                     pass  # close each cursor: an open one blocks VACUUM INTO (backups)
@@ -133,6 +134,17 @@ class Database:
                     raise MigrationError(f"bot/migrations/{name}: {exc}") from exc
             applied.append(name)
         return applied
+
+    async def checkpoint(self) -> bool:
+        """Copy the WAL into the file and truncate it (after an erasure); False if readers held it.
+
+        With secure_delete the erased rows are zeros in the database file; the old page images
+        in the -wal file go only when it is checkpointed and truncated.
+        """
+        async with self._lock:
+            rows = await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+        row = next(iter(rows), None)
+        return row is not None and int(row[0]) == 0
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
         """Run a query and return its first row (one hand-off to the database thread)."""

@@ -10,7 +10,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import jdatetime
 from openpyxl import Workbook
@@ -174,6 +174,23 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
+def _owner_only(path: Path, mode: str, **kwargs: Any) -> IO[Any]:
+    """Open a new file that is 0600 from its creation (exports hold personal data)."""
+    path.unlink(missing_ok=True)  # a stale temporary from a crash with the same pid
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        return os.fdopen(fd, mode, **kwargs)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _save_workbook(wb: Workbook, path: Path) -> None:
+    """Save a workbook into a new owner-only file (run in a worker thread)."""
+    with _owner_only(path, "wb") as handle:
+        wb.save(handle)
+
+
 async def _pages(
     rows: AsyncIterator[dict[str, Any]], size: int
 ) -> AsyncIterator[list[dict[str, Any]]]:
@@ -242,12 +259,13 @@ async def write_xlsx(
     page_size: int = PAGE_SIZE,
     max_rows: int = MAX_SHEET_ROWS,
 ) -> Path:
-    """Write every table to one workbook (streamed, right to left for Persian); return its path.
+    """Write every table to one owner-only (0600) workbook, streamed; return its path.
 
-    Each sheet has a bold, frozen header row; dates and times appear as Solar Hijri text
-    (Tehran time, Latin digits) next to their ISO form. A table longer than ``max_rows``
-    (header included) continues on "<name>_2" and so on. Pages are written in a worker
-    thread so the event loop stays responsive; the file appears only when complete.
+    Each sheet has a bold, frozen header row and reads right to left for Persian; dates and
+    times appear as Solar Hijri text (Tehran time, Latin digits) next to their ISO form. A
+    table longer than ``max_rows`` (header included) continues on "<name>_2" and so on.
+    Pages are written in a worker thread so the event loop stays responsive; the file
+    appears only when complete.
     """
     target = Path(path)
     temporary = _temporary(target)
@@ -259,7 +277,7 @@ async def write_xlsx(
                 await asyncio.to_thread(table.write, page)
             if table.ws is None:
                 table.write(())
-        await asyncio.to_thread(wb.save, temporary)
+        await asyncio.to_thread(_save_workbook, wb, temporary)
         temporary.replace(target)
     finally:
         temporary.unlink(missing_ok=True)
@@ -283,7 +301,7 @@ async def write_csv(
     lang: str = "fa",
     page_size: int = PAGE_SIZE,
 ) -> list[Path]:
-    """Write one UTF-8 (with BOM, for Excel) CSV per table into directory; return the paths.
+    """Write one owner-only UTF-8 (BOM, for Excel) CSV per table into directory; return paths.
 
     Columns match write_xlsx; there is no row limit. Text starting with = + - @ (and not
     a number) is prefixed with an apostrophe so spreadsheet programs show it, not run it.
@@ -295,7 +313,7 @@ async def write_csv(
         target = folder / f"{sheet.name}.csv"
         temporary = _temporary(target)
         try:
-            with temporary.open("w", encoding="utf-8-sig", newline="") as handle:
+            with _owner_only(temporary, "w", encoding="utf-8-sig", newline="") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(export_columns(sheet.columns, content))
                 async for page in _pages(sheet.rows(repo, page_size), page_size):

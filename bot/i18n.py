@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from bot.yaml_errors import describe_yaml_error
+
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 _PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
@@ -42,7 +44,9 @@ def load_catalog(path: Path) -> dict[str, str]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise I18nError(f"{path.name}: not valid YAML: {exc}") from exc
+        raise I18nError(f"locales/{path.name}: {describe_yaml_error(exc)}") from exc
+    except UnicodeDecodeError as exc:
+        raise I18nError(f"locales/{path.name}: not UTF-8 text (byte {exc.start})") from exc
     except OSError as exc:
         raise I18nError(f"{path}: cannot be read: {exc.strerror}") from exc
     out: dict[str, str] = {}

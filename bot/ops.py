@@ -6,28 +6,55 @@ import datetime as dt
 
 from telegram import Bot
 
+from bot.clock import Clock
 from bot.config import Settings
+from bot.followup import policy_from
 from bot.jalali import format_datetime
 from bot.repo.checkins import CheckinRepo
 from bot.repo.outbox import OutboxRepo
 from bot.repo.senders import SenderRepo
+from bot.schedule import SchedulePolicy, allowed_send_time, in_quiet_hours
 from bot.services import Services
 
 
-async def checkins_due(settings: Settings, limit: int = 50) -> list[str]:
-    """The next planned check-ins, soonest first, as lines."""
-    svc = await Services.open(settings)
+async def checkins_due(
+    settings: Settings, limit: int = 50, *, clock: Clock | None = None
+) -> list[str]:
+    """The check-ins the sweep will open, soonest first, as lines; DUE ones go at the next sweep.
+
+    The same people and platforms as the sweep (`checkins send-now`): nobody who sent /stop,
+    is unreachable, closed their check-ins or never consented; a round due in the quiet hours
+    is shown at the time the sweep will really open it.
+    """
+    svc = await Services.open(settings, clock=clock)
     try:
-        rows = await CheckinRepo(svc.db).upcoming(limit)
-        now = svc.clock.timestamp()
+        platforms = sorted({p.name for p in settings.platforms} | await svc.users.platforms())
+        repo = CheckinRepo(svc.db)
+        rows = await repo.upcoming(platforms, limit)
+        now = svc.clock.now()
+        policy = policy_from(svc.content.schedule)
         lines = []
         for _pk, platform, user_id, when in rows:
-            moment = dt.datetime.fromtimestamp(when, dt.UTC)
-            state = "DUE" if when <= now else "planned"
+            state, moment = _sweep_time(dt.datetime.fromtimestamp(when, dt.UTC), now, policy)
             lines.append(f"{state:8} {format_datetime(moment, 'en')}  {platform}:{user_id}")
+        held = await repo.held_back(platforms)
+        if held:
+            lines.append(
+                f"({held} more with a planned date get nothing: stopped, unreachable, "
+                "check-ins closed or no consent)"
+            )
         return lines or ["no check-ins planned"]
     finally:
         await svc.close()
+
+
+def _sweep_time(
+    when: dt.datetime, now: dt.datetime, policy: SchedulePolicy
+) -> tuple[str, dt.datetime]:
+    """DUE when the next sweep opens the round, else "planned" and when a sweep will."""
+    if when <= now and not in_quiet_hours(now, policy=policy):
+        return "DUE", when
+    return "planned", allowed_send_time(max(when, now), policy=policy)
 
 
 async def send_now(settings: Settings) -> list[str]:

@@ -2,8 +2,9 @@
 
 Conversation states: bc:content → bc:en → (bc:content_en) → bc:aud → bc:confirm → (bc:when)
 → bc:final. Buttons (all ≤ 64 bytes): bc:en:add|same, bc:a:<dim> (open a filter),
-bc:a:<dim>:<value> (toggle), bc:ok, bc:all, bc:next, bc:now, bc:at, bc:aud, bc:yes, bc:back,
-bc:x (drop the draft) and bc:c:<id> (cancel a scheduled or running broadcast, any time).
+bc:a:<dim>:<value> (toggle), bc:ok, bc:all, bc:next, bc:now, bc:at, bc:pen (the English
+preview), bc:aud, bc:yes, bc:back, bc:x (drop the draft) and bc:c:<id> (cancel a scheduled or
+running broadcast, any time).
 """
 
 from __future__ import annotations
@@ -243,50 +244,47 @@ async def _on_audience(turn: Turn, args: list[str]) -> None:
 
 
 # --- review, schedule, launch -----------------------------------------------------------
-async def _send_payload(turn: Turn, payload: Payload) -> Message:
-    """Send a broadcast message to the staff member exactly as applicants will get it."""
-    bot, chat = turn.context.bot, turn.user.chat_id
+async def _preview(turn: Turn, payload: Payload) -> Message:
+    """The broadcast message on its own, exactly as applicants will get it."""
     if payload["photo"]:
-        return await bot.send_photo(chat, photo=payload["photo"], caption=payload["text"])
+        return await turn.send_photo(payload["photo"], caption=payload["text"])
     if payload["document"]:
-        return await bot.send_document(chat, document=payload["document"], caption=payload["text"])
-    return await turn.say(payload["text"])
+        return await turn.send_document(payload["document"], caption=payload["text"])
+    return await turn.send_alone(payload["text"])
 
 
 async def _review(turn: Turn) -> None:
-    """The recipient count and a preview of each language version, then the send options."""
+    """One preview (the Persian version), then one message with the count and the choices."""
     data = _data(turn)
-    people = await _repo(turn).recipients(turn.platform, _aud(data))
-    if not people:
+    by_lang = await _repo(turn).audience_languages(turn.platform, _aud(data))
+    if not by_lang:
         await turn.say(turn.t("broadcast.no_one"))
         await _builder(turn, edit=False)
         return
     data.pop("send_at", None)
     await _go(turn, "confirm", data)
-    versions = ["fa", "en"] if "en" in data["texts"] else ["fa"]
-    english = sum(1 for _, _, lang in people if lang == "en") if len(versions) == 2 else 0
-    if len(versions) == 2:
-        count = turn.t(
-            "broadcast.count_two", count=len(people), fa=len(people) - english, en=english
-        )
+    await _preview(turn, payload_for(data, "fa"))
+    await _options(turn, by_lang)
+
+
+async def _options(turn: Turn, by_lang: dict[str, int] | None = None) -> None:
+    """The recipients per version and the choices: now, at a time, the English preview."""
+    data = turn.user.state_data
+    if by_lang is None:
+        by_lang = await _repo(turn).audience_languages(turn.platform, _aud(data))
+    count = sum(by_lang.values())
+    if "en" in data.get("texts", {}):
+        english = by_lang.get("en", 0)
+        text = turn.t("broadcast.review_two", count=count, fa=count - english, en=english)
     else:
-        count = turn.t("broadcast.count_one", count=len(people))
-    await turn.say(count)
-    for lang in versions:
-        key = f"broadcast.preview_{lang}" if len(versions) == 2 else "broadcast.preview_one"
-        await turn.say(turn.t(key))
-        await _send_payload(turn, payload_for(data, lang))
-    await _options(turn)
-
-
-async def _options(turn: Turn) -> None:
-    """Send now or at a time."""
-    count = await _repo(turn).audience_count(turn.platform, _aud(turn.user.state_data))
-    rows = [
-        [(turn.t("broadcast.btn_now"), "bc:now"), (turn.t("broadcast.btn_at"), "bc:at")],
-        [(turn.t("broadcast.btn_audience"), "bc:aud"), (turn.t("broadcast.btn_abort"), "bc:x")],
-    ]
-    await turn.say(turn.t("broadcast.options", count=count), inline(rows))
+        text = turn.t("broadcast.review_one", count=count)
+    rows = [[(turn.t("broadcast.btn_now"), "bc:now"), (turn.t("broadcast.btn_at"), "bc:at")]]
+    if "en" in data.get("texts", {}):
+        rows.append([(turn.t("broadcast.btn_preview_en"), "bc:pen")])
+    rows.append(
+        [(turn.t("broadcast.btn_audience"), "bc:aud"), (turn.t("broadcast.btn_abort"), "bc:x")]
+    )
+    await turn.say(text, inline(rows))
 
 
 async def _final(turn: Turn) -> None:
@@ -324,7 +322,7 @@ async def _launch(turn: Turn) -> None:
     state = SCHEDULED if b.status == SCHEDULED else "running"
     f = Figures(count, 0, 0, 0, 0, 0, count)
     text = status_text(turn.svc.i18n, turn.lang, b, f, state)
-    message = await turn.say(text, cancel_markup(turn.svc.i18n, turn.lang, bid))
+    message = await turn.send(text, cancel_markup(turn.svc.i18n, turn.lang, bid))
     await repo.set_status_message(bid, turn.user.chat_id, message.message_id)
     proactive = turn.context.application.bot_data.get("proactive")
     monitor = getattr(proactive, "broadcasts", None)
@@ -360,6 +358,9 @@ async def on_button(turn: Turn, args: list[str]) -> None:
     elif step == "aud" and args == ["next"]:
         await turn.ack()
         await _review(turn)
+    elif step == "confirm" and args == ["pen"] and "en" in _data(turn).get("texts", {}):
+        await turn.ack(turn.t("broadcast.english_below"))
+        await _preview(turn, payload_for(_data(turn), "en"))
     elif step == "confirm" and args in (["now"], ["at"], ["aud"]):
         await turn.ack()
         data = {**_data(turn), "send_at": None}

@@ -12,15 +12,17 @@ from telegram.ext import filters as tg_filters
 from bot.cards import card_text
 from bot.repo.outbox import OutboxRepo, make_payload
 from bot.repo.staff import StaffRepo
-from bot.repo.tickets import Ticket, TicketRepo
+from bot.repo.tickets import CardInfo, StaffCopy, Ticket, TicketRepo
 from bot.services import Services
 from bot.text import parse_id
+from handlers.commands import COMMAND
 from handlers.menu import contact_text
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
 
 log = logging.getLogger(__name__)
 MAX_QUESTION = 3500
+BOT_DELETE_WINDOW = 48 * 3600  # how long a bot may delete its own messages in a group
 
 
 def staff_chat(context: ContextTypes.DEFAULT_TYPE) -> int | None:
@@ -152,9 +154,11 @@ async def on_staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     platform = context.application.bot_data["platform"]
     repo = TicketRepo(svc.db)
     ticket = await repo.by_staff_message(chat, original.message_id)
-    if ticket is None:
-        raise ApplicationHandlerStop
     lang = svc.settings.default_locale
+    if ticket is None:
+        if await repo.was_erased(chat, original.message_id):
+            await message.reply_text(svc.i18n.t(lang, "inbox.person_erased"))
+        raise ApplicationHandlerStop
     now = svc.clock.timestamp()
     if ticket.status != "open":
         await message.reply_text(svc.i18n.t(lang, "inbox.ticket_closed", id=ticket.id))
@@ -164,14 +168,48 @@ async def on_staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if info is None or kind not in ("text", "photo", "document"):
         await message.reply_text(svc.i18n.t(lang, "inbox.reply_unsupported"))
         raise ApplicationHandlerStop
-    header = svc.i18n.t(info.lang, "inbox.answer_header", id=ticket.id)
+    edit = None  # a staff member corrected a sent reply: a new message, marked as a correction
+    if update.edited_message is not None:
+        stamp = int(message.edit_date.timestamp()) if message.edit_date else 0
+        edit = f"{stamp}:{update.update_id}"
+    if not await _queue_reply(svc, platform, ticket, info, message, kind, now, edit=edit):
+        raise ApplicationHandlerStop  # this very message (or edit) was queued and confirmed before
+    body = message.text or message.caption or ""
+    await repo.add_message(
+        ticket.id, "out", kind, body, now, staff_chat_id=chat, staff_message_id=message.message_id
+    )
+    detail: dict[str, object] = {"ticket": ticket.id, **({"edit": True} if edit else {})}
+    await StaffRepo(svc.db).audit(platform, update.effective_user.id, "ticket_reply", detail, now)
+    proactive = context.application.bot_data.get("proactive")
+    if proactive is not None:
+        proactive.sender.notify()
+    key = "inbox.correction_queued" if edit else "inbox.reply_queued"
+    await message.reply_text(svc.i18n.t(lang, key, id=ticket.id))
+    raise ApplicationHandlerStop
+
+
+async def _queue_reply(
+    svc: Services,
+    platform: str,
+    ticket: Ticket,
+    info: CardInfo,
+    message: Message,
+    kind: str,
+    now: int,
+    *,
+    edit: str | None,
+) -> bool:
+    """Put a staff reply (or a correction of one) in the outbox; False if it was already there."""
+    key = "inbox.answer_correction_header" if edit else "inbox.answer_header"
+    header = svc.i18n.t(info.lang, key, id=ticket.id)
     body = message.text or message.caption or ""
     payload = make_payload(
         f"{header}\n{body}".strip()[: 4000 if kind == "text" else 1000],
         photo=message.photo[-1].file_id if kind == "photo" else None,
         document=message.document.file_id if kind == "document" and message.document else None,
     )
-    await OutboxRepo(svc.db).enqueue(
+    dedupe = f"reply:{message.chat_id}:{message.message_id}" + (f":edit:{edit}" if edit else "")
+    queued = await OutboxRepo(svc.db).enqueue(
         platform=platform,
         chat_id=info.chat_id,
         user_pk=ticket.user_pk,
@@ -180,19 +218,9 @@ async def on_staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         priority=10,
         not_before=now,
         now=now,
-        dedupe_key=f"reply:{chat}:{message.message_id}",
+        dedupe_key=dedupe,
     )
-    await repo.add_message(
-        ticket.id, "out", kind, body, now, staff_chat_id=chat, staff_message_id=message.message_id
-    )
-    await StaffRepo(svc.db).audit(
-        platform, update.effective_user.id, "ticket_reply", {"ticket": ticket.id}, now
-    )
-    proactive = context.application.bot_data.get("proactive")
-    if proactive is not None:
-        proactive.sender.notify()
-    await message.reply_text(svc.i18n.t(lang, "inbox.reply_queued", name=info.full_name or "—"))
-    raise ApplicationHandlerStop
+    return queued is not None
 
 
 async def on_close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -209,7 +237,11 @@ async def on_close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ticket = await repo.get(ticket_id) if ticket_id is not None else None
     now = svc.clock.timestamp()
     if ticket is None or not await repo.close(ticket.id, update.effective_user.id, now):
-        await query.answer(svc.i18n.t(lang, "inbox.already_closed"))
+        key = "inbox.already_closed"
+        if ticket is None and isinstance(query.message, Message):
+            erased = await repo.was_erased(query.message.chat.id, query.message.message_id)
+            key = "inbox.person_erased" if erased else key
+        await query.answer(svc.i18n.t(lang, key))
         raise ApplicationHandlerStop
     await query.answer(svc.i18n.t(lang, "inbox.closed_ok"))
     await StaffRepo(svc.db).audit(
@@ -240,13 +272,50 @@ async def on_close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
+async def erase_staff_copies(turn: Turn) -> None:
+    """/delete: the bot's cards and copies leave the staff group; where they sat is kept."""
+    repo = TicketRepo(turn.svc.db)
+    copies = await repo.staff_copies(turn.user.id)
+    if not copies:
+        return
+    await repo.remember_erased(copies)
+    tombstone = turn.svc.i18n.t(turn.svc.settings.default_locale, "inbox.card_erased")
+    outcomes = [
+        await _clear_copy(turn, copy, tombstone) for copy in copies if copy.direction != "out"
+    ]  # "out" rows are the staff's own replies: not the bot's messages to delete
+    if "failed" in outcomes:
+        log.warning("/delete: %d staff-group cards stayed as they were", outcomes.count("failed"))
+
+
+async def _clear_copy(turn: Turn, copy: StaffCopy, tombstone: str) -> str:
+    """Delete one of the bot's staff-group messages, or else turn a card into a tombstone."""
+    bot = turn.context.bot
+    if turn.now - copy.at < BOT_DELETE_WINDOW:
+        try:
+            await bot.delete_message(chat_id=copy.chat_id, message_id=copy.message_id)
+            return "deleted"
+        except TelegramError as exc:
+            log.info("staff-group message not deleted: %s", exc)
+    if copy.direction != "card":
+        return "kept"  # a copied photo, voice or text older than the window stays
+    try:
+        await bot.edit_message_text(
+            chat_id=copy.chat_id, message_id=copy.message_id, text=tombstone
+        )
+        return "tombstoned"
+    except TelegramError as exc:
+        log.info("staff-group card not edited: %s", exc)
+        return "failed"
+
+
 def register(reg: Registry) -> None:
     """Add the applicant's question flow and the staff group's reply and close handlers."""
     reg.flow("ask", Flow(ask=ask, on_text=on_text, on_media=on_media))
     reg.menu["menu.ask"] = begin
     reg.staff_only["tk:"] = "staff"
     reg.staff_only["#staffchat"] = "staff"
+    reg.on("before_delete", erase_staff_copies)
     reg.extra.append((CallbackQueryHandler(on_close, pattern=r"^tk:"), -5))
     reg.extra.append(
-        (MessageHandler(tg_filters.ChatType.GROUPS & ~tg_filters.COMMAND, on_staff_message), -5)
+        (MessageHandler(tg_filters.ChatType.GROUPS & ~COMMAND, on_staff_message), -5)
     )

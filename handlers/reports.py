@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import tempfile
+import zipfile
 from pathlib import Path
 
-from telegram import InputFile
+from telegram import InputFile, InputMediaDocument
+from telegram.constants import ChatAction
 
 from bot.charts import render_status_chart
 from bot.export import write_csv, write_xlsx
@@ -32,11 +35,7 @@ async def show_stats(turn: Turn) -> None:
     """/stats: the figures, then the chart."""
     text, chart = await stats_text(turn.svc, turn.lang)
     await turn.say(text)
-    await turn.context.bot.send_photo(
-        chat_id=turn.user.chat_id,
-        photo=InputFile(chart, filename="stats.png"),
-        caption=turn.t("reports.chart_caption"),
-    )
+    await turn.send_photo(chart, caption=turn.t("reports.chart_caption"))
 
 
 async def export_files(svc: Services, directory: Path, lang: str) -> list[Path]:
@@ -51,15 +50,13 @@ async def export_files(svc: Services, directory: Path, lang: str) -> list[Path]:
 
 
 async def export(turn: Turn) -> None:
-    """/export: every table as documents in this chat; recorded in the audit log."""
-    await turn.say(turn.t("reports.export_started"))
+    """/export: every table as one message (an album, or an archive); recorded in the audit log."""
+    await turn.context.bot.send_chat_action(turn.user.chat_id, ChatAction.UPLOAD_DOCUMENT)
     with tempfile.TemporaryDirectory(prefix="homebiz-export-") as tmp:
         paths = await export_files(turn.svc, Path(tmp), turn.lang)
-        for path in paths:
-            await turn.context.bot.send_document(
-                chat_id=turn.user.chat_id,
-                document=InputFile(path.read_bytes(), filename=path.name),
-            )
+        when = format_date(dt.datetime.now(dt.UTC), turn.lang)
+        caption = turn.t("reports.export_done", count=len(paths), date=when)
+        await send_files(turn, paths, caption)
     await StaffRepo(turn.svc.db).audit(
         turn.platform,
         turn.user.user_id,
@@ -67,8 +64,31 @@ async def export(turn: Turn) -> None:
         {"files": [p.name for p in paths]},
         turn.now,
     )
-    when = format_date(dt.datetime.now(dt.UTC), turn.lang)
-    await turn.say(turn.t("reports.export_done", count=len(paths), date=when))
+
+
+async def send_files(turn: Turn, paths: list[Path], caption: str) -> None:
+    """Files in one message: an album of documents, or one zip archive where albums of
+    documents are not known to work (Bale documents albums of photos and videos only)."""
+    await turn.flush()
+    bot, chat = turn.context.bot, turn.user.chat_id
+    if turn.platform == "bale" or not 2 <= len(paths) <= 10:
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+            for path in paths:
+                bundle.write(path, arcname=path.name)
+        name = paths[0].with_suffix(".zip").name if paths else "export.zip"
+        await bot.send_document(
+            chat, document=InputFile(archive.getvalue(), filename=name), caption=caption
+        )
+        return
+    media = [
+        InputMediaDocument(
+            InputFile(path.read_bytes(), filename=path.name, attach=True),
+            caption=caption if path == paths[-1] else None,
+        )
+        for path in paths
+    ]
+    await bot.send_media_group(chat, media=media)
 
 
 def register(reg: Registry) -> None:

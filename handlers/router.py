@@ -16,6 +16,7 @@ from telegram.ext import (
     filters,
 )
 
+from handlers.commands import COMMAND, command_of
 from handlers.registry import Registry
 from handlers.staff import make_gate
 from handlers.turn import Turn
@@ -75,21 +76,23 @@ class Router:
         turn = await load_turn(update, context)
         if turn is None or update.effective_message is None:
             return
-        word = (update.effective_message.text or "").split()[0][1:].split("@")[0].lower()
+        command = command_of(update.effective_message)
+        word = command[0] if command is not None else ""
         action = None if forced_unknown else self.reg.commands.get(word)
         staff = f"/{word}" in self.reg.staff_only
-        if action is None:
-            await turn.say(turn.t("errors.unknown_command"))
-            await self.ask_current(turn)
-        elif (
-            word != "start"
-            and not staff
-            and turn.user.consent_at is None
-            and word not in ("delete", "help")
-        ):
-            await self.ask_current(turn)
-        else:
-            await action(turn)
+        async with turn:
+            if action is None:
+                await turn.say(turn.t("errors.unknown_command"))
+                await self.ask_current(turn)
+            elif (
+                word != "start"
+                and not staff
+                and turn.user.consent_at is None
+                and word not in ("delete", "help")
+            ):
+                await self.ask_current(turn)
+            else:
+                await action(turn)
 
     async def on_callback(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, *, forced_stale: bool = False
@@ -105,12 +108,13 @@ class Router:
         action = None if forced_stale else self.reg.callbacks.get(namespace)
         open_ns = ("lang", "priv", "del")
         staff = f"{namespace}:" in self.reg.staff_only
-        if action is None or (
-            turn.user.consent_at is None and namespace not in open_ns and not staff
-        ):
-            await self.stale(turn)
-            return
-        await action(turn, args)
+        async with turn:
+            if action is None or (
+                turn.user.consent_at is None and namespace not in open_ns and not staff
+            ):
+                await self.stale(turn)
+            else:
+                await action(turn, args)
 
     async def stale(self, turn: Turn) -> None:
         """Answer a button that no longer means anything, then ask the current question."""
@@ -124,7 +128,11 @@ class Router:
         message = update.effective_message
         if turn is None or message is None or message.text is None:
             return
-        text = message.text.strip()
+        async with turn:
+            await self._text(turn, message.text.strip())
+
+    async def _text(self, turn: Turn, text: str) -> None:
+        """A menu label, an answer to the current question, or something to ask again for."""
         if turn.user.consent_at is not None:
             for key, action in self.reg.menu.items():
                 if text in turn.svc.i18n.variants(key):
@@ -149,11 +157,12 @@ class Router:
         if turn is None or message is None or message.contact is None:
             return
         flow = self.reg.flows.get(turn.user.state.split(":", 1)[0])
-        if flow is not None and flow.on_contact is not None and turn.user.consent_at:
-            await flow.on_contact(turn, message.contact.phone_number)
-            return
-        await turn.say(turn.t("errors.unexpected_media"))
-        await self.ask_current(turn)
+        async with turn:
+            if flow is not None and flow.on_contact is not None and turn.user.consent_at:
+                await flow.on_contact(turn, message.contact.phone_number)
+            else:
+                await turn.say(turn.t("errors.unexpected_media"))
+                await self.ask_current(turn)
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Stickers, photos, voice, locations and anything else that is not text."""
@@ -161,19 +170,21 @@ class Router:
         if turn is None:
             return
         flow = self.reg.flows.get(turn.user.state.split(":", 1)[0])
-        if flow is not None and flow.on_media is not None and self._may_converse(turn):
-            await flow.on_media(turn)
-            return
-        await turn.say(turn.t("errors.unexpected_media"))
-        await self.ask_current(turn)
+        async with turn:
+            if flow is not None and flow.on_media is not None and self._may_converse(turn):
+                await flow.on_media(turn)
+            else:
+                await turn.say(turn.t("errors.unexpected_media"))
+                await self.ask_current(turn)
 
     async def on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An edited message: we keep what was first sent and say so."""
         turn = await load_turn(update, context)
         if turn is None:
             return
-        await turn.say(turn.t("errors.edited"))
-        await self.ask_current(turn)
+        async with turn:
+            await turn.say(turn.t("errors.edited"))
+            await self.ask_current(turn)
 
     async def on_group(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command or mention in a group: point the person to a private chat."""
@@ -214,13 +225,13 @@ def install(app: Application, registry: Registry, *, group: int = 0) -> Router:
     app.add_handler(TypeHandler(Update, _drop_channel_posts), group=-100)
     app.add_handler(TypeHandler(Update, make_gate(registry)), group=-10)
     app.add_handler(MessageHandler(filters.UpdateType.EDITED & private, router.on_edited), group)
-    app.add_handler(MessageHandler(private & filters.COMMAND, router.on_command), group)
+    app.add_handler(MessageHandler(private & COMMAND, router.on_command), group)
     app.add_handler(CallbackQueryHandler(router.on_callback), group)
     app.add_handler(MessageHandler(private & filters.CONTACT, router.on_contact), group)
     app.add_handler(MessageHandler(private & filters.TEXT, router.on_text), group)
     app.add_handler(MessageHandler(private & filters.ALL, router.on_other), group)
     app.add_handler(
-        MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, router.on_group), group
+        MessageHandler(filters.ChatType.GROUPS & COMMAND, router.on_group), group
     )
     for handler, handler_group in registry.extra:
         app.add_handler(handler, handler_group)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import ReplyKeyboardRemove
 
+from handlers import staff
 from handlers.registry import Flow, Registry
 from handlers.start import LANG_BUTTONS
 from handlers.turn import Turn, inline
+
+log = logging.getLogger(__name__)
 
 
 async def show(turn: Turn) -> None:
@@ -86,15 +91,21 @@ async def resume(turn: Turn) -> None:
 
 
 async def ask_delete(turn: Turn) -> None:
-    """/delete: ask for confirmation first."""
+    """/delete: ask for confirmation first (admins from the settings are told why they cannot)."""
+    if staff.configured_admin(turn):
+        await turn.say(turn.t("delete.admin_refused"))
+        return
     await turn.set_state("delete")
     await ask(turn)
 
 
 async def ask(turn: Turn) -> None:
-    """The confirmation question."""
+    """The confirmation question; staff are told they leave the staff too."""
     rows = [[(turn.t("delete.yes"), "del:yes")], [(turn.t("delete.no"), "del:no")]]
-    await turn.say(turn.t("delete.confirm"), inline(rows))
+    text = turn.t("delete.confirm")
+    if await staff.has_role(turn):
+        text += "\n\n" + turn.t("delete.staff_note")
+    await turn.say(text, inline(rows))
 
 
 async def on_text(turn: Turn, text: str) -> None:
@@ -115,10 +126,15 @@ async def on_confirm(turn: Turn, args: list[str]) -> None:
         await turn.say(turn.t("delete.kept"))
         await router.ask_current(turn)
         return
+    if staff.configured_admin(turn):  # named in HOMEBIZ_ADMINS since the question was asked
+        await turn.clear_state()
+        await turn.say(turn.t("delete.admin_refused"))
+        return
     progress = await turn.svc.steps.progress(turn.user.id)
     steps = sum(1 for p in progress.values() if p.done_at)
     await router.reg.emit("before_delete", turn)
-    await turn.svc.users.delete(turn.user)
+    if not await turn.svc.users.delete(turn.user):
+        log.warning("/delete: a reader held the WAL; old page images stay until it checkpoints")
     await turn.say(turn.t("delete.done", steps=steps), ReplyKeyboardRemove())
 
 

@@ -11,6 +11,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot.jalali import format_datetime
 from bot.repo.staff import StaffRepo
 from bot.text import parse_id
+from handlers.commands import command_of
 from handlers.registry import Registry
 from handlers.turn import Turn
 
@@ -30,9 +31,9 @@ def required_role(
     if update.callback_query is not None:
         namespace = (update.callback_query.data or "").split(":", 1)[0]
         return reg.staff_only.get(f"{namespace}:")
-    if message is not None and message.text and message.text.startswith("/"):
-        word = message.text.split()[0].split("@")[0].lower()
-        return reg.staff_only.get(word)
+    command = command_of(message)
+    if command is not None:
+        return reg.staff_only.get(f"/{command[0]}")
     if state:
         return reg.staff_only.get(f"@{state.split(':', 1)[0]}")
     return None
@@ -49,9 +50,7 @@ def make_gate(reg: Registry):
         svc = context.application.bot_data["services"]
         platform = context.application.bot_data["platform"]
         stored = None
-        if update.callback_query is None and not (
-            update.effective_message and (update.effective_message.text or "").startswith("/")
-        ):
+        if update.callback_query is None and command_of(update.effective_message) is None:
             stored = await svc.users.find(platform, user.id)
             # Hand the row to the router's load_turn so this update reads it once. Keyed by
             # update id (unique per bot); updates no handler loads are dropped by the bound.
@@ -91,14 +90,34 @@ def _attempt_label(update: Update) -> str:
     """What was tried, without anything personal: the command word or the button namespace."""
     if update.callback_query is not None:
         return (update.callback_query.data or "").split(":", 1)[0][:16] + ":"
-    message = update.effective_message
-    text = (message.text or "") if message else ""
-    return text.split()[0].split("@")[0][:32] if text.startswith("/") else "(message)"
+    command = command_of(update.effective_message)
+    return f"/{command[0]}" if command is not None else "(message)"
 
 
 async def forget_attempts(turn: Turn) -> None:
     """/delete: refused attempts are personal data too."""
     await StaffRepo(turn.svc.db).forget_denied(turn.platform, turn.user.user_id)
+
+
+def configured_admin(turn: Turn) -> bool:
+    """An admin named in HOMEBIZ_ADMINS: made admin again at every start, so never erased."""
+    return (turn.platform, turn.user.user_id) in turn.svc.settings.admins
+
+
+async def has_role(turn: Turn) -> bool:
+    """Whether the person is on the staff (or an admin) of this platform."""
+    return await StaffRepo(turn.svc.db).role(turn.platform, turn.user.user_id) is not None
+
+
+async def leave_staff(turn: Turn) -> None:
+    """/delete by someone added with /addstaff: the role goes too; the audit keeps ids only."""
+    repo = StaffRepo(turn.svc.db)
+    role = await repo.leave(turn.platform, turn.user.user_id)
+    if role is not None:
+        detail = {"platform": turn.platform, "user_id": turn.user.user_id, "role": role}
+        await repo.audit(
+            turn.platform, turn.user.user_id, "staff_removed", {**detail, "by": "delete"}, turn.now
+        )
 
 
 def _parse_target(turn: Turn, raw: str) -> tuple[str, int] | None:
@@ -113,8 +132,8 @@ def _parse_target(turn: Turn, raw: str) -> tuple[str, int] | None:
 
 async def _args(turn: Turn) -> list[str]:
     """The words after a command."""
-    message = turn.update.effective_message
-    return (message.text or "").split()[1:] if message else []
+    command = command_of(turn.update.effective_message)
+    return command[1] if command is not None else []
 
 
 async def add_staff(turn: Turn) -> None:
@@ -185,3 +204,4 @@ def register(reg: Registry) -> None:
     reg.staff_command("staff", list_staff, role="admin")
     reg.staff_command("audit", show_audit, role="admin")
     reg.on("before_delete", forget_attempts)
+    reg.on("before_delete", leave_staff)

@@ -1,13 +1,26 @@
-"""One person's turn: the update, their stored record, and how to answer them."""
+"""One person's turn: the update, their stored record, and how to answer them.
+
+What a turn says is held back until the turn ends (or something must go out first) and
+consecutive texts are joined into one message wherever they fit: one message per turn is what a
+person on a phone prefers and what the platforms' per-chat flood limits reward. Two texts join
+when together they fit in one message and at most one of them carries a keyboard; a reply
+keyboard the person already has on screen does not count, so "done" + "choose from the menu"
+is one message. If the turn fails, what it had not sent yet is dropped: the error handler tells
+the person something went wrong instead of half an answer.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -19,7 +32,7 @@ from telegram.ext import ContextTypes
 
 from bot.repo.users import User
 from bot.services import Services
-from bot.text import truncate
+from bot.text import truncate, utf16_len
 
 if TYPE_CHECKING:
     from handlers.router import Router
@@ -27,6 +40,40 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 MAX_TEXT = 4096
+JOINER = "\n\n"
+
+
+@dataclass
+class Outgoing:
+    """A message the turn decided to send and has not sent yet."""
+
+    text: str
+    markup: Markup
+
+
+def keyboard_key(markup: Markup) -> str | None:
+    """What reply keyboard a message leaves on screen ("" none), or None if it leaves it be."""
+    if isinstance(markup, ReplyKeyboardRemove):
+        return ""
+    if not isinstance(markup, ReplyKeyboardMarkup):
+        return None
+    labels = [[getattr(b, "text", b) for b in row] for row in markup.keyboard]
+    digest = hashlib.blake2b(json.dumps(labels, ensure_ascii=False).encode(), digest_size=8)
+    return digest.hexdigest()
+
+
+def join(first: Outgoing, text: str, markup: Markup, shown: str | None) -> Outgoing | None:
+    """One message saying both, or None when they cannot share one."""
+    if utf16_len(first.text) + utf16_len(JOINER) + utf16_len(text) > MAX_TEXT:
+        return None
+    keys = (keyboard_key(first.markup), keyboard_key(markup))
+    if keys[0] is not None and keys[0] == keys[1]:
+        return Outgoing(first.text + JOINER + text, first.markup)  # the same keyboard twice
+    marks = [m for m in (first.markup, markup) if m is not None and keyboard_key(m) != shown]
+    if len(marks) > 1:
+        return None
+    kept = marks[0] if marks else (first.markup or markup)
+    return Outgoing(first.text + JOINER + text, kept)
 
 
 class Turn:
@@ -40,6 +87,18 @@ class Turn:
         self.svc: Services = context.application.bot_data["services"]
         self.platform: str = context.application.bot_data["platform"]
         self.now = self.svc.clock.timestamp()
+        self._pending: Outgoing | None = None
+
+    async def __aenter__(self) -> Turn:
+        """The turn begins; what it says goes out when it ends."""
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        """Send what the turn said, unless it failed."""
+        if exc_type is None:
+            await self.flush()
+        else:
+            self.drop()
 
     @property
     def router(self) -> Router:
@@ -55,14 +114,51 @@ class Turn:
         """A text in the person's language."""
         return self.svc.i18n.t(self.lang, key, **values)
 
-    async def say(self, text: str, markup: Markup = None) -> Message:
-        """Send plain text to the person's private chat."""
-        return await self.context.bot.send_message(
-            chat_id=self.user.chat_id, text=truncate(text, MAX_TEXT), reply_markup=markup
+    async def say(self, text: str, markup: Markup = None) -> None:
+        """Say something to the person: joined to what the turn says next, sent at its end."""
+        text = truncate(text, MAX_TEXT)
+        if self._pending is not None:
+            joined = join(self._pending, text, markup, self.user.keyboard)
+            if joined is not None:
+                self._pending = joined
+                return
+            await self.flush()
+        self._pending = Outgoing(text, markup)
+
+    async def send(self, text: str, markup: Markup = None) -> Message:
+        """Say something now (joined to what is pending) and return the message it became."""
+        await self.say(text, markup)
+        sent = await self.flush()
+        assert sent is not None
+        return sent
+
+    async def send_alone(self, text: str, markup: Markup = None) -> Message:
+        """Send this as a message of its own (a preview), after what is pending."""
+        await self.flush()
+        self._pending = Outgoing(truncate(text, MAX_TEXT), markup)
+        sent = await self.flush()
+        assert sent is not None
+        return sent
+
+    async def flush(self) -> Message | None:
+        """Send what the turn has said and not sent yet."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return None
+        message = await self.context.bot.send_message(
+            chat_id=self.user.chat_id, text=pending.text, reply_markup=pending.markup
         )
+        key = keyboard_key(pending.markup)
+        if key is not None and key != self.user.keyboard:
+            await self.save(keyboard=key)
+        return message
+
+    def drop(self) -> None:
+        """Forget what was not sent (the turn failed)."""
+        self._pending = None
 
     async def edit_or_say(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-        """Edit the message whose button was pressed, or send a new one."""
+        """Edit the message whose button was pressed, or say it anew."""
         query = self.update.callback_query
         if query is not None and query.message is not None:
             try:
@@ -78,6 +174,19 @@ class Turn:
                     return
                 log.info("edit failed, sending anew: %s", exc)
         await self.say(text, markup)
+
+    async def send_photo(self, photo: str | bytes, caption: str | None = None) -> Message:
+        """A photo (a file id, or PNG bytes) after everything said so far."""
+        await self.flush()
+        media = InputFile(photo, filename="image.png") if isinstance(photo, bytes) else photo
+        return await self.context.bot.send_photo(self.user.chat_id, photo=media, caption=caption)
+
+    async def send_document(self, document: str, caption: str | None = None) -> Message:
+        """A document by file id after everything said so far."""
+        await self.flush()
+        return await self.context.bot.send_document(
+            self.user.chat_id, document=document, caption=caption
+        )
 
     async def ack(self, text: str | None = None, *, alert: bool = False) -> None:
         """Answer a pressed button (stops its spinner); harmless when too late."""

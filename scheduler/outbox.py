@@ -51,6 +51,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.clock import Clock
+from bot.ratelimit import PaceArgs
 from bot.repo.outbox import OutboxRepo, OutboxRow
 from bot.repo.senders import SenderRepo
 from scheduler.outbox_ledger import Ledger, SenderStats
@@ -69,6 +70,7 @@ STOP_PATIENCE = 5.0  # seconds a stopping sender keeps retrying to record what i
 # indefinitely; ten waits, seconds to minutes each, give a merely busy moment ample room to
 # pass, while a chat refused for good fails visibly (`homebiz outbox`) within minutes or hours.
 MAX_FLOOD_WAITS = 10
+BULK: PaceArgs = {"bulk": True, "retry": False}  # after replies; a 429 comes back to the row
 
 
 class TokenBucket:
@@ -225,6 +227,10 @@ class OutboxSender:
         self._chat_free_at: dict[int, float] = {}
         self._requeued = False
         self._rng = random.Random()
+        # Through a Bot with our pacer (the running bot's), rows go as bulk and see their 429s.
+        self._pace: dict[str, Any] = (
+            {"rate_limit_args": BULK} if getattr(bot, "rate_limiter", None) else {}
+        )
 
     # --- public -------------------------------------------------------------------------
     def notify(self) -> None:
@@ -376,22 +382,21 @@ class OutboxSender:
 
     # --- one send -----------------------------------------------------------------------
     async def _send(self, row: OutboxRow) -> Message:
-        """Make the Bot API call for one row (plain text; no parse_mode)."""
+        """Make the Bot API call for one row (plain text; no parse_mode), paced as bulk."""
         payload = row.payload
         text = payload.get("text") or ""
         markup = _markup(payload.get("buttons"))
         if payload.get("photo"):
             return await self.bot.send_photo(
-                row.chat_id, photo=payload["photo"], caption=text or None, reply_markup=markup
-            )
+                row.chat_id, photo=payload["photo"], caption=text or None, reply_markup=markup,
+                **self._pace,
+            )  # fmt: skip
         if payload.get("document"):
             return await self.bot.send_document(
-                row.chat_id,
-                document=payload["document"],
-                caption=text or None,
-                reply_markup=markup,
-            )
-        return await self.bot.send_message(row.chat_id, text, reply_markup=markup)
+                row.chat_id, document=payload["document"], caption=text or None,
+                reply_markup=markup, **self._pace,
+            )  # fmt: skip
+        return await self.bot.send_message(row.chat_id, text, reply_markup=markup, **self._pace)
 
     async def _deliver(self, row: OutboxRow, queue: ChatQueue) -> None:
         """Send one row that is still ours and record the outcome; logs instead of raising."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +20,7 @@ from bot.config import Settings
 from bot.fakeapi.client import ChatClient
 from bot.fakeapi.emulator import BotApiEmulator
 from bot.fakeapi.request import EmulatorRequest
+from bot.pacer import Limits
 from bot.repo.outbox import OutboxRepo
 from bot.services import Services
 from scheduler.outbox import OutboxSender
@@ -36,6 +39,7 @@ class Bot:
     admins: frozenset[tuple[str, int]] = frozenset()
     staff_chats: dict[str, int] = field(default_factory=dict)
     emulator: BotApiEmulator = field(default_factory=BotApiEmulator)
+    limits: Limits = field(default_factory=Limits.unlimited)
     services: Services | None = None
     app: Application | None = None
 
@@ -52,6 +56,7 @@ class Bot:
             request=EmulatorRequest(self.emulator),
             with_updater=False,
             with_jobs=False,
+            limits=self.limits,
         )
         await self.app.initialize()
 
@@ -139,3 +144,24 @@ def no_errors() -> Iterator[None]:
     with trapped() as trap:
         yield
     assert not trap.records, [r.getMessage() for r in trap.records]
+
+
+async def wait_until(
+    condition: Callable[[], bool | Awaitable[bool]],
+    what: str,
+    *,
+    timeout: float = 10.0,
+    every: float = 0.01,
+) -> None:
+    """Poll ``condition`` (plain or async) until it holds; fail naming ``what`` on timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        held = condition()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
+        if loop.time() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(every)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import random
@@ -20,7 +19,7 @@ from bot.repo.staff import StaffRepo
 from bot.validators import ValidationError
 from scheduler.broadcasts import BroadcastMonitor, parse_when
 from scheduler.outbox import OutboxSender
-from tests.conftest import Bot
+from tests.conftest import Bot, wait_until
 from tests.test_onboarding import onboard
 
 ADMIN = 1
@@ -173,12 +172,18 @@ async def test_full_conversation_targets_by_filters_and_delivers_each_language(s
     await me.press("✔️ Done")
     assert "📍 County: Karaj" in me.buttons and "🪜 Stage: Loan received" in me.buttons
     assert "Recipients now: 2" in me.last
-    seen = len(me.history)
-    await me.press("bc:next")
-    shown = [m.content for m in me.history[seen:]]
-    assert "Recipients: 2\n• Persian version: 1\n• English version: 1" in shown[0]
-    assert FA_TEXT in shown and EN_TEXT in shown  # the real messages, as applicants see them
-    assert "Send it to 2 people now" in me.last
+    replies = await me.press("bc:next")
+    shown = [m.content for m in replies]
+    # One preview, exactly as Persian-speaking applicants get it, then the count and choices.
+    assert len(shown) == 2 and shown[0] == FA_TEXT
+    assert "Recipients: 2\n• Persian version: 1\n• English version: 1" in shown[1]
+    assert "Send it now, or at a set time?" in shown[1]
+    assert me.buttons == [
+        "📣 Send now", "🕒 At a time…", "👁 English version", "« Audience", "✖️ Cancel"
+    ]
+    replies = await me.press("👁 English version")
+    assert [m.content for m in replies] == [EN_TEXT]  # the English preview, on its own
+    assert me.last_query is not None and "English version" in me.last_query.answer["text"]
     await me.press("📣 Send now")
     assert "Send it to 2 people now?" in me.last
     await me.press("✅ Yes, send")
@@ -211,7 +216,7 @@ async def test_thousand_applicants_with_flood_waits_and_blocked_chats(sbot: Bot)
     bot.emulator.blocked.update(blocked)
     me = await staff_member(bot)
     await compose(me, FA_TEXT, en=EN_TEXT, filters=["county:karaj"])
-    assert "Send it to 1000 people now" in me.last
+    assert "Recipients: 1000\n• Persian version: 667\n• English version: 333" in me.last
     await send_now(me)
     bid = await only_broadcast(bot)
     # The fake's rate clock runs on its own traffic, not the wall: each attempt moves it 2 ms
@@ -409,7 +414,8 @@ async def test_applicants_are_denied_every_staff_command_and_button(sbot: Bot) -
     tries = ["/broadcast", "/broadcasts"]
     for command in tries:
         replies = await me.send(command)
-        assert replies[0].content == "I do not know that command."
+        unknown = "I do not know that command.\n\nChoose from the menu below."
+        assert [m.content for m in replies] == [unknown]
     data = ["bc:a:county", "bc:a:county:karaj", "bc:next", "bc:now", "bc:yes", "bc:c:1", "bc:x"]
     for item in data:
         await me.press_data(item)
@@ -433,6 +439,7 @@ async def test_photo_with_caption_broadcast(sbot: Bot) -> None:
     await me.send_photo(caption="Our stand at the fair")
     sent_photo = bot.emulator.calls_to("sendPhoto")
     await compose(me, None, en="Our stand at the fair (EN)", filters=["county:karaj"])
+    await me.press("👁 English version")
     previews = bot.emulator.calls_to("sendPhoto")[len(sent_photo) :]
     assert [p["caption"] for p in previews] == [
         "Our stand at the fair",
@@ -521,8 +528,10 @@ async def test_bad_content_is_refused_politely(sbot: Bot) -> None:
     await me.send("/broadcast")
     for action in (me.send_sticker, me.send_voice, me.send_location):
         replies = await action()
-        assert replies[0].content == "A broadcast can only be a text, a photo or a document."
-        assert "photo or a document with a caption" in replies[-1].content
+        assert len(replies) == 1  # why, and the question again, in one message
+        assert replies[0].content.startswith(
+            "A broadcast can only be a text, a photo or a document.\n\n📣 New broadcast."
+        )
     replies = await me.send_photo()
     assert "with a caption" in replies[0].content
     replies = await me.send_photo(caption="x" * 1025)
@@ -530,7 +539,13 @@ async def test_bad_content_is_refused_politely(sbot: Bot) -> None:
     replies = await me.send("y" * 5000)
     assert "5000 characters" in replies[0].content and "at most 4096" in replies[0].content
     replies = await me.send("z" * 2000)  # over the router's general 1000, within a message's 4096
-    assert "English version" in replies[-1].content or "English" in replies[-1].content
+    assert [(m.content, [b["text"] for b in m.inline_buttons()]) for m in replies] == [
+        (
+            "Add an English version? English-speaking applicants would get it; everyone else"
+            " gets the message you just sent.",
+            ["🇬🇧 Add English", "Same for everyone"],
+        )
+    ]
     await me.press_data("bc:x")
     await me.send("/broadcast")
     user = await bot.svc.users.find(PLATFORM, ADMIN)
@@ -538,7 +553,7 @@ async def test_bad_content_is_refused_politely(sbot: Bot) -> None:
     await me.send("ok " * 10)
     await me.press("bc:en:add")
     await me.send_photo(caption="not here")
-    assert "typed text only" in me.history[-2].content
+    assert "typed text only" in me.last and "Send the English text" in me.last
     await me.send("  z  ")
     assert me.last.startswith("👥 Who should receive it?")
 
@@ -600,8 +615,8 @@ async def test_empty_audience_goes_back_to_the_builder(sbot: Bot) -> None:
     bot = sbot
     me = await staff_member(bot)
     await compose(me, filters=["county:chaharbagh"])
-    assert any("No one matches" in m.content for m in me.history[-3:])
-    assert me.last.startswith("👥 Who should receive it?") and "Recipients now: 0" in me.last
+    assert me.last.startswith("No one matches this audience. Please change the filters.\n\n👥")
+    assert "Recipients now: 0" in me.last
     assert (await bot.svc.users.find(PLATFORM, ADMIN)).state == "bc:aud"
     await me.press("bc:all")
     assert "Recipients now: 1" in me.last  # the admin alone, who agreed
@@ -689,6 +704,7 @@ async def test_proactive_runs_the_monitor_and_is_woken_by_a_broadcast(sbot: Bot)
         base_file_url="http://fake.invalid/file/bot",
         request=EmulatorRequest(bot.emulator),
         with_updater=False,
+        limits=bot.limits,
     )
     await app.initialize()
     original, bot.app = bot.app, app  # the staff member talks to the one with a JobQueue
@@ -703,10 +719,13 @@ async def test_proactive_runs_the_monitor_and_is_woken_by_a_broadcast(sbot: Bot)
         await compose(me, filters=["county:eshtehard"])
         await send_now(me)
         assert proactive.broadcasts.shown == {1: me.last}
-        for _ in range(500):  # the sender runs on its own; wait for it, however long it takes
-            if not await OutboxRepo(bot.svc.db).pending_count(PLATFORM):
-                break
-            await asyncio.sleep(0.01)
+        outbox = OutboxRepo(bot.svc.db)
+
+        async def outbox_empty() -> bool:
+            """The running sender has taken every row."""
+            return not await outbox.pending_count(PLATFORM)
+
+        await wait_until(outbox_empty, "the running sender to empty the outbox")
         await proactive.broadcasts.tick()
     finally:
         await proactive.stop()

@@ -242,13 +242,15 @@ async def test_cli_lists_due_sweeps_and_counts(bot: Bot) -> None:
     schedule = bot.svc.content.schedule
     await bot.stop()
     db = str(bot.db_path)
-    due = _homebiz(["--db", db, "checkins", "due"], bot.db_path.parent)
-    assert "DUE" in due.stdout and "telegram:815" in due.stdout, due.stderr
-    sweep = _homebiz(["--db", db, "checkins", "send-now"], bot.db_path.parent)
     from bot.followup import policy_from
     from bot.schedule import in_quiet_hours
 
-    if in_quiet_hours(dt.datetime.now(dt.UTC), policy=policy_from(schedule)):
+    quiet = in_quiet_hours(dt.datetime.now(dt.UTC), policy=policy_from(schedule))
+    due = _homebiz(["--db", db, "checkins", "due"], bot.db_path.parent)
+    state = "planned" if quiet else "DUE"  # the real clock: at night the sweep waits too
+    assert due.stdout.startswith(state) and "telegram:815" in due.stdout, due.stderr
+    sweep = _homebiz(["--db", db, "checkins", "send-now"], bot.db_path.parent)
+    if quiet:
         assert "telegram: queued 0" in sweep.stdout, sweep.stderr  # the real clock is at night
         return
     assert "telegram: queued 1 (check-ins 1" in sweep.stdout, sweep.stderr
@@ -279,3 +281,63 @@ async def test_no_dates_yet_is_said_plainly(bot: Bot) -> None:
     await me.press("⚙️ Settings")
     replies = await me.press("set:dates")
     assert "No permit, loan or operating date" in replies[-1].content
+
+
+async def _everyone_due_in_some_state(bot: Bot) -> dict[str, int]:
+    """Loan holders all due now, then stopped, unreachable, closed, unconsented; one planned."""
+    states = ("reachable", "stopped", "unreachable", "closed", "unconsented")
+    people = {state: 830 + i for i, state in enumerate(states)}
+    for uid in people.values():
+        await loan_holder(bot, uid)
+    repo, now = CheckinRepo(bot.svc.db), bot.clock.timestamp()
+    for uid in people.values():
+        assert await repo.next_at((await user(bot, uid)).id) == now  # due this very minute
+    await bot.client(831, lang="en").send("/stop")
+    await bot.svc.users.update(await user(bot, 832), now, unreachable_at=now)
+    await repo.set_next((await user(bot, 833)).id, now, closed=True)
+    await bot.svc.users.update(await user(bot, 834), now, consent_at=None)
+    await loan_holder(bot, 835, loan_date="1405/09/01")  # its first round is 30 days after
+    return {**people, "later": 835}
+
+
+async def _due_listing(bot: Bot) -> list[str]:
+    """What `homebiz checkins due` prints, on the test's clock and database."""
+    from bot.config import Settings
+    from bot.ops import checkins_due
+
+    return await checkins_due(Settings(db_path=bot.db_path), clock=bot.clock)
+
+
+async def _opened_by_a_sweep(bot: Bot, people: dict[str, int]) -> set[int]:
+    """Run the real sweep; whom it opened a round for."""
+    await Planner(bot.svc, "telegram").sweep()
+    repo = CheckinRepo(bot.svc.db)
+    return {
+        uid for uid in people.values() if await repo.latest_round((await user(bot, uid)).id)
+    }
+
+
+async def test_checkins_due_lists_exactly_whom_the_sweep_will_message(bot: Bot) -> None:
+    """DUE are the people the next sweep opens a round for; /stop and the like are not."""
+    people = await _everyone_due_in_some_state(bot)
+    lines = await _due_listing(bot)
+    assert lines == [
+        "DUE      1405/09/08 (2026-11-29) 11:30  telegram:830",
+        "planned  1405/10/01 (2026-12-22) 10:00  telegram:835",
+        "(4 more with a planned date get nothing: stopped, unreachable, check-ins closed"
+        " or no consent)",
+    ]
+    assert await _opened_by_a_sweep(bot, people) == {830}
+
+
+async def test_checkins_due_in_the_quiet_hours_waits_like_the_sweep(bot: Bot) -> None:
+    """At 22:00 Tehran the sweep opens nothing: the listing shows the morning, not DUE."""
+    people = await _everyone_due_in_some_state(bot)
+    bot.clock.set(dt.datetime(2026, 11, 29, 22, 0, tzinfo=TEHRAN))
+    lines = await _due_listing(bot)
+    assert lines[0] == "planned  1405/09/09 (2026-11-30) 09:00  telegram:830"
+    assert not [line for line in lines if line.startswith("DUE")]
+    assert await _opened_by_a_sweep(bot, people) == set()
+    bot.clock.set(dt.datetime(2026, 11, 30, 9, 0, tzinfo=TEHRAN))
+    assert (await _due_listing(bot))[0] == "DUE      1405/09/08 (2026-11-29) 11:30  telegram:830"
+    assert await _opened_by_a_sweep(bot, people) == {830}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -122,3 +125,191 @@ def test_settings_parse_both_platforms_and_admins() -> None:
     assert "abcdefghijklmn" not in repr(settings)
     assert settings.outbox_lease == 30
     assert load_settings({"HOMEBIZ_OUTBOX_LEASE": "5"}).outbox_lease == 5
+
+
+# --- start-up refuses bad settings in one line (issue 8, section 5) -----------------------------
+@pytest.fixture
+def kept_logging() -> Iterator[None]:
+    """Undo what ``main`` does to logging when it gets as far as setting it up."""
+    from bot.logs import LIBRARY_LEVELS
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in LIBRARY_LEVELS}
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, saved in levels.items():
+            logging.getLogger(name).setLevel(saved)
+
+
+@pytest.fixture
+def clean_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kept_logging: None
+) -> pytest.MonkeyPatch:
+    """No bot settings from the outer environment; a working directory without a .env file."""
+    for name in list(os.environ):
+        if name.startswith(("TELEGRAM_", "BALE_", "HOMEBIZ_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOMEBIZ_DB", str(tmp_path / "bot.sqlite3"))
+    return monkeypatch
+
+
+def _main_fails(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run ``bot.cli.main``; it must exit 2 having printed exactly one line on stderr."""
+    from bot.cli import main
+
+    status = main(args)
+    out, err = capsys.readouterr()
+    assert status == 2, (status, out, err)
+    assert out == "" and err.endswith("\n") and err.count("\n") == 1, err
+    return err.rstrip("\n")
+
+
+WEBHOOK = {
+    "TELEGRAM_BOT_TOKEN": "123:abcdefghijklmn",
+    "TELEGRAM_WEBHOOK_URL": "https://bot.example.org",
+    "TELEGRAM_WEBHOOK_SECRET": "s" * 20,
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "line"),
+    [
+        ("TELEGRAM_WEBHOOK_PORT", "99999", "99999 is not a port number (1-65535)"),
+        ("TELEGRAM_WEBHOOK_PORT", "0", "0 is not a port number (1-65535)"),
+        ("TELEGRAM_WEBHOOK_PORT", "-5", "-5 is not a port number (1-65535)"),
+        ("TELEGRAM_WEBHOOK_PORT", "84a3", "'84a3' is not a whole number"),
+        (
+            "TELEGRAM_WEBHOOK_LISTEN",
+            "999.1.1.1",
+            "'999.1.1.1' is not an IPv4 or IPv6 address or a host name "
+            "(e.g. 0.0.0.0, 127.0.0.1, :: or localhost)",
+        ),
+        (
+            "BALE_WEBHOOK_LISTEN",
+            "bad host!",
+            "'bad host!' is not an IPv4 or IPv6 address or a host name "
+            "(e.g. 0.0.0.0, 127.0.0.1, :: or localhost)",
+        ),
+    ],
+)
+def test_bad_webhook_settings_stop_start_in_one_line(
+    clean_env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    value: str,
+    line: str,
+) -> None:
+    """A port out of 1-65535 (0 included) or a malformed listen address: one line, exit 2."""
+    settings = dict(WEBHOOK)
+    if name.startswith("BALE_"):
+        settings = {k.replace("TELEGRAM_", "BALE_"): v for k, v in settings.items()}
+    for key, setting in {**settings, name: value}.items():
+        clean_env.setenv(key, setting)
+    # every command validates every setting; migrate would not reach out if one slipped through
+    assert _main_fails(["migrate"], capsys) == f"homebiz: configuration error: {name}: {line}"
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1", "::", "::1", "localhost", "bot-1.internal"])
+def test_good_listen_addresses_are_kept(listen: str) -> None:
+    """IPv4, IPv6 and host names are accepted as written."""
+    settings = load_settings({**WEBHOOK, "TELEGRAM_WEBHOOK_LISTEN": listen})
+    platform = settings.platform("telegram")
+    assert platform is not None and platform.webhook_listen == listen
+    assert platform.webhook_port == 8443
+
+
+def test_a_directory_as_database_is_refused(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """HOMEBIZ_DB naming a directory: one line that suggests a file in it."""
+    clean_env.setenv("HOMEBIZ_DB", str(tmp_path))
+    assert _main_fails(["migrate"], capsys) == (
+        f"homebiz: configuration error: HOMEBIZ_DB: {tmp_path} is a directory; "
+        f"give a file in it (e.g. {tmp_path / 'homebiz.sqlite3'})"
+    )
+
+
+def test_a_database_under_a_regular_file_is_refused(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A path whose parent is a regular file cannot be created, even by root."""
+    (tmp_path / "notes.txt").write_text("x")
+    path = tmp_path / "notes.txt" / "data" / "bot.sqlite3"
+    clean_env.setenv("HOMEBIZ_DB", str(path))
+    assert _main_fails(["migrate"], capsys) == (
+        f"homebiz: configuration error: HOMEBIZ_DB: {path} cannot be created: "
+        f"{tmp_path / 'notes.txt'} is a file, not a folder"
+    )
+    assert _main_fails(["--db", str(path), "stats"], capsys).startswith(
+        "homebiz: configuration error: --db: "
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_a_database_in_a_read_only_directory_is_refused(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A folder the process cannot write: one line naming it."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        clean_env.setenv("HOMEBIZ_DB", str(folder / "bot.sqlite3"))
+        assert _main_fails(["migrate"], capsys) == (
+            f"homebiz: configuration error: HOMEBIZ_DB: {folder / 'bot.sqlite3'} "
+            f"cannot be created: {folder} is not writable"
+        )
+    finally:
+        folder.chmod(0o700)
+
+
+def test_a_yaml_mistake_in_a_locale_file_is_one_line(
+    clean_env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """A text with an unquoted colon in fa.yaml: file, line, column and the fix, in one line."""
+    from bot import services
+    from bot.i18n import load_i18n
+
+    locales = tmp_path / "locales"
+    locales.mkdir()
+    for name in ("fa.yaml", "en.yaml"):
+        (locales / name).write_text(
+            (ROOT / "locales" / name).read_text(encoding="utf-8"), encoding="utf-8"
+        )
+    fa = (locales / "fa.yaml").read_text(encoding="utf-8").splitlines()
+    line = fa.index("menu:") + 1
+    fa.insert(line, "  hours: ساعت کار: ۹ تا ۱۷")
+    (locales / "fa.yaml").write_text("\n".join(fa) + "\n", encoding="utf-8")
+    clean_env.setattr(services, "load_i18n", lambda: load_i18n(locales))
+    message = _main_fails(["stats"], capsys)
+    assert re.fullmatch(
+        rf"homebiz: cannot start: locales/fa\.yaml: line {line + 1}, column \d+: "
+        r"YAML syntax error: mapping values are not allowed here "
+        r'\(a text containing ":" must be in "double quotes"\)',
+        message,
+    ), message
+
+
+def test_a_placeholder_in_one_language_of_the_content_is_refused(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """{name} written in the Persian text of a content entry only: the file and key, one line."""
+    text = (ROOT / "locales" / "content.yaml").read_text(encoding="utf-8")
+    persian = 'fa: "کسب‌وکار خانگی چیست؟"'
+    assert text.count(persian) == 1
+    broken = tmp_path / "content.yaml"
+    broken.write_text(text.replace(persian, 'fa: "{name}، کسب‌وکار خانگی چیست؟"'), "utf-8")
+    clean_env.setenv("HOMEBIZ_CONTENT", str(broken))
+    message = _main_fails(["stats"], capsys)
+    assert re.fullmatch(
+        rf"homebiz: cannot start: {re.escape(str(broken))}: faq\[0\]\.q: "
+        r"\{name\} is in 'fa' but not in 'en' \(line \d+\)",
+        message,
+    ), message

@@ -16,6 +16,7 @@ from telegram.error import InvalidToken, NetworkError
 from telegram.request import HTTPXRequest
 
 from bot.fakeapi.emulator import BotApiEmulator, FakeMessage
+from tests.conftest import wait_until
 from tests.support import (
     BALE_TOKEN,
     REPO_ROOT,
@@ -237,12 +238,13 @@ async def test_long_polling_waits_and_abandoned_polls_are_dropped() -> None:
         )
         async with bot:
             abandoned = asyncio.ensure_future(bot.get_updates(timeout=30))
-            await asyncio.sleep(0.2)
+            await wait_until(lambda: len(emulator._waiters) == 1, "the server to hold the poll")
             abandoned.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await abandoned
+            await wait_until(lambda: not emulator._waiters, "the abandoned poll to be dropped")
             poll = asyncio.ensure_future(bot.get_updates(timeout=30))
-            await asyncio.sleep(0.2)
+            await wait_until(lambda: len(emulator._waiters) == 1, "the server to hold the poll")
             emulator.user_text(USER, "hello")
             updates = await asyncio.wait_for(poll, 20)
             assert [u.message.text for u in updates if u.message] == ["hello"]

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
+import stat
+import subprocess
+import sys
 import zoneinfo
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import jdatetime
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
+from bot import export
 from bot.content import Content, load_content
 from bot.db import Database
 from bot.export import SHEETS, export_columns, write_csv, write_xlsx
@@ -266,3 +271,77 @@ async def test_export_of_an_empty_database(tmp_path: Path) -> None:
     finally:
         wb.close()
     assert [len(p.read_text(encoding="utf-8-sig").splitlines()) for p in paths] == [1, 1, 1, 1, 1]
+
+
+# --- exports hold names, mobiles and national codes: owner-only (0600) from creation -----------
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """The most permissive umask, so that only explicit modes protect the files."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def _modes(folder: Path, pattern: str) -> dict[str, int]:
+    """The permission bits of the files matching ``pattern`` in ``folder``."""
+    return {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.glob(pattern)}
+
+
+async def test_export_files_are_owner_only_from_creation(
+    db: Database,
+    content: Content,
+    tmp_path: Path,
+    open_umask: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each file is 0600 before its first byte is written (no chmod after), and stays so."""
+    seen: dict[str, int] = {}
+    real_save, real_pages = Workbook.save, export._pages
+
+    def watching_save(wb: Workbook, target: Any) -> None:
+        """Note the temporary workbook's mode before openpyxl writes anything."""
+        seen.update(_modes(tmp_path, ".*.tmp"))
+        real_save(wb, target)
+
+    async def watching_pages(rows: Any, size: int) -> AsyncIterator[list[dict[str, Any]]]:
+        """Note every temporary CSV's mode while its pages are written."""
+        async for page in real_pages(rows, size):
+            seen.update(_modes(tmp_path / "csv", ".*.tmp"))
+            yield page
+
+    monkeypatch.setattr(Workbook, "save", watching_save)
+    monkeypatch.setattr(export, "_pages", watching_pages)
+    repo = ReportRepo(db)
+    book = await write_xlsx(repo, tmp_path / "export.xlsx", content=content)
+    csvs = await write_csv(repo, tmp_path / "csv", content=content)
+    assert f".export.xlsx.{os.getpid()}.tmp" in seen
+    assert {f".{s.name}.csv.{os.getpid()}.tmp" for s in SHEETS} <= set(seen)
+    assert set(seen.values()) == {0o600}, seen
+    finals = [book, *csvs]
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in finals} == {
+        p.name: 0o600 for p in finals
+    }
+
+
+def test_homebiz_export_writes_owner_only_files(tmp_path: Path, open_umask: None) -> None:
+    """`homebiz export` under umask 0: the workbook and every CSV are 0600."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BALE_"))}
+    env.update(HOMEBIZ_DB=str(tmp_path / "bot.sqlite3"), PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "export", str(tmp_path / "out" / "staff.xlsx")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    written = sorted((tmp_path / "out").iterdir())
+    assert [p.name for p in written] == sorted(
+        ["staff.xlsx", *(f"{s.name}.csv" for s in SHEETS)]
+    )
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in written} == {
+        p.name: "0o600" for p in written
+    }

@@ -308,8 +308,9 @@ async def test_group_reply_and_long_polling_wait(app: AnyApp, emu: BotApiEmulato
     assert not await emu.wait_for_updates(0.01)
 
     async def write_later() -> None:
-        """A user writes shortly after the poll starts."""
-        await asyncio.sleep(0.01)
+        """A user writes once the poll is waiting."""
+        while not emu._waiters:
+            await asyncio.sleep(0)
         emu.user_text(USER, "hi")
 
     task = asyncio.create_task(write_later())

@@ -10,6 +10,8 @@ import pytest
 from telegram import Update
 
 from bot.clock import ManualClock
+from bot.fakeapi.emulator import BotApiEmulator
+from bot.fakeapi.model import FakeMessage
 from bot.repo.staff import StaffRepo
 from tests.conftest import Bot
 from tests.test_onboarding import onboard
@@ -40,12 +42,26 @@ async def group_say(
     """Someone writes in the staff group, optionally replying to a message there."""
     update = bot.emulator.group_text(STAFF_CHAT, user_id, text, enqueue=False)
     if reply_to is not None:
-        target = next(m for m in bot.emulator.messages[STAFF_CHAT] if m.message_id == reply_to)
+        known = [*bot.emulator.messages[STAFF_CHAT], *bot.emulator.deleted]
+        target = next(m for m in known if m.chat_id == STAFF_CHAT and m.message_id == reply_to)
         update["message"]["reply_to_message"] = target.payload or {
             "message_id": reply_to,
             "date": target.date,
             "chat": {"id": STAFF_CHAT, "type": "group"},
         }
+    await bot.app.process_update(Update.de_json(update, bot.app.bot))
+    return update
+
+
+async def group_edit(bot: Bot, sent: dict[str, Any], text: str) -> dict[str, Any]:
+    """Someone edits a message they wrote in the staff group (an edited_message update)."""
+    original = sent["message"]
+    stored = bot.emulator._find(STAFF_CHAT, original["message_id"])
+    assert stored is not None
+    stored.text, stored.edited = text, True
+    payload = {**original, "text": text, "edit_date": bot.emulator._now()}
+    update = {"update_id": bot.emulator.next_update_id, "edited_message": payload}
+    bot.emulator.next_update_id += 1
     await bot.app.process_update(Update.de_json(update, bot.app.bot))
     return update
 
@@ -78,7 +94,7 @@ async def test_question_card_reply_and_close(desk: Bot) -> None:
     call = desk.emulator.calls_to("copyMessage")[-1]
     assert call["reply_parameters"]["message_id"] == card.message_id
     await group_say(desk, ADMIN, "کارت ملی و مدرک تحصیلی کافی است.", reply_to=card.message_id)
-    assert "فرستاده می‌شود" in staff_messages(desk)[-1].content
+    assert staff_messages(desk)[-1].content == "✅ برای متقاضیِ پرسش ۱ فرستاده می‌شود."
     assert await deliver(desk) == 1
     assert "پاسخ کارشناس" in me.last and "کارت ملی و مدرک تحصیلی کافی است." in me.last
     await group_say(desk, ADMIN, "و عکس پرسنلی", reply_to=copy.message_id)
@@ -157,3 +173,189 @@ async def test_sticker_as_question_is_refused_politely(desk: Bot) -> None:
     replies = await me.send_sticker()
     assert "cannot pass this kind" in replies[0].content
     assert "Write your question" in replies[-1].content
+
+
+async def test_an_edited_reply_reaches_the_applicant_as_a_correction(desk: Bot) -> None:
+    """A staff member corrects a sent answer: the applicant gets the correction, marked as one."""
+    me = await onboard(desk, 906, lang="en")
+    await me.press("💬 Ask a question")
+    await me.send("Which documents do I need?")
+    card = staff_messages(desk)[-1]
+    reply = await group_say(desk, ADMIN, "Your ID card only.", reply_to=card.message_id)
+    assert await deliver(desk) == 1
+    answer = me.last_message
+    assert answer is not None and answer.content == (
+        "📩 Answer from the home-business programme staff (question 1):\nYour ID card only."
+    )
+    await group_edit(desk, reply, "Your ID card and your diploma.")
+    assert staff_messages(desk)[-1].content == "✅ اصلاحیه برای متقاضیِ پرسش ۱ فرستاده می‌شود."
+    assert await deliver(desk) == 1
+    assert me.last == (
+        "✏️ Correction to the answer from the home-business programme staff (question 1):\n"
+        "Your ID card and your diploma."
+    )
+    assert me.messages[-2].content == answer.content  # the first answer is left as it was
+    edited = await group_edit(desk, reply, "Your ID card, your diploma and a photo.")
+    assert await deliver(desk) == 1
+    assert me.last.endswith("Your ID card, your diploma and a photo.")
+    confirmations = len(staff_messages(desk))
+    await desk.app.process_update(Update.de_json(edited, desk.app.bot))  # delivered twice
+    assert len(staff_messages(desk)) == confirmations  # nothing new was queued: no confirmation
+    assert await deliver(desk) == 0
+    rows = await desk.svc.db.fetchall("SELECT direction FROM ticket_messages WHERE direction='out'")
+    assert len(rows) == 3
+
+
+async def test_a_reply_delivered_twice_is_sent_and_confirmed_once(desk: Bot) -> None:
+    """The same staff reply update processed again (a webhook retry) queues and says nothing."""
+    me = await onboard(desk, 907, lang="en")
+    await me.press("💬 Ask a question")
+    await me.send("Hello?")
+    card = staff_messages(desk)[-1]
+    reply = await group_say(desk, ADMIN, "Hello!", reply_to=card.message_id)
+    confirmations = len(staff_messages(desk))
+    await desk.app.process_update(Update.de_json(reply, desk.app.bot))
+    assert len(staff_messages(desk)) == confirmations
+    assert await deliver(desk) == 1
+    assert me.last.endswith("Hello!")
+
+
+# --- /delete in the staff group ---------------------------------------------------------------
+@pytest.fixture
+async def clocked_desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+    """The desk, with a Bot API whose 48-hour deletion window runs on the test's clock."""
+    instance = Bot(
+        db_path=tmp_path / "clocked.sqlite3",
+        clock=clock,
+        admins=frozenset({("telegram", ADMIN)}),
+        staff_chats={"telegram": STAFF_CHAT},
+        emulator=BotApiEmulator(clock=lambda: clock.timestamp()),
+    )
+    await instance.start()
+    instance.emulator.add_user(ADMIN, first_name="Maryam", language_code="fa")
+    await group_say(instance, ADMIN, "سلام همکاران")
+    yield instance
+    await instance.stop()
+
+
+def in_group(bot: Bot, message_id: int) -> FakeMessage | None:
+    """A message as it stands in the staff group now (None once deleted)."""
+    return bot.emulator._find(STAFF_CHAT, message_id)
+
+
+async def test_delete_clears_the_bots_cards_and_copies_in_the_staff_group(
+    clocked_desk: Bot,
+) -> None:
+    """Younger than 48 h: deleted. Older: the card becomes a tombstone, copies stay."""
+    desk, t = clocked_desk, clocked_desk.svc.i18n.t
+    other = await onboard(desk, 910, lang="en")
+    await other.press("💬 Ask a question")
+    await other.send("Someone else's question")
+    others_card = staff_messages(desk)[-1]
+    me = await onboard(desk, 911, lang="en")
+    await me.press("💬 Ask a question")
+    await me.send("My mobile is 09123456789, can I apply?")
+    old_card = staff_messages(desk)[-1]
+    await me.press("💬 Ask a question")
+    await me.send_photo("my national card 0013542419")
+    old_copy = staff_messages(desk)[-1]
+    staff_reply = await group_say(desk, ADMIN, "بله", reply_to=old_card.message_id)
+    desk.clock.advance(hours=49)
+    await me.press("💬 Ask a question")
+    await me.send("And the loan?")
+    young_copy = staff_messages(desk)[-1]
+    assert young_copy.content == "And the loan?" and young_copy.kind == "text"
+    await me.send("/delete")
+    assert "older than 48 hours" in me.last
+    await me.press("del:yes")
+    assert in_group(desk, young_copy.message_id) is None
+    card_now = in_group(desk, old_card.message_id)
+    assert card_now is not None and card_now.content == t("fa", "inbox.card_erased")
+    assert card_now.inline_buttons() == []
+    copy_now = in_group(desk, old_copy.message_id)
+    assert copy_now is not None and copy_now.caption == "my national card 0013542419"  # as said
+    reply_now = in_group(desk, staff_reply["message"]["message_id"])
+    assert reply_now is not None and reply_now.content == "بله"  # the staff's own message
+    assert in_group(desk, others_card.message_id).content == others_card.content
+    rows = await desk.svc.db.fetchall("SELECT * FROM erased_staff_messages ORDER BY 2")
+    assert [tuple(r) for r in rows] == [
+        (STAFF_CHAT, m)
+        for m in sorted(
+            [
+                old_card.message_id,
+                old_copy.message_id,
+                staff_reply["message"]["message_id"],
+                young_copy.message_id,
+            ]
+        )
+    ]
+
+
+async def test_a_card_young_enough_is_deleted_outright(clocked_desk: Bot) -> None:
+    """Within 48 hours the card and the copies leave the staff group altogether."""
+    desk = clocked_desk
+    me = await onboard(desk, 912, lang="en")
+    await me.press("💬 Ask a question")
+    await me.send("A question")
+    await me.press("💬 Ask a question")
+    await me.send_voice()
+    posted = [m.message_id for m in staff_messages(desk)][-2:]
+    desk.clock.advance(hours=47)
+    await me.send("/delete")
+    await me.press("del:yes")
+    assert [in_group(desk, m) for m in posted] == [None, None]
+    assert [c["message_id"] for c in desk.emulator.calls_to("deleteMessage")] == posted
+
+
+async def test_a_staff_reply_to_a_deleted_person_is_answered(clocked_desk: Bot) -> None:
+    """Replying to the card or a copy of someone who used /delete: told so, nothing is sent."""
+    desk, t = clocked_desk, clocked_desk.svc.i18n.t
+    me = await onboard(desk, 913, lang="en")
+    await me.press("💬 Ask a question")
+    await me.send("First")
+    card = staff_messages(desk)[-1]
+    await me.press("💬 Ask a question")
+    await me.send("Second")
+    copy = staff_messages(desk)[-1]
+    desk.clock.advance(hours=72)
+    await me.send("/delete")
+    await me.press("del:yes")
+    for target in (card, copy):
+        await group_say(desk, ADMIN, "پاسخ", reply_to=target.message_id)
+        assert staff_messages(desk)[-1].content == t("fa", "inbox.person_erased")
+    assert await deliver(desk) == 0
+    press = desk.emulator.user_press(
+        ADMIN, card.message_id, "tk:close:1", chat_id=STAFF_CHAT, enqueue=False
+    )
+    await desk.app.process_update(Update.de_json(press, desk.app.bot))
+    assert desk.emulator.callbacks[press["callback_query"]["id"]].answer == {
+        "text": t("fa", "inbox.person_erased")
+    }
+
+
+async def test_an_unrelated_reply_in_the_staff_group_stays_unanswered(desk: Bot) -> None:
+    """A reply to a message that never was a card (staff chatting) gets no answer from the bot."""
+    hello = next(m for m in desk.emulator.messages[STAFF_CHAT] if not m.from_bot)
+    before = len(staff_messages(desk))
+    await group_say(desk, ADMIN, "Agreed", reply_to=hello.message_id)
+    assert len(staff_messages(desk)) == before
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_the_privacy_notice_says_what_stays_with_the_staff(lang: str) -> None:
+    """The notice and the confirmation name the 48-hour window the platform allows, no more."""
+    from bot.fakeapi.messaging import DELETE_WINDOW
+    from bot.i18n import load_i18n
+    from bot.text import localize_digits
+    from handlers.inbox import BOT_DELETE_WINDOW
+
+    assert BOT_DELETE_WINDOW == DELETE_WINDOW == 48 * 3600  # Telegram's documented limit
+    i18n = load_i18n()
+    hours = localize_digits(str(BOT_DELETE_WINDOW // 3600), lang)
+    for key in ("start.privacy", "delete.confirm"):
+        text = i18n.t(lang, key)
+        assert f"{hours} " in text, key
+    notice = i18n.t(lang, "start.privacy")
+    stays = {"en": "stay with the staff", "fa": "نزد کارشناسان می‌ماند"}[lang]
+    assert stays in notice
+    assert {"en": "erases all of it.", "fa": "همه اطلاعاتتان پاک می‌شود."}[lang] not in notice

@@ -146,6 +146,8 @@ async def test_broadcast_through_5xx_drops_and_blocked_users(tmp_path: Path, pla
                     if await OutboxRepo(db).pending_count("telegram") == 0:
                         break
                     await asyncio.sleep(0.25)
+                else:
+                    raise AssertionError("rows still pending after 30 s of retries")
             figures = await BroadcastRepo(db).figures(bid)
             unreachable = await db.fetchone(
                 "SELECT COUNT(*) FROM users WHERE unreachable_at IS NOT NULL"

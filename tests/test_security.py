@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram import Update
 
 from bot.app import build_application
 from bot.clock import ManualClock
@@ -26,6 +27,7 @@ from bot.repo.checkins import CheckinRepo
 from bot.repo.staff import StaffRepo
 from bot.services import Services
 from handlers import build_registry
+from handlers.commands import parse_command
 from tests.conftest import Bot, no_errors
 from tests.test_checkins import deliver, loan_holder
 from tests.test_onboarding import FA_NAME, onboard
@@ -80,7 +82,8 @@ async def test_staff_commands_look_unknown_to_applicants(bot: Bot) -> None:
     """Each staff command (with arguments, in capitals, addressed to the bot) reads as unknown."""
     me = await onboard(bot, 1601, lang="en")
     reference = [m.content for m in await me.send("/frobnicate")]
-    assert reference[0] == bot.svc.i18n.t("en", "errors.unknown_command")
+    t = bot.svc.i18n.t
+    assert reference == [t("en", "errors.unknown_command") + "\n\n" + t("en", "menu.prompt")]
     attempts = []
     for command in STAFF_COMMANDS:
         for text in (command, f"{command} 1601 admin", command.upper(), command + "@homebiz_bot"):
@@ -89,9 +92,136 @@ async def test_staff_commands_look_unknown_to_applicants(bot: Bot) -> None:
                 replies = [m.content for m in await me.send(text)]
             assert replies == reference, text
             assert await dump(bot.svc.db, skip=("audit",)) == before, text
-            attempts.append(text.split()[0].split("@")[0])  # the word only: nothing personal
+            attempts.append(text.split()[0].split("@")[0].lower())  # the word only: nothing else
     assert await denied(bot, 1601) == attempts
     assert await StaffRepo(bot.svc.db).role("telegram", 1601) is None
+
+
+def _command_entity(offset: int, length: int) -> list[dict[str, Any]]:
+    """A bot_command entity as a (possibly forging) client would send it."""
+    return [{"type": "bot_command", "offset": offset, "length": length}]
+
+
+async def _send_forged(
+    bot: Bot, me: ChatClient, text: str, entities: list[dict[str, Any]]
+) -> list[str]:
+    """Send a text with entities chosen by the sender; return the texts the person sees."""
+    update = bot.emulator.user_text(me.user_id, text, enqueue=False)
+    update["message"].pop("entities", None)
+    if entities:
+        update["message"]["entities"] = entities
+    mark = len(bot.emulator.events)
+    assert bot.app is not None
+    await bot.app.process_update(Update.de_json(update, bot.app.bot))
+    return [
+        e.message.content
+        for e in bot.emulator.events[mark:]
+        if e.chat_id == me.chat_id and e.kind == "new"
+    ]
+
+
+ZW = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")  # zero-width and invisible characters
+# Texts that are not commands, whatever entities the client claims: no staff action may run.
+FORGED_TEXTS = [
+    (" /addstaff {me} admin", _command_entity(0, 9)),  # the reported attack
+    (" /addstaff {me} admin", _command_entity(1, 9)),
+    ("  /addstaff@homebiz_test_bot {me} admin", _command_entity(0, 26)),
+    ("\u00a0/addstaff {me} admin", _command_entity(0, 10)),
+    ("\n/addstaff {me} admin", _command_entity(0, 10)),
+    *[(f"{zw}/addstaff {{me}} admin", _command_entity(0, 10)) for zw in ZW],
+    *[(f"{zw}/addstaff {{me}} admin", _command_entity(1, 9)) for zw in ZW],
+    *[(f"/addstaff{zw} {{me}} admin", _command_entity(0, 9)) for zw in ZW],
+    ("/add\u200bstaff {me} admin", _command_entity(0, 4)),
+    ("x/addstaff {me} admin", _command_entity(1, 9)),
+    ("/addstaff\u2024 {me} admin", _command_entity(0, 9)),  # a look-alike of "."
+    ("／addstaff {me} admin", _command_entity(0, 9)),  # full-width solidus
+]
+# Real commands (the text starts with one) with wrong, missing or misplaced entities.
+FORGED_COMMANDS = [
+    ("/addstaff {me} admin", []),
+    ("/addstaff {me} admin", _command_entity(3, 4)),
+    ("/addstaff {me} admin", _command_entity(10, 4)),
+    ("/ADDSTAFF@homebiz_test_bot {me} admin", _command_entity(0, 26)),
+    ("/AddStaff@homebiz_test_bot {me} admin", []),
+    ("/addstaff\t{me}\tadmin", _command_entity(0, 9)),
+]
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("/start", ("start", [])),
+        ("/Start@homebiz_test_bot", ("start", [])),
+        ("/addstaff  bale:12\tadmin\n", ("addstaff", ["bale:12", "admin"])),
+        ("/ADDSTAFF@homebiz_test_bot 905 admin", ("addstaff", ["905", "admin"])),
+        (" /addstaff 905 admin", None),
+        ("\u200b/addstaff", None),
+        ("/addstaff\u200b 905", None),
+        ("/", None),
+        ("/ start", None),
+        ("//start", None),
+        ("/start@", None),
+        ("/start@bot@bot", None),
+        ("/" + "a" * 33, None),
+        ("/شروع", None),
+        ("/start/now", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_one_definition_of_a_command(
+    text: str | None, expected: tuple[str, list[str]] | None
+) -> None:
+    """A command starts at the first character; the word is lower-cased, @botname dropped."""
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize("text,entities", FORGED_TEXTS)
+async def test_a_forged_command_entity_is_plain_text(
+    bot: Bot, text: str, entities: list[dict[str, Any]]
+) -> None:
+    """A text that does not start with "/" is text, whatever entity the client attached."""
+    me = await onboard(bot, 1610, lang="en")
+    reference = [m.content for m in await me.send("hello there")]
+    assert reference == [bot.svc.i18n.t("en", "menu.not_understood")]
+    before = await dump(bot.svc.db, skip=("audit",))
+    with no_errors():
+        replies = await _send_forged(bot, me, text.format(me=1610), entities)
+    assert replies == reference
+    assert await dump(bot.svc.db, skip=("audit",)) == before
+    assert await StaffRepo(bot.svc.db).role("telegram", 1610) is None
+    assert await denied(bot, 1610) == []  # text, not a refused command
+
+
+@pytest.mark.parametrize("text,entities", FORGED_COMMANDS)
+async def test_a_command_is_read_from_the_text_not_the_entities(
+    bot: Bot, text: str, entities: list[dict[str, Any]]
+) -> None:
+    """A text starting with a staff command is refused like one, whatever its entities say."""
+    me = await onboard(bot, 1611, lang="en")
+    reference = [m.content for m in await me.send("/frobnicate")]
+    before = await dump(bot.svc.db, skip=("audit",))
+    with no_errors():
+        replies = await _send_forged(bot, me, text.format(me=1611), entities)
+    assert replies == reference
+    assert await dump(bot.svc.db, skip=("audit",)) == before
+    assert await StaffRepo(bot.svc.db).role("telegram", 1611) is None
+    assert await denied(bot, 1611) == ["/addstaff"]
+
+
+async def test_an_admin_command_in_capitals_addressed_to_the_bot_works(desk: Bot) -> None:
+    """The admin's `/ADDSTAFF@homebiz_test_bot 1612 admin` is /addstaff with its arguments."""
+    admin = desk.client(ADMIN, lang="en")
+    replies = await admin.send("/ADDSTAFF@homebiz_test_bot 1612 admin")
+    assert [m.content for m in replies] == [
+        desk.svc.i18n.t("en", "staff.added", who="telegram:1612", role="admin")
+    ]
+    assert await StaffRepo(desk.svc.db).role("telegram", 1612) == "admin"
+    await admin.send("hello")
+    reference = [m.content for m in await admin.send("hello")]
+    replies = await admin.send(" /removestaff 1612")  # not a command: nothing is removed
+    assert [m.content for m in replies] == reference
+    assert await StaffRepo(desk.svc.db).role("telegram", 1612) == "admin"
 
 
 async def test_staff_buttons_look_stale_to_applicants(bot: Bot) -> None:
@@ -99,7 +229,8 @@ async def test_staff_buttons_look_stale_to_applicants(bot: Bot) -> None:
     me = await onboard(bot, 1602, lang="fa")
     reference = [m.content for m in await me.press_data("zz:1")]
     reference_answer = me.last_query.answer if me.last_query else None
-    assert reference[0] == bot.svc.i18n.t("fa", "errors.stale_button")
+    t = bot.svc.i18n.t
+    assert reference == [t("fa", "errors.stale_button") + "\n\n" + t("fa", "menu.prompt")]
     attempts = []
     for namespace in STAFF_NAMESPACES:
         for data in (f"{namespace}:close:1", f"{namespace}:c:1", f"{namespace}:x", namespace + ":"):
@@ -147,7 +278,10 @@ async def test_media_in_a_staff_state_left_behind_is_answered(bot: Bot, kind: st
     with no_errors():
         replies = await send()
     assert await denied(bot, 1606)
-    assert replies, f"no answer to a {kind}"
+    t = bot.svc.i18n.t
+    assert [m.content for m in replies] == [
+        t("en", "errors.unexpected_media") + "\n\n" + t("en", "menu.prompt")
+    ]
 
 
 async def test_admins_pass_the_gate(desk: Bot) -> None:
@@ -190,24 +324,37 @@ async def test_staff_added_by_the_admin_pass_and_removed_staff_do_not(desk: Bot)
 
 
 @pytest.mark.parametrize(
-    "how",
+    "how,expected",
     [
-        "/addstaff ²",
-        "/addstaff 99999999999999999999999",
-        "/removestaff telegram:²",
-        "tk:close:²",
-        "tk:close:99999999999999999999999",
-        "bc:c:²",
-        "bc:c:99999999999999999999999",
+        ("/addstaff ²", "staff.addstaff_usage"),
+        ("/addstaff 99999999999999999999999", "staff.addstaff_usage"),
+        ("/removestaff telegram:²", "staff.removestaff_usage"),
+        ("tk:close:²", "no such ticket"),
+        ("tk:close:99999999999999999999999", "no such ticket"),
+        ("bc:c:²", "stale"),
+        ("bc:c:99999999999999999999999", "stale"),
     ],
 )
-async def test_staff_inputs_with_strange_numbers_are_refused_politely(desk: Bot, how: str) -> None:
-    """An admin's mistyped number is answered (usage, stale, expired), never a crash."""
+async def test_staff_inputs_with_strange_numbers_are_refused_politely(
+    desk: Bot, how: str, expected: str
+) -> None:
+    """An admin's mistyped number is answered (usage, stale, closed), never a crash."""
+    t = desk.svc.i18n.t
     admin = desk.client(ADMIN, lang="en")
     await admin.send("/staff")  # a message for the button to sit under
     with no_errors():
         replies = await (admin.send(how) if how.startswith("/") else admin.press_data(how))
-    assert replies or not desk.emulator.unanswered_callbacks()
+    seen = [m.content for m in replies]
+    toast = admin.last_query.answer if admin.last_query else None
+    if expected == "no such ticket":  # the staff-group answer, in the staff group's language
+        assert (seen, toast) == ([], {"text": t("fa", "inbox.already_closed")})
+    elif expected == "stale":
+        stale = t("en", "errors.stale_button")
+        assert seen == [stale + "\n\n" + t("en", "start.choose_language")]  # then where they are
+        assert toast == {"text": stale, "show_alert": False}
+    else:
+        assert seen == [t("en", expected)]
+        assert toast is None
 
 
 # --- (b) no token in any log line --------------------------------------------------------------
@@ -234,6 +381,7 @@ class TokenBot(Bot):
             request=EmulatorRequest(self.emulator),
             with_updater=False,
             with_jobs=False,
+            limits=self.limits,
         )
         await self.app.initialize()
 
@@ -308,8 +456,8 @@ def test_redaction_of_messages_and_tracebacks() -> None:
     """A token in the message, its arguments or an exception's traceback becomes ***."""
     token, webhook_secret = REAL_LOOKING, "hook-Secret-42"
     try:
-        raise RuntimeError(f"POST https://api.telegram.org/bot{token}/sendMessage failed")
-    except RuntimeError as exc:
+        raise ConnectionError(f"POST https://api.telegram.org/bot{token}/sendMessage failed")
+    except ConnectionError as exc:
         error = exc
     for record in (
         _record(f"calling https://api.telegram.org/bot{token}/getMe"),
@@ -323,7 +471,71 @@ def test_redaction_of_messages_and_tracebacks() -> None:
         assert "A" * 30 not in line and "***" in line
     traced = _record("update failed: %r", error, error=error)
     RedactTokens([token]).filter(traced)
-    assert "Traceback" in rendered(traced) and "RuntimeError" in rendered(traced)
+    assert "Traceback" in rendered(traced)
+    assert "ConnectionError: POST https://api.telegram.org/bot***/sendMessage" in rendered(traced)
+
+
+def test_exception_messages_that_may_echo_a_person_are_withheld() -> None:
+    """A ValueError quoting what someone typed shows its type and frames, not its message."""
+    typed = "Zahra Ahmadi 09121234567"
+    try:
+        try:
+            int(typed)
+        except ValueError as exc:
+            raise KeyError(typed) from exc
+    except KeyError as exc:
+        error = exc
+    record = _record("update failed: %r", error, error=error)
+    RedactTokens().filter(record)
+    line = rendered(record)
+    assert "Zahra" not in line and "0912" not in line, line
+    assert line.startswith("t ERROR update failed: KeyError\nTraceback (most recent call last):")
+    assert "ValueError (message withheld: it may echo personal data)" in line
+    assert "The above exception was the direct cause of:" in line
+    assert line.endswith("KeyError (message withheld: it may echo personal data)")
+
+
+def test_library_debug_records_never_pass_and_their_tracebacks_fold() -> None:
+    """PTB's "Processing update" at DEBUG is dropped; a library's error is one line at INFO."""
+    update = {"message": {"text": "my national code is 0013542419"}}
+    debug = logging.LogRecord(
+        "telegram.ext.Application", logging.DEBUG, __file__, 1, "Processing update %s", (update,),
+        None,
+    )
+    assert RedactTokens(tracebacks=True).filter(debug) is False
+    try:
+        raise ConnectionError("connection refused")
+    except ConnectionError as exc:
+        error = exc
+    failure = logging.LogRecord(
+        "telegram.ext.Updater",
+        logging.ERROR,
+        __file__,
+        1,
+        "Exception happened while polling for updates.",
+        (),
+        (type(error), error, error.__traceback__),
+    )
+    assert RedactTokens(tracebacks=False).filter(failure) is True
+    assert rendered(failure) == (
+        "telegram.ext.Updater ERROR Exception happened while polling for updates. "
+        "(ConnectionError: connection refused)"
+    )
+    ours = logging.LogRecord("bot.runner", logging.DEBUG, __file__, 1, "ours %s", ("x",), None)
+    assert RedactTokens(tracebacks=False).filter(ours) is True
+
+
+def test_library_records_never_show_an_update() -> None:
+    """PTB's CRITICAL "Received data was %r" (raw updates) shows the data's type only."""
+    message = {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}}
+    raw = [{"update_id": 1, "message": {**message, "text": "Zahra Ahmadi 09121234567"}}]
+    parsed = Update.de_json(raw[0], None)
+    for argument, shown in ((raw, "<list withheld>"), (parsed, "<Update withheld>")):
+        record = logging.LogRecord(
+            "telegram.Bot", logging.CRITICAL, __file__, 1, "Received data was %r", (argument,), None
+        )
+        assert RedactTokens().filter(record) is True
+        assert rendered(record) == f"telegram.Bot CRITICAL Received data was {shown}"
 
 
 def test_redaction_without_the_configured_secret() -> None:
@@ -356,7 +568,8 @@ def test_setup_logging_output_is_redacted(monkeypatch: pytest.MonkeyPatch) -> No
         for name, level in saved_quiet.items():
             logging.getLogger(name).setLevel(level)
     text = stream.getvalue()
-    assert "token is ***" in text and "ValueError: ***" in text
+    assert "token is ***" in text
+    assert "ValueError (message withheld: it may echo personal data)" in text
     assert REAL_LOOKING.split(":", 1)[1] not in text
 
 
@@ -388,6 +601,50 @@ async def test_delete_leaves_nothing_personal_in_any_table(
         await bot.stop()
 
 
+PERSONAL_BYTES = [
+    text.encode()
+    for text in ("0013542419", "۰۰۱۳۵۴۲۴۱۹", "9123456789", "۹۱۲۳۴۵۶۷۸۹", FA_NAME, "supplier closed")
+]
+
+
+def _files_holding(path: Path, needles: list[bytes]) -> dict[str, list[bytes]]:
+    """Which of the database's files (main, -wal, -shm) hold which needles, byte for byte."""
+    found: dict[str, list[bytes]] = {}
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if file.exists():
+            data = file.read_bytes()
+            hits = [n for n in needles if n in data]
+            if hits:
+                found[file.name] = hits
+    return found
+
+
+async def test_delete_leaves_nothing_personal_in_the_database_files(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """After /delete the raw bytes of the database and its -wal hold no code, mobile or name."""
+    path = tmp_path / "raw.sqlite3"
+    bot = Bot(db_path=path, clock=clock, staff_chats={"telegram": -100_900})
+    await bot.start()
+    try:
+        bot.emulator.add_user(ADMIN)
+        await _staff_group_exists(bot)
+        await loan_holder(bot, 731_846_261, lang="fa")
+        await bot.restart()  # closing checkpoints the profile into the database file itself
+        me = bot.client(731_846_261, lang="fa")
+        await _live_a_little(bot, me)
+        assert set(_files_holding(path, PERSONAL_BYTES)) == {"raw.sqlite3", "raw.sqlite3-wal"}
+        secure = await bot.svc.db.fetchone("PRAGMA secure_delete")
+        assert secure is not None and secure[0] == 1  # some SQLite builds default to off
+        await me.send("/delete")
+        await me.press("del:yes")
+        assert await bot.svc.users.find("telegram", 731_846_261) is None
+        assert _files_holding(path, PERSONAL_BYTES) == {}
+    finally:
+        await bot.stop()
+    assert _files_holding(path, PERSONAL_BYTES) == {}
+
+
 async def test_delete_also_forgets_refused_attempts(bot: Bot) -> None:
     """An applicant who once typed a staff command is not findable in the audit after /delete."""
     uid = 731_846_260
@@ -399,6 +656,65 @@ async def test_delete_also_forgets_refused_attempts(bot: Bot) -> None:
     person_pk = -1  # the users row is gone; only the ids and texts matter here
     left = await _rows_mentioning(bot.svc.db, uid, person_pk)
     assert not left, left
+
+
+async def test_staff_who_delete_themselves_leave_the_staff(desk: Bot) -> None:
+    """Someone added with /addstaff erases their data: the role goes too, audited by ids only."""
+    t = desk.svc.i18n.t
+    admin = desk.client(ADMIN, lang="en")
+    await admin.send("/addstaff 1620")
+    me = await onboard(desk, 1620, lang="en")
+    assert (await me.send("/stats"))[0].content != t("en", "errors.unknown_command")
+    replies = await me.send("/delete")
+    assert [m.content for m in replies] == [
+        t("en", "delete.confirm") + "\n\n" + t("en", "delete.staff_note")
+    ]
+    await me.press("del:yes")
+    assert await desk.svc.users.find("telegram", 1620) is None
+    assert await StaffRepo(desk.svc.db).role("telegram", 1620) is None
+    entry = (await StaffRepo(desk.svc.db).latest(1))[0]
+    assert (entry.actor, entry.action, entry.detail) == (
+        1620,
+        "staff_removed",
+        {"platform": "telegram", "user_id": 1620, "role": "staff", "by": "delete"},
+    )
+    unknown = t("en", "errors.unknown_command") + "\n\n" + t("en", "start.choose_language")
+    assert [m.content for m in await me.send("/stats")] == [unknown]  # a stranger now
+    await desk.restart()
+    assert await StaffRepo(desk.svc.db).role("telegram", 1620) is None
+
+
+async def test_admins_named_in_the_settings_are_told_why_they_cannot_delete(desk: Bot) -> None:
+    """HOMEBIZ_ADMINS would make them admin again at the next start: refused, nothing erased."""
+    t = desk.svc.i18n.t
+    me = await onboard(desk, ADMIN, lang="en")
+    replies = await me.send("/delete")
+    assert [m.content for m in replies] == [t("en", "delete.admin_refused")]
+    assert "HOMEBIZ_ADMINS" in replies[0].content
+    replies = await me.press_data("del:yes")  # no question was asked: a stale button
+    assert [m.content for m in replies] == [
+        t("en", "errors.stale_button") + "\n\n" + t("en", "menu.prompt")
+    ]
+    person = await desk.svc.users.find("telegram", ADMIN)
+    assert person is not None and person.full_name == "Sara Moradi"
+    assert await StaffRepo(desk.svc.db).role("telegram", ADMIN) == "admin"
+
+
+async def test_an_admin_named_after_the_question_was_asked_is_refused_too(desk: Bot) -> None:
+    """Staff with the question open, then named in HOMEBIZ_ADMINS and restarted: not erased."""
+    t = desk.svc.i18n.t
+    admin = desk.client(ADMIN, lang="en")
+    await admin.send("/addstaff 1621")
+    me = await onboard(desk, 1621, lang="en")
+    await me.send("/delete")
+    desk.admins = frozenset({("telegram", ADMIN), ("telegram", 1621)})
+    await desk.restart()
+    me = desk.client(1621, lang="en")
+    replies = await me.press("del:yes")
+    assert [m.content for m in replies] == [t("en", "delete.admin_refused")]
+    person = await desk.svc.users.find("telegram", 1621)
+    assert person is not None and person.state == ""
+    assert await StaffRepo(desk.svc.db).role("telegram", 1621) == "admin"
 
 
 async def _staff_group_exists(bot: Bot) -> None:
@@ -570,6 +886,9 @@ async def test_delete_button_without_the_question_erases_nothing(bot: Bot) -> No
     """A forged "del:yes" outside the confirmation is a stale button; the profile stays."""
     me = await onboard(bot, 1704, lang="en")
     replies = await me.press_data("del:yes")
-    assert replies[0].content == bot.svc.i18n.t("en", "errors.stale_button")
+    t = bot.svc.i18n.t
+    assert [m.content for m in replies] == [
+        t("en", "errors.stale_button") + "\n\n" + t("en", "menu.prompt")
+    ]
     person = await bot.svc.users.find("telegram", 1704)
     assert person is not None and person.full_name == "Sara Moradi"

@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bot.fakeapi.flood import FloodControl, FloodRules
 from bot.fakeapi.messaging import MessagingMixin
 from bot.fakeapi.model import (
     BAD_GATEWAY,
@@ -24,7 +25,6 @@ from bot.fakeapi.model import (
     FakeMessage,
     FileRecord,
     OutputEvent,
-    TokenBucket,
     UploadedFile,
     bad_request,
 )
@@ -95,6 +95,8 @@ class BotApiEmulator(UserActionsMixin, MessagingMixin):
         self.global_rate: float | None = None
         self.per_chat_rate: float | None = None
         self.rate_burst: float | None = None
+        self.flood_rules: FloodRules | None = None  # set: these rules instead of the rates above
+        self.rate_limited: Counter[int] = Counter()
         self.error_rate: float = 0.0
         self.rng = random.Random(seed)
         self.unsupported_methods: set[str] = {"setmycommands"} if platform == "bale" else set()
@@ -106,7 +108,7 @@ class BotApiEmulator(UserActionsMixin, MessagingMixin):
         self._message_seq: dict[int, int] = {}
         self._callback_seq = 0
         self._file_seq = 0
-        self._buckets: dict[int | None, TokenBucket] = {}
+        self._flood_control: FloodControl | None = None
         self._methods = {
             name.removeprefix("_m_"): getattr(self, name)
             for name in dir(self)
@@ -187,32 +189,38 @@ class BotApiEmulator(UserActionsMixin, MessagingMixin):
             raise bad_request(CHAT_NOT_FOUND)
         return chat_id
 
-    def _bucket(self, key: int | None, rate: float) -> TokenBucket:
-        """Return the token bucket for a chat (``None`` = global), rebuilt if rates changed."""
-        burst = self.rate_burst if self.rate_burst is not None else max(1.0, rate)
-        bucket = self._buckets.get(key)
-        if bucket is None or bucket.rate != rate or bucket.burst != burst:
-            bucket = TokenBucket(rate, burst, self.clock())
-            self._buckets[key] = bucket
-        return bucket
+    def _flood(self) -> FloodControl | None:
+        """The flood control for the current settings (rebuilt, empty, when they change)."""
+        rules = self.flood_rules or FloodRules.from_rates(
+            self.global_rate, self.per_chat_rate, self.rate_burst
+        )
+        if not rules.active:
+            return None
+        if self._flood_control is None or self._flood_control.rules != rules:
+            self._flood_control = FloodControl(rules)
+        return self._flood_control
+
+    def _check_flood(self, chat_id: int, *, edit: bool = False) -> None:
+        """Refuse a send (or, when edits count, an edit) over a flood limit with 429."""
+        flood = self._flood()
+        if flood is None or (edit and not flood.rules.count_edits):
+            return
+        wait = flood.admit(chat_id, self.clock())
+        if wait:
+            self.rate_limited[chat_id] += 1
+            raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
 
     def _admit(self, chat_id: int) -> None:
         """Apply flood limits (429) and injected gateway errors (502) to one send."""
         self.attempts[chat_id] += 1
-        now = self.clock()
-        buckets = []
-        if self.global_rate:
-            buckets.append(self._bucket(None, self.global_rate))
-        if self.per_chat_rate:
-            buckets.append(self._bucket(chat_id, self.per_chat_rate))
-        wait = max((b.wait_time(now) for b in buckets), default=0)
-        if wait:
-            raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+        self._check_flood(chat_id)
         if self.error_rate and self.rng.random() < self.error_rate:
             raise ApiError(502, BAD_GATEWAY)
-        for bucket in buckets:
-            bucket.take()
         self.delivered[chat_id] += 1
+
+    def _admit_edit(self, chat_id: int) -> None:
+        """Apply flood limits to an edit (only when the rules count edits)."""
+        self._check_flood(chat_id, edit=True)
 
     # --- queries for tests ------------------------------------------------------------
     def sent_count(self, chat_id: int) -> int:

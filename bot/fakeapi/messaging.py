@@ -73,6 +73,10 @@ class MessagingMixin:
         """Apply rate limits and injected faults to a send (implemented by the emulator)."""
         raise NotImplementedError
 
+    def _admit_edit(self, chat_id: int) -> None:
+        """Apply rate limits to an edit (implemented by the emulator)."""
+        raise NotImplementedError
+
     def _bot_json(self) -> dict[str, Any]:
         """Return the bot's User dict (implemented by the emulator)."""
         raise NotImplementedError
@@ -280,6 +284,38 @@ class MessagingMixin:
         """sendDocument."""
         return self._send_media("document", params, files)
 
+    def _m_sendmediagroup(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
+        """sendMediaGroup: 2–10 photos, or 2–10 documents, as one album (one send)."""
+        chat_id = self._target_chat(params)
+        media = as_object(params, "media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise bad_request("Bad Request: wrong number of media in an album (2-10)")
+        kinds = {item.get("type") if isinstance(item, dict) else None for item in media}
+        if len(kinds) != 1 or not kinds <= {"photo", "document"}:
+            raise bad_request("Bad Request: an album holds only photos or only documents")
+        reply = self._reply_to(chat_id, params)
+        items = []
+        for item in media:
+            kind = str(item["type"])
+            caption = self._visible(item, "caption", MAX_CAPTION_UTF16, CAPTION_TOO_LONG)
+            record, info = self._media(kind, {kind: item.get("media")}, files)
+            items.append((kind, caption, record, info))
+        self._admit(chat_id)
+        group = f"album{self._new_message_id(0)}"
+        sent = []
+        for kind, caption, record, info in items:
+            ids = {"file_id": record.file_id, "file_unique_id": record.file_unique_id}
+            if kind == "photo":
+                body: Any = [{**ids, "width": 1280, "height": 960, "file_size": record.size}]
+            else:
+                body = {**ids, "file_name": record.filename or "file", "file_size": record.size}
+            fields: dict[str, Any] = {kind: body, "media_group_id": group, **reply}
+            if caption:
+                fields["caption"] = caption
+            info["file_id"] = record.file_id
+            sent.append(self._create(chat_id, kind, {}, fields, None, info).payload)
+        return sent
+
     def _editable(self, params: dict[str, Any]) -> FakeMessage:
         """Return the bot message an edit targets, or raise Telegram's errors."""
         chat_id = self._target_chat(params)
@@ -319,6 +355,7 @@ class MessagingMixin:
         old_raw = (msg.raw_text or msg.text).strip()
         if text == msg.text and raw == old_raw and markup == msg.reply_markup:
             raise bad_request(NOT_MODIFIED)
+        self._admit_edit(msg.chat_id)
         msg.text, msg.raw_text, msg.parse_mode = text, params.get("text"), params.get("parse_mode")
         msg.payload["text"] = text
         result = self._apply_edit(msg, markup)
@@ -335,6 +372,7 @@ class MessagingMixin:
             raise bad_request("Bad Request: there is no caption in the message to edit")
         if caption == (msg.caption or "") and markup == msg.reply_markup:
             raise bad_request(NOT_MODIFIED)
+        self._admit_edit(msg.chat_id)
         msg.caption = caption or None
         msg.payload.pop("caption", None)
         if caption:
@@ -349,6 +387,7 @@ class MessagingMixin:
         msg = self._editable(params)
         if markup == msg.reply_markup or (not markup and not msg.reply_markup):
             raise bad_request(NOT_MODIFIED)
+        self._admit_edit(msg.chat_id)
         return self._apply_edit(msg, markup)
 
     def _m_deletemessage(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -173,34 +172,6 @@ class UploadedFile:
     filename: str | None
     size: int
     content: bytes | None = None
-
-
-class TokenBucket:
-    """A token bucket of ``rate`` tokens per second holding at most ``burst`` tokens."""
-
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        """Start full at time ``now``."""
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.stamp = now
-
-    def refill(self, now: float) -> None:
-        """Add the tokens earned since the last refill."""
-        elapsed = max(0.0, now - self.stamp)
-        self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
-        self.stamp = now
-
-    def wait_time(self, now: float) -> int:
-        """Return 0 if a token is available, else whole seconds until one is."""
-        self.refill(now)
-        if self.tokens >= 1.0:
-            return 0
-        return max(1, math.ceil((1.0 - self.tokens) / self.rate))
-
-    def take(self) -> None:
-        """Consume one token (call only after ``wait_time`` returned 0)."""
-        self.tokens -= 1.0
 
 
 def utf16_len(text: str) -> int:

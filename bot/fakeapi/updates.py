@@ -318,6 +318,12 @@ class UserActionsMixin:
         msg.payload = payload
         return self._push({"edited_message": dict(payload)}, enqueue)
 
+    def add_group(self, chat_id: int, *, title: str = "Test group") -> dict[str, Any]:
+        """Register a group chat (negative ``chat_id``) the bot is in; return the Chat dict."""
+        if chat_id >= 0:
+            raise ValueError("group chat ids are negative")
+        return self.chats.setdefault(chat_id, {"id": chat_id, "type": "group", "title": title})
+
     def group_text(
         self,
         chat_id: int,
@@ -325,13 +331,20 @@ class UserActionsMixin:
         text: str,
         *,
         title: str = "Test group",
+        reply_to: int | None = None,
         enqueue: bool = True,
     ) -> dict[str, Any]:
-        """A user writes ``text`` in a group chat (negative ``chat_id``)."""
+        """A user writes ``text`` in a group chat (negative ``chat_id``), maybe as a reply."""
         if chat_id >= 0:
             raise ValueError("group chat ids are negative")
         self.chats.setdefault(chat_id, {"id": chat_id, "type": "group", "title": title})
-        message = self._user_message(chat_id, user_id, "text", self._text_fields(text))
+        fields = self._text_fields(text)
+        if reply_to is not None:
+            target = next(m for m in self.messages[chat_id] if m.message_id == reply_to)
+            fields["reply_to_message"] = {
+                k: v for k, v in target.payload.items() if k != "reply_to_message"
+            }
+        message = self._user_message(chat_id, user_id, "text", fields)
         return self._push({"message": message}, enqueue)
 
     def channel_post(

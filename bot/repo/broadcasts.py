@@ -164,6 +164,12 @@ class BroadcastRepo:
         row = await self.db.fetchone(f"SELECT COUNT(*) {where}", params)
         return int(row[0]) if row else 0
 
+    async def audience_languages(self, platform: str, audience: Audience) -> dict[str, int]:
+        """How many reachable, consenting people an audience holds, per language."""
+        where, params = audience_sql(platform, audience)
+        rows = await self.db.fetchall(f"SELECT u.lang, COUNT(*) {where} GROUP BY u.lang", params)
+        return {str(r[0]): int(r[1]) for r in rows if r[1]}
+
     async def recipients(self, platform: str, audience: Audience) -> list[Recipient]:
         """(user_pk, chat_id, lang) of everyone in an audience, by user id."""
         where, params = audience_sql(platform, audience)

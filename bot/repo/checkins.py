@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +67,7 @@ class StuckStep:
 
 
 _REACHABLE = "u.proactive = 1 AND u.unreachable_at IS NULL AND u.consent_at IS NOT NULL"
+_CHECKED_IN = f"{_REACHABLE} AND u.checkins_closed = 0"  # whom the sweep opens rounds for
 
 
 class CheckinRepo:
@@ -99,20 +101,34 @@ class CheckinRepo:
         """People whose next round is due and who may be messaged."""
         rows = await self.db.fetchall(
             "SELECT u.id, u.platform, u.chat_id, u.lang, u.next_checkin_at FROM users u "
-            f"WHERE u.next_checkin_at <= ? AND +u.platform = ? AND {_REACHABLE} "
-            "AND u.checkins_closed = 0 ORDER BY u.next_checkin_at LIMIT ?",
+            f"WHERE u.next_checkin_at <= ? AND +u.platform = ? AND {_CHECKED_IN} "
+            "ORDER BY u.next_checkin_at LIMIT ?",
             (now, platform, limit),
         )
         return [DuePerson(*r) for r in rows]
 
-    async def upcoming(self, limit: int = 50) -> list[tuple[int, str, int, int]]:
-        """The next planned rounds: (user_pk, platform, user_id, when)."""
+    async def upcoming(
+        self, platforms: Collection[str], limit: int = 50
+    ) -> list[tuple[int, str, int, int]]:
+        """The rounds the sweep will open, soonest first: (user_pk, platform, user_id, when)."""
+        marks = ", ".join("?" * len(platforms))
         rows = await self.db.fetchall(
-            "SELECT id, platform, user_id, next_checkin_at FROM users "
-            "WHERE next_checkin_at IS NOT NULL ORDER BY next_checkin_at LIMIT ?",
-            (limit,),
+            "SELECT u.id, u.platform, u.user_id, u.next_checkin_at FROM users u "
+            f"WHERE u.next_checkin_at IS NOT NULL AND u.platform IN ({marks}) AND {_CHECKED_IN} "
+            "ORDER BY u.next_checkin_at LIMIT ?",
+            (*platforms, limit),
         )
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [(int(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+    async def held_back(self, platforms: Collection[str]) -> int:
+        """People with a planned round the sweep skips: stopped, unreachable, closed, no consent."""
+        marks = ", ".join("?" * len(platforms))
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM users u WHERE u.next_checkin_at IS NOT NULL "
+            f"AND u.platform IN ({marks}) AND NOT ({_CHECKED_IN})",
+            tuple(platforms),
+        )
+        return int(row[0]) if row else 0
 
     async def open_rounds(
         self,

@@ -63,6 +63,14 @@ class StaffRepo:
         )
         return changed > 0
 
+    async def leave(self, platform: str, user_id: int) -> str | None:
+        """Remove someone's role, whichever it is (they erased their data); the role they had."""
+        row = await self.db.fetchone(
+            "DELETE FROM staff WHERE platform = ? AND user_id = ? RETURNING role",
+            (platform, user_id),
+        )
+        return str(row[0]) if row else None
+
     async def members(self, platform: str) -> list[tuple[int, str]]:
         """(user id, role) of everyone on a platform's staff."""
         rows = await self.db.fetchall(

@@ -39,6 +39,16 @@ class CardInfo:
     latest_at: int | None
 
 
+@dataclass(frozen=True)
+class StaffCopy:
+    """A message of a ticket in the staff chat: a card, a copied question or a staff reply."""
+
+    chat_id: int
+    message_id: int
+    direction: str
+    at: int
+
+
 _COLUMNS = "id, platform, user_pk, kind, followup_id, status, created_at, closed_at, closed_by"
 
 
@@ -127,6 +137,33 @@ class TicketRepo:
             (now, by, ticket_id),
         )
         return changed > 0
+
+    async def staff_copies(self, user_pk: int) -> list[StaffCopy]:
+        """Every staff-chat message of a person's tickets, once each (a card wins over a copy)."""
+        rows = await self.db.fetchall(
+            "SELECT m.staff_chat_id, m.staff_message_id, MIN(m.direction), MIN(m.at) "
+            "FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id "
+            "WHERE t.user_pk = ? AND m.staff_message_id IS NOT NULL "
+            "GROUP BY m.staff_chat_id, m.staff_message_id ORDER BY MIN(m.id)",
+            (user_pk,),
+        )
+        return [StaffCopy(int(r[0]), int(r[1]), str(r[2]), int(r[3])) for r in rows]
+
+    async def remember_erased(self, copies: list[StaffCopy]) -> None:
+        """Keep where an erased person's staff-chat messages sat (their ids only)."""
+        await self.db.executemany(
+            "INSERT INTO erased_staff_messages (staff_chat_id, staff_message_id) VALUES (?, ?) "
+            "ON CONFLICT DO NOTHING",
+            [(c.chat_id, c.message_id) for c in copies],
+        )
+
+    async def was_erased(self, staff_chat_id: int, message_id: int) -> bool:
+        """Whether a staff-chat message belonged to a person who has since used /delete."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM erased_staff_messages WHERE staff_chat_id = ? AND staff_message_id = ?",
+            (staff_chat_id, message_id),
+        )
+        return row is not None
 
     async def card_info(self, user_pk: int) -> CardInfo | None:
         """The applicant's profile and latest check-in answer, for a staff card."""

@@ -21,6 +21,7 @@ _UPDATABLE = frozenset(
         "permit_on",
         "loan_on",
         "operating_since",
+        "keyboard",
     }
 )
 
@@ -51,6 +52,7 @@ class User:
     permit_on: str | None = None
     loan_on: str | None = None
     operating_since: str | None = None
+    keyboard: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> User:
@@ -79,6 +81,7 @@ class User:
             permit_on=row["permit_on"] if "permit_on" in keys else None,
             loan_on=row["loan_on"] if "loan_on" in keys else None,
             operating_since=row["operating_since"] if "operating_since" in keys else None,
+            keyboard=row["keyboard"] if "keyboard" in keys else None,
         )
 
 
@@ -159,9 +162,15 @@ class UserRepo:
         )
         user.state, user.state_data, user.updated_at = state, data, now
 
-    async def delete(self, user: User) -> None:
-        """Erase the person and, by cascade, everything keyed to them."""
+    async def delete(self, user: User) -> bool:
+        """Erase the person and, by cascade, everything keyed to them, from the files too.
+
+        The connection runs with secure_delete (the freed space is zeroed); the checkpoint then
+        truncates the -wal, which still holds earlier images of the pages. False when a reader
+        kept the checkpoint from finishing (the rows are gone; old page images may remain).
+        """
         await self.db.execute("DELETE FROM users WHERE id = ?", (user.id,))
+        return await self.db.checkpoint()
 
     async def platforms(self) -> set[str]:
         """Platforms that have users (so a sweep knows whom to visit)."""

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from tornado.httputil import HTTPFile, parse_body_arguments
 
 from bot.fakeapi.emulator import BotApiEmulator
+from bot.fakeapi.flood import FloodRules
 from bot.fakeapi.model import UploadedFile
 from bot.fakeapi.params import decode_params
 
@@ -613,7 +614,10 @@ class BotApiServer:
                         setattr(emulator, name, args[name])
                 if "blocked" in args:
                     emulator.blocked = {int(c) for c in args["blocked"]}
+                if "strict" in args:  # Telegram's documented limits, strictly (or off)
+                    emulator.flood_rules = FloodRules.telegram() if args["strict"] else None
                 result = {name: getattr(emulator, name) for name in FAULTS}
+                result["strict"] = emulator.flood_rules is not None
             elif action == "stats":
                 result = self.stats(emulator)
             elif action == "messages":
@@ -644,6 +648,7 @@ class BotApiServer:
             stats["delivered"] = sum(emulator.delivered.values())
             stats["attempts"] = sum(emulator.attempts.values())
             stats["errors"] = dict(Counter(f"{m}:{s}" for m, s, _ in emulator.errors))
+            stats["rate_limited"] = sum(emulator.rate_limited.values())
             stats["pending_updates"] = len(emulator.pending_updates())
         return stats
 
@@ -674,6 +679,12 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bale", action="store_true", help="behave like Bale, not Telegram")
     parser.add_argument("--global-rate", type=float, default=None, help="sends per second, all")
     parser.add_argument("--per-chat-rate", type=float, default=None, help="sends per second, chat")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="Telegram's documented flood limits, strictly: 30 in any second, about 1/s per "
+        "chat (burst 3), 20/min per group, edits counted, a 1 s penalty after a 429",
+    )
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of sends failing 502")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     parser.add_argument("--drop-rate", type=float, default=0.0, help="share of dropped requests")
@@ -687,6 +698,8 @@ async def _main(args: argparse.Namespace) -> None:
     emulator.global_rate = args.global_rate or None
     emulator.per_chat_rate = args.per_chat_rate or None
     emulator.error_rate = args.error_rate
+    if args.strict:
+        emulator.flood_rules = FloodRules.telegram()
     served: BotApiEmulator | dict[str, BotApiEmulator] = (
         dict.fromkeys(args.token, emulator) if args.token else emulator
     )
