@@ -52,6 +52,7 @@ class Settings:
     log_level: str = "INFO"
     staff_chats: Mapping[str, int] = field(default_factory=dict)
     send_rate: float = 25.0
+    outbox_lease: int = 30
 
     def platform(self, name: str) -> PlatformSettings | None:
         """The settings of one platform, if it is configured."""
@@ -102,6 +103,19 @@ def _parse_rate(raw: str) -> float:
     if not 0 < rate <= 10_000:
         raise ConfigError(f"HOMEBIZ_SEND_RATE: {raw} is outside 0 < rate <= 10000")
     return rate
+
+
+def _parse_lease(raw: str) -> int:
+    """Seconds a claimed outbox row stays with its sender without renewal (default 30)."""
+    if not raw.strip():
+        return 30
+    try:
+        lease = int(raw)
+    except ValueError:
+        raise ConfigError(f"HOMEBIZ_OUTBOX_LEASE: '{raw}' is not a whole number") from None
+    if not 3 <= lease <= 3600:
+        raise ConfigError(f"HOMEBIZ_OUTBOX_LEASE: {raw} is outside 3..3600 seconds")
+    return lease
 
 
 def _parse_url(name: str, raw: str) -> str:
@@ -248,4 +262,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=level,
         staff_chats=_parse_staff_chats(env.get("HOMEBIZ_STAFF_CHAT", "")),
         send_rate=_parse_rate(env.get("HOMEBIZ_SEND_RATE", "")),
+        outbox_lease=_parse_lease(env.get("HOMEBIZ_OUTBOX_LEASE", "")),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -14,6 +15,17 @@ from typing import Any
 import aiosqlite
 
 _MIGRATION_RE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+# How long a statement waits for another process's write lock (a backup, `homebiz checkins
+# send-now`, a second bot) before failing with "database is locked". Long on purpose: a
+# person's update should wait for the lock and be answered, not get "something went wrong".
+# The cost is small because it is already paid: our one connection serialises every caller
+# behind its lock, so while one statement waits, every update and the outbox sender wait too,
+# whatever this value is; it only decides when the wait turns into an error. A lock held
+# longer (a hung process) still fails loudly instead of hanging forever. The busy handler
+# applies to autocommit statements and to BEGIN IMMEDIATE, the only two forms this module
+# writes with (a deferred transaction that reads and then writes would get SQLITE_BUSY at
+# once, without waiting).
+BUSY_TIMEOUT = 30.0
 
 
 class MigrationError(Exception):
@@ -50,9 +62,17 @@ class Database:
 
     @classmethod
     async def open(
-        cls, path: str | Path, *, migrate: bool = True, upto: int | None = None
+        cls,
+        path: str | Path,
+        *,
+        migrate: bool = True,
+        upto: int | None = None,
+        busy_timeout: float = BUSY_TIMEOUT,
     ) -> Database:
-        """Open (creating owner-only) the file, set pragmas and apply migrations."""
+        """Open (creating owner-only) the file, set pragmas and apply migrations.
+
+        ``busy_timeout`` is in seconds (see BUSY_TIMEOUT); tests shorten it.
+        """
         path_str = str(path)
         if path_str != ":memory:":
             file = Path(path_str)
@@ -61,7 +81,7 @@ class Database:
                 fd = os.open(file, os.O_CREAT | os.O_WRONLY, 0o600)
                 os.close(fd)
             os.chmod(file, 0o600)
-        conn = await aiosqlite.connect(path_str, isolation_level=None)
+        conn = await aiosqlite.connect(path_str, isolation_level=None, timeout=busy_timeout)
         conn.row_factory = aiosqlite.Row
         db = cls(conn, path_str)
         try:
@@ -69,7 +89,7 @@ class Database:
                 "PRAGMA journal_mode=WAL",
                 "PRAGMA synchronous=NORMAL",
                 "PRAGMA foreign_keys=ON",
-                "PRAGMA busy_timeout=5000",
+                f"PRAGMA busy_timeout={int(busy_timeout * 1000)}",
                 "PRAGMA secure_delete=ON",  # deleted rows are overwritten, not left in free space
             ):
                 async with conn.execute(pragma):
@@ -155,16 +175,22 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Hold the lock for one write transaction; commit on success, roll back on error."""
+        """Hold the lock for one write transaction; commit on success, roll back on error.
+
+        BEGIN IMMEDIATE takes the write lock first, so waiting for another process's lock
+        goes through the busy handler. A failed COMMIT (disk full, I/O error) can leave the
+        transaction open; it is rolled back too, or every later BEGIN would fail.
+        """
         async with self._lock:
             try:
                 await self._conn.execute("BEGIN IMMEDIATE")
                 yield self._conn
+                await self._conn.commit()
             except BaseException:
                 if self._conn.in_transaction:
-                    await self._conn.rollback()
+                    with contextlib.suppress(Exception):  # keep the error that got us here
+                        await self._conn.rollback()
                 raise
-            await self._conn.commit()
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for many rows inside a single transaction."""

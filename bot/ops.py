@@ -12,6 +12,7 @@ from bot.followup import policy_from
 from bot.jalali import format_datetime
 from bot.repo.checkins import CheckinRepo
 from bot.repo.outbox import OutboxRepo
+from bot.repo.senders import SenderRepo
 from bot.schedule import SchedulePolicy, allowed_send_time, in_quiet_hours
 from bot.services import Services
 
@@ -57,7 +58,12 @@ def _sweep_time(
 
 
 async def send_now(settings: Settings) -> list[str]:
-    """Run a sweep for every platform; deliver through those with a token."""
+    """Run a sweep for every platform; deliver through those with a token and no running bot.
+
+    While `homebiz run` serves a platform (its sender's heartbeat is live), the rows are only
+    queued: that sender delivers them. Otherwise this process drains them under leases, so if
+    it is killed half-way the next sender takes its rows over when their leases expire.
+    """
     from scheduler.outbox import OutboxSender
     from scheduler.planner import Planner
 
@@ -73,15 +79,29 @@ async def send_now(settings: Settings) -> list[str]:
                 f"{report.reminders}, nudges {report.nudges}), no answer {report.expired}"
             )
             platform = configured.get(name)
-            if platform is not None:
+            if platform is None:
+                line += "; no token here, 'homebiz run' delivers them"
+            elif await SenderRepo(svc.db).live(name, svc.clock.timestamp()):
+                line += "; 'homebiz run' is running and delivers them"
+            else:
                 bot = Bot(
                     platform.token, base_url=platform.api_url, base_file_url=platform.file_url
                 )
                 async with bot:
-                    sender = OutboxSender(bot, OutboxRepo(svc.db), name, svc.clock)
+                    sender = OutboxSender(
+                        bot,
+                        OutboxRepo(svc.db),
+                        name,
+                        svc.clock,
+                        global_rate=settings.send_rate,
+                        lease=settings.outbox_lease,
+                    )
                     line += f"; sent {await sender.drain_once()}"
-            else:
-                line += "; no token here, 'homebiz run' delivers them"
+                    if sender.unrecorded:
+                        line += (
+                            f"; {sender.unrecorded} could not be recorded (database errors): "
+                            f"the next sender takes them over within {settings.outbox_lease} s"
+                        )
             lines.append(line)
         return lines or ["nobody yet"]
     finally:
@@ -89,16 +109,25 @@ async def send_now(settings: Settings) -> list[str]:
 
 
 async def outbox_counts(settings: Settings) -> list[str]:
-    """Pending / sent / failed counts per kind."""
+    """Pending / sent / failed counts per kind, and how many failed by flood waits."""
+    from scheduler.outbox import MAX_FLOOD_WAITS
+
     svc = await Services.open(settings)
     try:
-        counts = await OutboxRepo(svc.db).counts()
+        repo = OutboxRepo(svc.db)
+        counts = await repo.counts()
         kinds = sorted({k for k, _ in counts})
         statuses = ("pending", "sending", "sent", "failed", "cancelled")
         lines = [f"{'kind':10}" + "".join(f"{s:>10}" for s in statuses)]
         for kind in kinds:
             lines.append(
                 f"{kind:10}" + "".join(f"{counts.get((kind, s), 0):>10}" for s in statuses)
+            )
+        flood = await repo.failed_by_flood_waits()
+        if flood:
+            lines.append(
+                f"{flood} failed by flood waits: the platform kept answering 429 "
+                f"({MAX_FLOOD_WAITS} times each)"
             )
         return lines if kinds else ["outbox is empty"]
     finally:

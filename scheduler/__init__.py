@@ -29,7 +29,12 @@ class Proactive:
         self.platform = platform
         self.planner = Planner(svc, platform)
         self.sender = OutboxSender(
-            app.bot, OutboxRepo(svc.db), platform, svc.clock, global_rate=svc.settings.send_rate
+            app.bot,
+            OutboxRepo(svc.db),
+            platform,
+            svc.clock,
+            global_rate=svc.settings.send_rate,
+            lease=svc.settings.outbox_lease,
         )
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -1,32 +1,49 @@
 """The outbox sender: delivers due outbox rows of one platform within the Bot API's limits.
 
-Crash window. A row is marked ``sending`` in the database (committed) before its network call,
-and ``sent`` right after the call returns: the success is buffered and committed within about
-50 ms (or as soon as half the send slots hold unflushed successes), and a send slot is not given
-back until its ``sent`` mark is committed. If the process dies between the network call and that
-commit, ``recover()`` at the next start puts the row back to ``pending`` and it is sent again.
-So the duplicates one crash can cause are at most the rows in flight at that moment, which is
-at most ``concurrency``; and no row is ever lost, because a row leaves ``sending`` only through
-a committed ``sent``/``failed``/``pending``/``cancelled`` update. Rows claimed but not yet tried
-are also ``sending``; after a crash they are simply sent once.
+Ownership. A claim commits each row as ``sending`` under this sender's owner id (random, one per
+sender) with a lease of ``lease`` seconds (30 by default) before any network call. The sender
+renews the leases of every row it still holds (queued, in flight, or sent but not yet recorded)
+every third of a lease, and any sender's claim takes over rows whose lease has expired: a killed
+``homebiz checkins send-now``, a dead bot, a sender whose writes kept failing. So no row waits for
+a restart; a crashed sender's rows wait at most one lease. A row leaves ``sending`` only through
+a committed ``sent``/``failed``/``pending``/``cancelled`` update, so no row is ever lost.
 
-Time. Every database time (``not_before``, ``sent_at``, back-off deadlines, ``unreachable_at``)
-comes from the injected ``clock`` in whole seconds, so a ManualClock drives what is due. Pacing
-(the global token bucket, per-chat spacing, flood-wait pauses, flush age) uses
-``time.monotonic()`` and real, short, capped ``asyncio.sleep`` calls: sub-second limits cannot be
-expressed in the clock's whole seconds, and a ManualClock that nobody advances must not hang.
+Healing. Whatever fails (a lock held by another process, a full disk), the sender keeps every
+outcome it could not record (scheduler/outbox_ledger.py), retries with back-off (0.1 s doubling
+to 2 s) and carries on delivering as soon as the database works again, without a restart.
+
+Duplicate window. A success is committed as ``sent`` within about 50 ms (or as soon as half the
+send slots hold unrecorded successes), and a send slot is not given back until its ``sent`` mark
+is committed, so sends in flight plus unrecorded successes never exceed ``concurrency``. The
+sender never sends a row twice itself: its claims never take over its own rows, and a success
+it could not record stays buffered, however long the database fails. A message can repeat only
+when another sender takes a row over whose success was not recorded, which needs either
+(1) the sender's process to die between the network call and that commit, or (2) its database
+writes (the commits and every lease renewal) to fail for longer than a lease while another
+sender's claim succeeds; while renewals fail, no new send starts once the leases held have less
+than a third left. Either way at most ``concurrency`` messages repeat. (A network error after
+which the platform did deliver, such as a timeout, is retried like any other: the Bot API gives
+no way to tell, and that repeat is outside this window.)
+
+Time. Every database time (``not_before``, ``sent_at``, back-off deadlines, ``lease_until``,
+``unreachable_at``) comes from the injected ``clock`` in whole seconds, so a ManualClock drives
+what is due and when a lease expires. Pacing (the global token bucket, per-chat spacing,
+flood-wait pauses, flush age, write back-off, the renewal rhythm) uses ``time.monotonic()`` and
+real, short, capped ``asyncio.sleep`` calls: sub-second limits cannot be expressed in the
+clock's whole seconds, and a ManualClock that nobody advances must not hang.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import heapq
 import logging
 import math
+import os
 import random
+import secrets
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -36,26 +53,24 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from bot.clock import Clock
 from bot.ratelimit import PaceArgs
 from bot.repo.outbox import OutboxRepo, OutboxRow
+from bot.repo.senders import SenderRepo
+from scheduler.outbox_ledger import Ledger, SenderStats
 
 logger = logging.getLogger(__name__)
 
-POLL_INTERVAL = 0.5  # seconds between due-checks when idle and not woken
+__all__ = ["MAX_FLOOD_WAITS", "OutboxSender", "SenderStats"]
+
+POLL_INTERVAL = 0.5  # seconds between due-checks when idle and not woken (the default)
 MAX_WAIT = 0.1  # longest single sleep while there is work, so stop and timers stay responsive
-FLUSH_AGE = 0.05  # a buffered success is committed within this many seconds
+LEASE = 30  # seconds a claimed row stays ours without renewal (the default)
+STOP_PATIENCE = 5.0  # seconds a stopping sender keeps retrying to record what it owes
+# A flood wait (429) is not an attempt, so without a cap a row could wait for ever. Each one
+# pauses the whole platform's outbox for the time asked, so a chat that keeps drawing them
+# (a per-chat or anti-spam limit that does not lift) must not stall everybody else's messages
+# indefinitely; ten waits, seconds to minutes each, give a merely busy moment ample room to
+# pass, while a chat refused for good fails visibly (`homebiz outbox`) within minutes or hours.
+MAX_FLOOD_WAITS = 10
 BULK: PaceArgs = {"bulk": True, "retry": False}  # after replies; a 429 comes back to the row
-
-
-@dataclass
-class SenderStats:
-    """Counters for benchmarks and status messages."""
-
-    attempted: int = 0
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    forbidden: int = 0
-    rate_limited: int = 0
-    recovered: int = 0
 
 
 class TokenBucket:
@@ -180,24 +195,36 @@ class OutboxSender:
         base_backoff: float = 2.0,
         batch: int = 200,
         concurrency: int = 16,
+        lease: int = LEASE,
+        idle_poll: float = POLL_INTERVAL,
     ) -> None:
-        """Configure; nothing runs until ``run`` or ``drain_once``."""
+        """Configure; nothing runs until ``run`` or ``drain_once``.
+
+        ``lease``: seconds a claimed row stays ours without renewal (at least 3); ``idle_poll``:
+        seconds between due-checks when nothing notifies the sender.
+        """
         if global_rate <= 0 or batch < 1 or concurrency < 1 or max_attempts < 1:
             raise ValueError("global_rate, batch, concurrency and max_attempts must be positive")
+        if idle_poll <= 0:
+            raise ValueError("idle_poll must be positive")
         self.bot, self.repo, self.platform, self.clock = bot, repo, platform, clock
         self.per_chat_interval = per_chat_interval
         self.max_attempts = max_attempts
         self.base_backoff = base_backoff
         self.batch = batch
         self.concurrency = concurrency
+        self.idle_poll = idle_poll
         self.flush_size = max(1, concurrency // 2)
+        self.owner = f"{os.getpid()}-{secrets.token_hex(6)}"
         self.stats = SenderStats()
+        self.ledger = Ledger(
+            repo, SenderRepo(repo.db), platform, self.owner, clock, self.stats,
+            lease=lease, flush_size=self.flush_size,
+        )  # fmt: skip
         self.bucket = TokenBucket(global_rate, max(1.0, global_rate / 10))
         self.paused_until = 0.0  # monotonic; set by RetryAfter
         self.wake = asyncio.Event()
         self._chat_free_at: dict[int, float] = {}
-        self._sent_buf: list[tuple[int, int | None]] = []
-        self._sent_since = 0.0
         self._requeued = False
         self._rng = random.Random()
         # Through a Bot with our pacer (the running bot's), rows go as bulk and see their 429s.
@@ -211,47 +238,60 @@ class OutboxSender:
         self.wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Recover once, then deliver due rows until ``stop`` is set; idle-wait, never spin."""
-        self.stats.recovered += await self.repo.recover(self.platform)
-        if self.stats.recovered:
-            logger.info("%s outbox: %d rows back to pending", self.platform, self.stats.recovered)
-        while not stop.is_set():
-            try:
-                await self._pump(stop)
-            except Exception:
-                logger.exception("%s outbox: delivery loop error; retrying", self.platform)
-                # After a wound-down pump nothing of ours is in flight; rows it left 'sending'
-                # go back to pending, but only once every buffered success is committed.
-                with contextlib.suppress(Exception):
-                    await self._flush()
-                    if not self._sent_buf:
-                        await self.repo.recover(self.platform)
-            if stop.is_set():
-                break
-            waiters = [asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())]
-            try:
-                await asyncio.wait(
-                    waiters, timeout=POLL_INTERVAL, return_when=asyncio.FIRST_COMPLETED
-                )
-            finally:
-                for waiter in waiters:
-                    waiter.cancel()
-                await asyncio.gather(*waiters, return_exceptions=True)
+        """Deliver due rows until ``stop`` is set, keeping a heartbeat; idle-wait, never spin.
+
+        Nothing is reset at start: rows a dead sender left ``sending`` are taken over by the
+        claims once their lease expires. Any error is logged and the loop goes on.
+        """
+        self.ledger.heartbeat_since = self.clock.timestamp()
+        try:
+            while not stop.is_set():
+                try:
+                    await self._pump(stop)
+                except Exception:
+                    logger.exception("%s outbox: delivery loop error; carrying on", self.platform)
+                if stop.is_set():
+                    break
+                await self._idle(stop)
+            await self.ledger.settle(STOP_PATIENCE)
+        finally:
+            await self.ledger.goodbye()
 
     async def drain_once(self) -> int:
-        """Deliver everything due now (and rows flood-waits put back); return sends attempted."""
+        """Deliver everything due now (and rows flood-waits put back); return sends attempted.
+
+        Database errors are retried with back-off for up to one lease; after that the rows
+        still held are left to their leases (any sender takes them over when they expire).
+        """
         return await self._pump(None)
 
+    @property
+    def unrecorded(self) -> int:
+        """Outcomes this sender could not record (yet)."""
+        return self.ledger.unsettled
+
     # --- the delivery loop --------------------------------------------------------------
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Wait for a notify, ``stop``, the idle poll, or what the books need (a renewal)."""
+        timeout = min(self.idle_poll, self.ledger.next_due(time.monotonic()))
+        waiters = [asyncio.create_task(self.wake.wait()), asyncio.create_task(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
     def _in_flight(self, tasks: set[asyncio.Task[None]]) -> int:
         """Sends under way plus successes not yet committed: the duplicate window."""
-        return len(tasks) + len(self._sent_buf)
+        return len(tasks) + len(self.ledger.sent)
 
     async def _pump(self, stop: asyncio.Event | None) -> int:
         """Claim, pace and send until nothing is due, nothing is held and nothing is in flight."""
         self.wake.clear()
         queue = ChatQueue(self.per_chat_interval, self._chat_free_at)
         tasks: set[asyncio.Task[None]] = set()
+        ledger = self.ledger
         attempted = 0
         dry = False
         cancelled = False
@@ -260,7 +300,7 @@ class OutboxSender:
             while stop is None or not stop.is_set():
                 now = time.monotonic()
                 paused = self.paused_until - now
-                if self._requeued or self.wake.is_set() or now - last_claim >= POLL_INTERVAL:
+                if self._requeued or self.wake.is_set() or now - last_claim >= self.idle_poll:
                     dry, self._requeued = False, False
                     self.wake.clear()
                 if (
@@ -269,15 +309,18 @@ class OutboxSender:
                     and len(queue.ready) <= self.batch // 2
                     and queue.size < 2 * self.batch
                 ):
-                    rows = await self.repo.claim(self.platform, self.clock.timestamp(), self.batch)
-                    dry = not rows
+                    rows = await ledger.claim(self.batch)
+                    dry = not rows and not ledger.failing  # a failed claim is tried again
                     now = last_claim = time.monotonic()
                     for row in rows:
                         queue.admit(row, now)
                 queue.release_due(now)
                 wait = MAX_WAIT
                 while (
-                    paused <= 0 and queue.ready and self._in_flight(tasks) < self.concurrency
+                    paused <= 0
+                    and queue.ready
+                    and self._in_flight(tasks) < self.concurrency
+                    and ledger.may_send()
                 ):
                     token_wait = self.bucket.take(now)
                     if token_wait:
@@ -289,22 +332,23 @@ class OutboxSender:
                     task = asyncio.create_task(self._deliver(row, queue))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
-                if self._sent_buf and (
-                    len(self._sent_buf) >= self.flush_size
-                    or now - self._sent_since >= FLUSH_AGE
-                    or not tasks
-                ):
-                    await self._flush()
+                if ledger.renew_due(now):  # first: a failing commit must not starve renewals
+                    await ledger.renew()
                     continue
-                if dry and not tasks and not queue.size and not self._sent_buf:
+                if ledger.commit_due(now, busy=bool(tasks)):
+                    await ledger.commit()
+                    continue
+                if not tasks and (
+                    (dry and not queue.size and not ledger.unsettled)
+                    or (stop is None and ledger.gave_up(now))
+                ):
                     break
                 if paused > 0:
                     wait = min(wait, paused)
                 timer = queue.next_timer()
                 if timer is not None:
                     wait = min(wait, max(0.0, timer - now))
-                if self._sent_buf:
-                    wait = min(wait, max(0.0, self._sent_since + FLUSH_AGE - now))
+                wait = min(wait, ledger.next_due(now))
                 if tasks:
                     await asyncio.wait(tasks, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
                 else:
@@ -319,31 +363,22 @@ class OutboxSender:
     async def _wind_down(
         self, queue: ChatQueue, tasks: set[asyncio.Task[None]], *, abandon: bool
     ) -> None:
-        """Finish (or, when cancelled, abandon) sends, commit successes, release untried rows."""
+        """Finish (or, when cancelled, abandon) sends; record successes, release untried rows.
+
+        What cannot be recorded now stays in the books: a running sender records it in its
+        next pump, and a stopping one retries for a while before leaving it to the leases.
+        """
         if abandon:
             for task in tasks:
                 task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        try:
-            await self._flush()
-            untried = queue.take_all()
-            await self.repo.release([row.id for row in untried])
-        except Exception:
-            # Rows left 'sending' here are put back by recover() at the next start.
-            logger.exception("%s outbox: could not record the state at shutdown", self.platform)
+        await self.ledger.release(queue.take_all())
+        if self.ledger.commit_due(time.monotonic(), busy=False):
+            await self.ledger.commit()
         if len(self._chat_free_at) > 10_000:
             now = time.monotonic()
             self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
-
-    async def _flush(self) -> None:
-        """Commit buffered successes in one transaction."""
-        if not self._sent_buf:
-            return
-        done = list(self._sent_buf)
-        await self.repo.mark_sent(done, self.clock.timestamp())
-        del self._sent_buf[: len(done)]
-        self.stats.sent += len(done)
 
     # --- one send -----------------------------------------------------------------------
     async def _send(self, row: OutboxRow) -> Message:
@@ -364,12 +399,21 @@ class OutboxSender:
         return await self.bot.send_message(row.chat_id, text, reply_markup=markup, **self._pace)
 
     async def _deliver(self, row: OutboxRow, queue: ChatQueue) -> None:
-        """Send one row and record the outcome; logs instead of raising (cancellation aside)."""
+        """Send one row that is still ours and record the outcome; logs instead of raising."""
+        if not self.ledger.holds(row.id):  # taken over by another sender after our lease lapsed
+            queue.finished(row.chat_id, time.monotonic())
+            return
         try:
             await self._attempt(row, queue)
         except Exception:
-            # The row stays 'sending' and goes back to pending at the next recover().
-            logger.exception("%s outbox: could not record row %d", self.platform, row.id)
+            logger.exception("%s outbox: row %d: unexpected error; released", self.platform, row.id)
+            release = functools.partial(self.repo.release, [row.id], owner=self.owner)
+            await self.ledger.record(row.id, release)
+
+    async def _record(self, row: OutboxRow, mark: Any, *args: Any, **options: Any) -> None:
+        """Record a non-success outcome, ``mark(row.id, *args, owner=…)``, through the books."""
+        write = functools.partial(mark, row.id, *args, owner=self.owner, **options)
+        await self.ledger.record(row.id, write)
 
     async def _attempt(self, row: OutboxRow, queue: ChatQueue) -> None:
         """Make the call and classify its outcome: sent, retry, flood wait, forbidden, failed."""
@@ -382,34 +426,42 @@ class OutboxSender:
             await self._on_retry_after(row, exc)
         except Forbidden as exc:
             self.stats.forbidden += 1
-            await self.repo.mark_forbidden(
-                row.id, f"forbidden: {exc.message}", self.clock.timestamp()
+            await self._record(
+                row, self.repo.mark_forbidden, f"forbidden: {exc.message}", self.clock.timestamp()
             )
         except BadRequest as exc:  # a NetworkError subclass: must come before it
             self.stats.failed += 1
-            await self.repo.mark_failed(
-                row.id, f"bad_request: {exc.message}", self.clock.timestamp()
+            await self._record(
+                row, self.repo.mark_failed, f"bad_request: {exc.message}", self.clock.timestamp()
             )
         except NetworkError as exc:  # TimedOut and 5xx
             await self._on_network_error(row, exc)
         except Exception as exc:
             logger.exception("%s outbox: row %d failed unexpectedly", self.platform, row.id)
             self.stats.failed += 1
-            await self.repo.mark_failed(row.id, repr(exc)[:500], self.clock.timestamp())
+            await self._record(row, self.repo.mark_failed, repr(exc)[:500], self.clock.timestamp())
         else:
-            if not self._sent_buf:
-                self._sent_since = time.monotonic()
-            self._sent_buf.append((row.id, message.message_id))
+            self.ledger.sent_ok(row.id, message.message_id)
 
     async def _on_retry_after(self, row: OutboxRow, exc: RetryAfter) -> None:
-        """Pause this platform for the flood wait; the row goes back pending, attempt refunded."""
+        """Pause this platform for the flood wait; the row goes back pending, up to the cap."""
         seconds = _seconds(exc.retry_after)
         self.stats.rate_limited += 1
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+        now = self.clock.timestamp()
+        if row.flood_waits + 1 >= MAX_FLOOD_WAITS:
+            self.stats.flood_failed += 1
+            logger.warning(
+                "%s outbox: row %d failed after %d flood waits",
+                self.platform,
+                row.id,
+                MAX_FLOOD_WAITS,
+            )
+            reason = f"flood_wait: gave up after {MAX_FLOOD_WAITS}"
+            await self._record(row, self.repo.mark_flood_wait, now, reason, give_up=True)
+            return
         logger.warning("%s outbox: flood wait %.1f s", self.platform, seconds)
-        await self.repo.mark_retry(
-            row.id, self.clock.timestamp(), f"retry_after: {seconds:g}s", refund=True
-        )
+        await self._record(row, self.repo.mark_flood_wait, now, f"retry_after: {seconds:g}s")
         self._requeued = True
 
     async def _on_network_error(self, row: OutboxRow, exc: NetworkError) -> None:
@@ -417,9 +469,9 @@ class OutboxSender:
         reason = f"{type(exc).__name__}: {exc.message}"
         if row.attempts >= self.max_attempts:
             self.stats.failed += 1
-            await self.repo.mark_failed(row.id, reason, self.clock.timestamp())
+            await self._record(row, self.repo.mark_failed, reason, self.clock.timestamp())
             return
         delay = self.base_backoff * 2 ** (row.attempts - 1) * self._rng.uniform(1.0, 1.25)
         self.stats.retried += 1
         not_before = self.clock.timestamp() + max(1, math.ceil(delay))
-        await self.repo.mark_retry(row.id, not_before, reason)
+        await self._record(row, self.repo.mark_retry, not_before, reason)

@@ -99,6 +99,8 @@ def test_migrate_reports_the_schema_version(tmp_path: Path) -> None:
             "BALE_WEBHOOK_SECRET",
         ),
         ({"HOMEBIZ_LOG_LEVEL": "LOUD"}, "HOMEBIZ_LOG_LEVEL"),
+        ({"HOMEBIZ_OUTBOX_LEASE": "2"}, "HOMEBIZ_OUTBOX_LEASE"),
+        ({"HOMEBIZ_OUTBOX_LEASE": "half a minute"}, "HOMEBIZ_OUTBOX_LEASE"),
     ],
 )
 def test_bad_settings_are_named(env: dict[str, str], named: str) -> None:
@@ -121,6 +123,8 @@ def test_settings_parse_both_platforms_and_admins() -> None:
     assert bale.file_url == "https://tapi.bale.ai/file/bot"
     assert settings.admins == frozenset({("telegram", 1), ("bale", 99999999999)})
     assert "abcdefghijklmn" not in repr(settings)
+    assert settings.outbox_lease == 30
+    assert load_settings({"HOMEBIZ_OUTBOX_LEASE": "5"}).outbox_lease == 5
 
 
 # --- start-up refuses bad settings in one line (issue 8, section 5) -----------------------------

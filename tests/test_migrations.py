@@ -15,6 +15,7 @@ import pytest
 
 import bot.db as dbmod
 from bot.db import Database, MigrationError, latest_version, migrations
+from bot.repo.outbox import OutboxRepo
 from bot.repo.steps import StepRepo
 from bot.repo.users import UserRepo
 
@@ -26,6 +27,7 @@ Rows = dict[str, list[dict[str, Any]]]
 BACKFILLS: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("checkin_rounds", "next_action_at"): lambda r: r["sent_at"] if r["status"] == "open" else None,
     ("step_progress", "nudge_at"): lambda r: r["started_at"] if r["done_at"] is None else None,
+    ("outbox", "lease_until"): lambda r: 0 if r["status"] == "sending" else None,
 }
 
 
@@ -92,6 +94,13 @@ async def seed(db: Database, version: int) -> None:
             " status, attempts, not_before, created_at, sent_at, message_id)"
             " VALUES ('telegram', 501, 1, 'checkin', 10, ?, 'checkin:1', 'sent', 1, ?, ?, ?, 9)",
             (json.dumps({"text": "کسب‌وکار شما فعال است؟"}), NOW - 7_200, NOW - 7_200, NOW - 7_000),
+        )
+    if 2 <= version < 5:
+        await db.execute(  # claimed by a process that died before the outbox had leases
+            "INSERT INTO outbox (platform, chat_id, user_pk, kind, priority, payload, dedupe_key,"
+            " status, attempts, not_before, created_at)"
+            " VALUES ('telegram', 501, 1, 'reminder', 10, ?, 'reminder:1', 'sending', 1, ?, ?)",
+            (json.dumps({"text": "یادآوری"}), NOW - 600, NOW - 600),
         )
     if version >= 3:
         await db.execute(
@@ -206,6 +215,10 @@ async def _the_code_reads_the_old_rows(db: Database) -> None:
     assert sara is not None and sara.state_data == {"mode": "onboard"} and not sara.proactive
     progress = await StepRepo(db).progress(1)
     assert progress["register"].done_at == NOW - 70_000 and progress["training"].help_at
+    orphan = await db.fetchone("SELECT COUNT(*) FROM outbox WHERE status = 'sending'")
+    if orphan and orphan[0]:  # left by a process without leases: taken over at once
+        taken = await OutboxRepo(db).claim("telegram", NOW, 10, owner="new", lease_until=NOW + 30)
+        assert [(r.dedupe_key, r.taken_over) for r in taken] == [("reminder:1", True)]
 
 
 async def test_reopening_an_up_to_date_database_applies_nothing(tmp_path: Path) -> None:

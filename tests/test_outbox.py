@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -21,11 +22,13 @@ from bot.fakeapi.request import EmulatorRequest
 from bot.repo.outbox import (
     CLAIM_SQL,
     PRIORITY_BROADCAST,
+    TAKEOVER_SQL,
     NewMessage,
     OutboxRepo,
     OutboxRow,
     make_payload,
 )
+from bot.repo.senders import SenderRepo
 from scheduler.outbox import OutboxSender
 
 TOKEN = "1000001:TEST-TOKEN-NOT-REAL"
@@ -110,6 +113,11 @@ class World:
             totals[status] = totals.get(status, 0) + n
         return totals
 
+    async def claim(self, limit: int, owner: str = "other", lease: int = 30) -> list[OutboxRow]:
+        """Claim as a sender named ``owner`` would, with a lease from the world's clock."""
+        now = self.clock.timestamp()
+        return await self.repo.claim(PLATFORM, now, limit, owner=owner, lease_until=now + lease)
+
     async def drain_all(self, sender: OutboxSender, *, step: int = 120, rounds: int = 40) -> None:
         """Drain, move the clock past back-offs, repeat until nothing is pending."""
         for _ in range(rounds):
@@ -186,7 +194,7 @@ async def test_claim_orders_by_priority_and_uses_the_partial_index(world: World)
     await world.enqueue_broadcast([1, 2, 3])
     late = await world.enqueue(4, delay=60)
     urgent = await world.enqueue(5)
-    rows = await world.repo.claim(PLATFORM, world.clock.timestamp(), 10)
+    rows = await world.claim(10)
     assert [r.chat_id for r in rows] == [5, 1, 2, 3]
     assert rows[0].id == urgent and all(r.status == "sending" and r.attempts == 1 for r in rows)
     assert (await world.row(late)).status == "pending"
@@ -202,7 +210,7 @@ async def test_claim_cancels_rows_of_unreachable_or_stopped_people(world: World)
     fine = await world.add_user(13)
     for pk, chat in ((gone, 11), (stopped, 12), (fine, 13)):
         await world.enqueue(chat, user_pk=pk)
-    rows = await world.repo.claim(PLATFORM, world.clock.timestamp(), 1)
+    rows = await world.claim(1)
     assert [r.user_pk for r in rows] == [fine]  # the limit counts claimed rows only
     cancelled = {r.user_pk: r.error for r in await world.repo.by_status("cancelled")}
     assert cancelled == {gone: "unreachable", stopped: "stopped"}
@@ -213,7 +221,7 @@ async def test_cancel_broadcast_and_counts(world: World) -> None:
     for c in range(10):
         world.emulator.add_user(c)
     await world.enqueue_broadcast(list(range(10)), bid=7)
-    claimed = await world.repo.claim(PLATFORM, world.clock.timestamp(), 3)
+    claimed = await world.claim(3)
     assert await world.repo.cancel_broadcast(7) == 7
     assert await world.repo.counts_for_broadcast(7) == {"sending": 3, "cancelled": 7}
     await world.repo.mark_sent([(r.id, 100 + r.id) for r in claimed], world.clock.timestamp())
@@ -222,13 +230,31 @@ async def test_cancel_broadcast_and_counts(world: World) -> None:
     assert await world.sender().drain_once() == 0
 
 
-async def test_recover_puts_sending_rows_back(world: World) -> None:
-    """recover() turns a crashed process's 'sending' rows into 'pending' again."""
-    await world.enqueue_broadcast([1, 2, 3, 4])
-    await world.repo.claim(PLATFORM, world.clock.timestamp(), 3)
-    assert await world.repo.recover("bale") == 0
-    assert await world.repo.recover(PLATFORM) == 3
-    assert await world.repo.pending_count(PLATFORM) == 4
+async def test_claim_takes_over_expired_leases_of_other_senders_only(world: World) -> None:
+    """A row left 'sending' is taken over once its lease expired: not before, not by its own
+    sender (it may hold an unrecorded success), not on another platform; the new owner records."""
+    await world.enqueue_broadcast([1, 2, 3])
+    dead = await world.claim(3, owner="dead", lease=30)
+    assert {(r.lease_owner, r.lease_until) for r in dead} == {
+        ("dead", world.clock.timestamp() + 30)
+    }
+    world.clock.advance(seconds=30)
+    assert await world.claim(10, owner="live") == []  # lease_until == now: still valid
+    world.clock.advance(seconds=1)
+    assert await world.claim(10, owner="dead") == []
+    now = world.clock.timestamp()
+    assert await world.repo.claim("bale", now, 10, owner="live", lease_until=now + 30) == []
+    taken = await world.claim(10, owner="live")
+    assert sorted(r.id for r in taken) == sorted(r.id for r in dead)
+    assert all(r.taken_over and r.attempts == 2 and r.lease_owner == "live" for r in taken)
+    await world.repo.mark_failed(taken[0].id, "late", now, owner="dead")
+    await world.repo.mark_retry(taken[1].id, now, "late", owner="dead")
+    await world.repo.release([taken[2].id], owner="dead")
+    rows = [await world.row(r.id) for r in taken]
+    assert {(r.status, r.lease_owner) for r in rows} == {("sending", "live")}
+    plan = await world.db.fetchall("EXPLAIN QUERY PLAN " + TAKEOVER_SQL, (PLATFORM, 0, "x", 1))
+    details = " ".join(str(r[3]) for r in plan)
+    assert "outbox_lease" in details and "TEMP B-TREE" not in details
 
 
 # --- delivery -----------------------------------------------------------------------------
@@ -252,8 +278,12 @@ async def test_200_messages_to_50_chats_exactly_once_in_priority_order(world: Wo
     assert sender.stats.sent == 200 and sender.stats.failed == 0
 
 
-async def test_running_sender_wakes_on_notify_and_prefers_priority(world: World) -> None:
-    """A priority-10 row enqueued mid-broadcast overtakes the remaining broadcast rows."""
+async def test_running_sender_prefers_a_reply_enqueued_mid_broadcast(world: World) -> None:
+    """A priority-10 row enqueued mid-broadcast overtakes the remaining broadcast rows.
+
+    A sender mid-broadcast claims again as its queue drains, notified or not: that notify
+    really wakes a sender is what the two tests below check, with a 60 s idle poll.
+    """
     chats = list(range(200, 300))
     for c in chats:
         world.emulator.add_user(c)
@@ -279,27 +309,56 @@ async def test_running_sender_wakes_on_notify_and_prefers_priority(world: World)
     assert await world.status() == {"sent": 101}
 
 
-async def test_idle_run_waits_for_notify_and_stops_cleanly(world: World) -> None:
-    """An idle sender delivers a row it is notified about and releases nothing on stop."""
+async def test_idle_sender_wakes_on_notify_and_stops_cleanly(world: World) -> None:
+    """With a 60 s idle poll only notify() makes an idle sender deliver at once; stop wakes it."""
     world.emulator.add_user(5)
-    sender = world.sender()
+    sender = world.sender(idle_poll=60.0)
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(5):  # idle: its first pump found nothing and kept a heartbeat
+        while not await SenderRepo(world.db).live(PLATFORM, world.clock.timestamp()):
+            await asyncio.sleep(0.005)
     await world.enqueue(5)
     sender.notify()
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(1):  # the next look without notify: a renewal 10 s later
         while not world.emulator.delivered[5]:
             await asyncio.sleep(0.005)
     stop.set()
-    await task
+    async with asyncio.timeout(2):
+        await task
     assert await world.status() == {"sent": 1}
+
+
+async def test_busy_sender_claims_on_notify(world: World) -> None:
+    """A sender still pacing one chat (its last claim found nothing more) claims a new row as
+    soon as it is notified, not when its 60 s idle poll comes round."""
+    for c in (1, 2):
+        world.emulator.add_user(c)
+    for i in range(4):
+        await world.enqueue(1, f"پیام {i}")
+    sender = world.sender(idle_poll=60.0, per_chat_interval=0.4)
+    stop = asyncio.Event()
+    task = asyncio.create_task(sender.run(stop))
+    async with asyncio.timeout(5):  # by the second, its claims have long found nothing more
+        while world.emulator.delivered[1] < 2:
+            await asyncio.sleep(0.005)
+    await world.enqueue(2, "پاسخ")
+    sender.notify()
+    async with asyncio.timeout(1):
+        while not world.emulator.delivered[2]:
+            await asyncio.sleep(0.005)
+    assert world.emulator.delivered[1] <= 3  # it did not wait for chat 1's rows to finish
+    async with asyncio.timeout(5):
+        while await world.status() != {"sent": 5}:
+            await asyncio.sleep(0.01)
+    stop.set()
+    await task
 
 
 async def test_run_survives_a_database_error(
     world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A failing write mid-run is logged; the loop recovers its rows and goes on."""
+    """A failing commit mid-run is logged once; the sender keeps the successes and goes on."""
     for c in range(1, 41):
         world.emulator.add_user(c)
     await world.enqueue_broadcast(list(range(1, 41)))
@@ -313,6 +372,7 @@ async def test_run_survives_a_database_error(
         await real_mark_sent(items, now)
 
     monkeypatch.setattr(world.repo, "mark_sent", flaky)
+    caplog.set_level(logging.INFO, logger="scheduler")
     sender = world.sender(batch=10, concurrency=4)
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
@@ -321,7 +381,8 @@ async def test_run_survives_a_database_error(
             await asyncio.sleep(0.01)
     stop.set()
     await task
-    assert "delivery loop error" in caplog.text
+    assert "a database write failed (RuntimeError: disk I/O error)" in caplog.text
+    assert "database writes work again" in caplog.text
     assert world.emulator.delivered == dict.fromkeys(range(1, 41), 1)
 
 
@@ -562,7 +623,8 @@ class CrashedDatabase:
 async def test_crash_mid_outbox_loses_nothing_and_bounds_duplicates(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Kill the sender half-way, restart on the reopened file: duplicates ≤ rows left sending."""
+    """Kill the sender half-way; after its leases expire a new sender takes its rows over:
+    nothing is lost and the repeats are at most the rows it left sending (≤ its concurrency)."""
     total = 1000
     chats = list(range(10_000, 10_000 + total))
     for c in chats:
@@ -585,6 +647,7 @@ async def test_crash_mid_outbox_loses_nothing_and_bounds_duplicates(
 
     world.db = await Database.open(world.path)
     world.repo = OutboxRepo(world.db)
+    world.clock.advance(seconds=31)  # the dead sender's leases (30 s) run out
     before = await world.status()
     left_sending = before.get("sending", 0)
     assert before.get("sent", 0) + left_sending + before.get("pending", 0) == total

@@ -1,8 +1,12 @@
 """The durable outbox: every proactive message is a row here until it is sent, failed or cancelled.
 
 Statuses: ``pending`` (waiting for ``not_before``), ``sending`` (claimed by a sender; its network
-call may be under way), ``sent``, ``failed`` (permanent error, forbidden chat or too many
-attempts) and ``cancelled`` (broadcast cancelled, or the person is unreachable or stopped).
+call may be under way), ``sent``, ``failed`` (permanent error, forbidden chat, too many attempts
+or flood waits) and ``cancelled`` (broadcast cancelled, or the person is unreachable or stopped).
+
+A ``sending`` row belongs to one sender (``lease_owner``) until ``lease_until``; the owner renews
+the lease while it holds the row (bot/repo/senders.py) and only the owner records a retry or a
+failure. A claim takes over rows whose lease has expired, so no row waits for a restart.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+import aiosqlite
+
 from bot.db import Database
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
@@ -20,24 +26,40 @@ PRIORITY_BROADCAST = 50
 
 _COLUMNS = (
     "id, platform, chat_id, user_pk, kind, priority, payload, dedupe_key, broadcast_id, "
-    "status, attempts, not_before, created_at, sent_at, message_id, error"
+    "status, attempts, not_before, created_at, sent_at, message_id, error, lease_owner, "
+    "lease_until, flood_waits"
 )
 _INSERT_SQL = (
     "INSERT INTO outbox (platform, chat_id, user_pk, kind, priority, payload, dedupe_key, "
     "broadcast_id, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (dedupe_key) DO NOTHING"
 )
+_SELECT_CLAIM = (
+    "SELECT o.id, o.platform, o.chat_id, o.user_pk, o.kind, o.priority, o.payload, "
+    "o.dedupe_key, o.broadcast_id, o.status, o.attempts, o.not_before, o.created_at, "
+    "o.sent_at, o.message_id, o.error, o.lease_owner, o.lease_until, o.flood_waits, "
+    "u.unreachable_at AS u_unreachable, u.proactive AS u_proactive "
+    "FROM outbox AS o LEFT JOIN users AS u ON u.id = o.user_pk "
+)
 # Walks the partial index outbox_due (platform, priority, not_before, id) WHERE status='pending'
 # in order; the users join is by primary key.
 CLAIM_SQL = (
-    "SELECT o.id, o.platform, o.chat_id, o.user_pk, o.kind, o.priority, o.payload, "
-    "o.dedupe_key, o.broadcast_id, o.status, o.attempts, o.not_before, o.created_at, "
-    "o.sent_at, o.message_id, o.error, u.unreachable_at AS u_unreachable, "
-    "u.proactive AS u_proactive "
-    "FROM outbox AS o LEFT JOIN users AS u ON u.id = o.user_pk "
-    "WHERE o.status = 'pending' AND o.platform = ? AND o.not_before <= ? "
+    _SELECT_CLAIM + "WHERE o.status = 'pending' AND o.platform = ? AND o.not_before <= ? "
     "ORDER BY o.priority, o.not_before, o.id LIMIT ?"
 )
+# Rows another sender claimed and stopped renewing (it died, or could not write for a whole
+# lease): a range scan of the partial index outbox_lease (platform, lease_until) WHERE
+# status='sending', oldest lease first. The claiming sender's own rows are never taken over:
+# it still holds them (a success not yet committed must not be sent twice by its own sender).
+TAKEOVER_SQL = (
+    _SELECT_CLAIM + "WHERE o.status = 'sending' AND o.platform = ? AND o.lease_until < ? "
+    "AND o.lease_owner IS NOT ? ORDER BY o.lease_until, o.id LIMIT ?"
+)
+_TAKE_SQL = (
+    "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_owner = ?, "
+    "lease_until = ? WHERE id = ?"
+)
+_MINE = "status = 'sending' AND lease_owner = ?"
 
 
 class Payload(TypedDict):
@@ -96,11 +118,15 @@ class OutboxRow:
     sent_at: int | None
     message_id: int | None
     error: str | None
+    lease_owner: str | None = None
+    lease_until: int | None = None
+    flood_waits: int = 0
+    taken_over: bool = False  # claimed from a sender whose lease had expired (not a column)
 
     @classmethod
     def from_row(cls, row: Any) -> OutboxRow:
         """Build from a database row selected with the outbox columns in table order."""
-        return cls(*(row[i] for i in range(16)))
+        return cls(*(row[i] for i in range(19)))
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -169,47 +195,38 @@ class OutboxRepo:
             return conn.total_changes - before
 
     # --- the sender's side --------------------------------------------------------------
-    async def claim(self, platform: str, now: int, limit: int) -> list[OutboxRow]:
-        """Mark up to ``limit`` due rows ``sending`` (attempts + 1), best priority first.
+    async def claim(
+        self, platform: str, now: int, limit: int, *, owner: str, lease_until: int
+    ) -> list[OutboxRow]:
+        """Lease up to ``limit`` rows to ``owner`` until ``lease_until`` (attempts + 1).
 
-        Rows of unreachable or stopped people are cancelled instead, in the same transaction.
+        First rows whose lease expired under another owner (``taken_over``), then due pending
+        rows, best priority first. Rows of unreachable or stopped people are cancelled instead,
+        in the same transaction.
         """
         chosen: list[OutboxRow] = []
         async with self.db.transaction() as conn:
+            take = (owner, lease_until)
+            rows, _ = await _take(conn, TAKEOVER_SQL, (platform, now, owner, limit), take)
+            for row in rows:
+                row.taken_over = True
+            chosen.extend(rows)
             while len(chosen) < limit:
                 want = limit - len(chosen)
-                async with conn.execute(CLAIM_SQL, (platform, now, want)) as cur:
-                    found = list(await cur.fetchall())
-                take: list[OutboxRow] = []
-                skipped: list[tuple[str, int]] = []
-                for row in found:
-                    if row["u_unreachable"] is not None:
-                        skipped.append(("unreachable", row["id"]))
-                    elif row["u_proactive"] is not None and not row["u_proactive"]:
-                        skipped.append(("stopped", row["id"]))
-                    else:
-                        take.append(OutboxRow.from_row(row))
-                if skipped:
-                    await conn.executemany(
-                        "UPDATE outbox SET status = 'cancelled', error = ? WHERE id = ?", skipped
-                    )
-                if take:
-                    await conn.executemany(
-                        "UPDATE outbox SET status = 'sending', attempts = attempts + 1 "
-                        "WHERE id = ?",
-                        [(r.id,) for r in take],
-                    )
-                for r in take:
-                    r.status, r.attempts = SENDING, r.attempts + 1
-                chosen.extend(take)
-                if len(found) < want:
+                rows, found = await _take(conn, CLAIM_SQL, (platform, now, want), take)
+                chosen.extend(rows)
+                if found < want:
                     break
         return chosen
 
     async def mark_sent(
         self, ids_and_message_ids: Sequence[tuple[int, int | None]], now: int
     ) -> None:
-        """Mark rows sent with their Bot API message ids, in one transaction."""
+        """Mark rows sent with their Bot API message ids, in one transaction.
+
+        Whoever holds the row now: the message was delivered, so ``sent`` is the truth (and it
+        keeps a sender that took the row over meanwhile from sending it again, if not too late).
+        """
         if not ids_and_message_ids:
             return
         await self.db.executemany(
@@ -218,44 +235,53 @@ class OutboxRepo:
             [(now, message_id, row_id) for row_id, message_id in ids_and_message_ids],
         )
 
-    async def mark_retry(
-        self, row_id: int, not_before: int, error: str, *, refund: bool = False
-    ) -> None:
-        """Put a ``sending`` row back to pending; ``refund`` takes back its attempt."""
+    async def mark_retry(self, row_id: int, not_before: int, error: str, *, owner: str) -> None:
+        """Put ``owner``'s row back to pending until ``not_before`` (its attempt counts)."""
         await self.db.execute(
-            "UPDATE outbox SET status = 'pending', not_before = ?, error = ?, "
-            "attempts = MAX(attempts - ?, 0) WHERE id = ? AND status = 'sending'",
-            (not_before, error, 1 if refund else 0, row_id),
+            f"UPDATE outbox SET status = 'pending', not_before = ?, error = ? "
+            f"WHERE id = ? AND {_MINE}",
+            (not_before, error, row_id, owner),
         )
 
-    async def release(self, ids: Sequence[int]) -> None:
-        """Give claimed rows that were never tried back to pending, refunding their attempt."""
+    async def mark_flood_wait(
+        self, row_id: int, not_before: int, error: str, *, owner: str, give_up: bool = False
+    ) -> None:
+        """Count a flood wait (not an attempt: refunded); the row goes back pending, or fails."""
+        await self.db.execute(
+            "UPDATE outbox SET status = CASE WHEN ? THEN 'failed' ELSE 'pending' END, "
+            "not_before = ?, error = ?, flood_waits = flood_waits + 1, "
+            f"attempts = MAX(attempts - 1, 0) WHERE id = ? AND {_MINE}",
+            (give_up, not_before, error, row_id, owner),
+        )
+
+    async def release(self, ids: Sequence[int], *, owner: str) -> None:
+        """Give ``owner``'s claimed rows that were never tried back to pending, attempt refunded."""
         if not ids:
             return
         await self.db.executemany(
-            "UPDATE outbox SET status = 'pending', attempts = MAX(attempts - 1, 0) "
-            "WHERE id = ? AND status = 'sending'",
-            [(row_id,) for row_id in ids],
+            f"UPDATE outbox SET status = 'pending', attempts = MAX(attempts - 1, 0) "
+            f"WHERE id = ? AND {_MINE}",
+            [(row_id, owner) for row_id in ids],
         )
 
-    async def mark_failed(self, row_id: int, error: str, now: int) -> None:
-        """Mark a row failed for good with the reason (``sent_at`` stays NULL; ``now`` unused)."""
+    async def mark_failed(self, row_id: int, error: str, now: int, *, owner: str) -> None:
+        """Fail ``owner``'s row for good with the reason (``now`` unused: no failed_at)."""
         del now  # kept for a uniform mark_* signature; the outbox has no failed_at column
         await self.db.execute(
-            "UPDATE outbox SET status = 'failed', error = ? WHERE id = ? AND status = 'sending'",
-            (error, row_id),
+            f"UPDATE outbox SET status = 'failed', error = ? WHERE id = ? AND {_MINE}",
+            (error, row_id, owner),
         )
 
-    async def mark_forbidden(self, row_id: int, error: str, now: int) -> int:
+    async def mark_forbidden(self, row_id: int, error: str, now: int, *, owner: str) -> int:
         """Fail a row the chat refused, mark its person unreachable, cancel their pending rows.
 
         Returns how many other pending rows were cancelled. One transaction.
         """
         async with self.db.transaction() as conn:
             async with conn.execute(
-                "UPDATE outbox SET status = 'failed', error = ? WHERE id = ? "
+                f"UPDATE outbox SET status = 'failed', error = ? WHERE id = ? AND {_MINE} "
                 "RETURNING platform, chat_id, user_pk",
-                (error, row_id),
+                (error, row_id, owner),
             ) as cur:
                 row = await cur.fetchone()
             if row is None:
@@ -273,13 +299,6 @@ class OutboxRepo:
                 (platform, chat_id, user_pk),
             )
             return cur.rowcount
-
-    async def recover(self, platform: str) -> int:
-        """At start-up, put rows a dead process left ``sending`` back to pending; how many."""
-        return await self.db.execute(
-            "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND platform = ?",
-            (platform,),
-        )
 
     async def cancel_broadcast(self, broadcast_id: int) -> int:
         """Cancel a broadcast's rows not yet claimed; return how many."""
@@ -317,9 +336,43 @@ class OutboxRepo:
         )
         return {r[0]: r[1] for r in rows}
 
+    async def failed_by_flood_waits(self) -> int:
+        """How many rows failed because flood waits reached their cap."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND error LIKE 'flood_wait:%'"
+        )
+        return int(row[0]) if row else 0
+
     async def pending_count(self, platform: str) -> int:
         """How many rows of a platform wait in ``pending`` (due or not)."""
         row = await self.db.fetchone(
             "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND platform = ?", (platform,)
         )
         return int(row[0]) if row else 0
+
+
+async def _take(
+    conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...], lease: tuple[str, int]
+) -> tuple[list[OutboxRow], int]:
+    """Lease the rows ``sql`` finds, cancelling unreachable or stopped people's; (rows, found)."""
+    async with conn.execute(sql, params) as cur:
+        found = list(await cur.fetchall())
+    take: list[OutboxRow] = []
+    skipped: list[tuple[str, int]] = []
+    for row in found:
+        if row["u_unreachable"] is not None:
+            skipped.append(("unreachable", row["id"]))
+        elif row["u_proactive"] is not None and not row["u_proactive"]:
+            skipped.append(("stopped", row["id"]))
+        else:
+            take.append(OutboxRow.from_row(row))
+    if skipped:
+        await conn.executemany(
+            "UPDATE outbox SET status = 'cancelled', error = ? WHERE id = ?", skipped
+        )
+    if take:
+        await conn.executemany(_TAKE_SQL, [(*lease, r.id) for r in take])
+    owner, until = lease
+    for r in take:
+        r.status, r.attempts, r.lease_owner, r.lease_until = SENDING, r.attempts + 1, owner, until
+    return take, len(found)

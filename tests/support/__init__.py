@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -45,11 +45,19 @@ def bot_env(db_path: Path, **settings: str) -> dict[str, str]:
 
 
 class BotProcess:
-    """One `python -m bot.cli run` child; its stdout and stderr go to files in ``workdir``."""
+    """One `python -m bot.cli run` child (or another subcommand, e.g. ``checkins send-now``);
+    its stdout and stderr go to files in ``workdir``."""
 
-    def __init__(self, env: Mapping[str, str], workdir: Path, name: str = "bot") -> None:
-        """Prepare (not start) a process that runs in ``workdir``."""
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        workdir: Path,
+        name: str = "bot",
+        command: Sequence[str] = ("run",),
+    ) -> None:
+        """Prepare (not start) a process that runs ``homebiz <command>`` in ``workdir``."""
         self.env = dict(env)
+        self.command = tuple(command)
         self.workdir = workdir
         self.stdout_path = workdir / f"{name}.stdout.log"
         self.stderr_path = workdir / f"{name}.stderr.log"
@@ -59,7 +67,7 @@ class BotProcess:
         """Launch the process."""
         with self.stdout_path.open("ab") as out, self.stderr_path.open("ab") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run"],
+                [sys.executable, "-m", "bot.cli", *self.command],
                 cwd=self.workdir,
                 env=self.env,
                 stdin=subprocess.DEVNULL,

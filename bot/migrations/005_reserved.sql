@@ -1,2 +1,0 @@
--- Reserved for the outbox leases (replaced when that work is merged).
-SELECT 1;
