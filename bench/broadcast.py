@@ -30,6 +30,7 @@ from bench.common import (
 from bench.sweep import draft, make_population
 from bot.fakeapi.emulator import BotApiEmulator
 from bot.fakeapi.request import EmulatorRequest
+from bot.pacer import Limits, Pacer
 from bot.repo.broadcasts import BroadcastRepo
 from bot.repo.outbox import OutboxRepo
 from bot.services import Services
@@ -149,7 +150,7 @@ async def limited(svc: Services, scale: Scale, section: Section) -> None:
             queue_s = time.perf_counter() - began
             sender = OutboxSender(
                 bot, OutboxRepo(svc.db), PLATFORM, svc.clock,
-                global_rate=LIMIT * SENDER_SHARE, per_chat_interval=1.0,
+                pacer=Pacer(Limits(bot_count=int(LIMIT * SENDER_SHARE))),
             )  # fmt: skip
             seconds, done = await _drain(sender, svc, bid, size / LIMIT * 2 + 60)
             figures = await BroadcastRepo(svc.db).figures(bid)
@@ -322,7 +323,7 @@ async def _full_speed(
     assert rows == size
     sender = OutboxSender(
         bot, OutboxRepo(svc.db), PLATFORM, svc.clock,
-        global_rate=1e6, per_chat_interval=0.0, concurrency=concurrency, batch=CAPACITY_BATCH,
+        pacer=Pacer(Limits.unlimited()), concurrency=concurrency, batch=CAPACITY_BATCH,
     )  # fmt: skip
     began = time.perf_counter()
     await asyncio.wait_for(sender.drain_once(), timeout=size / 50 + 60)

@@ -44,6 +44,7 @@ from bench.common import (
 from bot.fakeapi.client import ChatClient
 from bot.fakeapi.emulator import BotApiEmulator
 from bot.fakeapi.request import EmulatorRequest
+from bot.pacer import Limits, Pacer
 from bot.repo.outbox import OutboxRepo
 from bot.services import Services
 from scheduler.outbox import OutboxSender
@@ -302,7 +303,7 @@ async def run(scale: Scale, workdir: Path) -> Section:
         report = await Planner(svc, PLATFORM).sweep()
         sender = OutboxSender(
             app.bot, OutboxRepo(svc.db), PLATFORM, svc.clock,
-            global_rate=1e6, per_chat_interval=0.0, concurrency=64, batch=500,
+            pacer=Pacer(Limits.unlimited()), concurrency=64, batch=500,
         )  # fmt: skip
         delivered = await sender.drain_once()
         section.line(

@@ -9,10 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.pacer import Limits
+
 TELEGRAM_API_DEFAULT = "https://api.telegram.org/bot"
 BALE_API_DEFAULT = "https://tapi.bale.ai/bot"
 PLATFORMS = ("telegram", "bale")
 LANGUAGES = ("fa", "en")
+DEFAULT_SEND_RATE = 30  # Telegram: "about 30 messages per second" per bot
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
 _ADMIN_RE = re.compile(r"^(telegram|bale):(-?\d{1,20})$")
 _HOST_LABEL_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
@@ -51,8 +54,13 @@ class Settings:
     content_path: Path | None = None
     log_level: str = "INFO"
     staff_chats: Mapping[str, int] = field(default_factory=dict)
-    send_rate: float = 25.0
+    send_rate: int = 30
     outbox_lease: int = 30
+
+    @property
+    def limits(self) -> Limits:
+        """The flood limits every send is paced by: Telegram's, at HOMEBIZ_SEND_RATE a second."""
+        return Limits(bot_count=self.send_rate)
 
     def platform(self, name: str) -> PlatformSettings | None:
         """The settings of one platform, if it is configured."""
@@ -92,16 +100,16 @@ def _parse_staff_chats(raw: str) -> dict[str, int]:
     return chats
 
 
-def _parse_rate(raw: str) -> float:
-    """Messages per second the outbox may send on each platform (default 25)."""
+def _parse_rate(raw: str) -> int:
+    """Messages the platform allows the bot in any second, replies and outbox together (30)."""
     if not raw.strip():
-        return 25.0
+        return DEFAULT_SEND_RATE
     try:
-        rate = float(raw)
+        rate = int(raw.strip())
     except ValueError:
-        raise ConfigError(f"HOMEBIZ_SEND_RATE: '{raw}' is not a number") from None
-    if not 0 < rate <= 10_000:
-        raise ConfigError(f"HOMEBIZ_SEND_RATE: {raw} is outside 0 < rate <= 10000")
+        raise ConfigError(f"HOMEBIZ_SEND_RATE: '{raw}' is not a whole number") from None
+    if not 1 <= rate <= 10_000:
+        raise ConfigError(f"HOMEBIZ_SEND_RATE: {raw} is outside 1 to 10000")
     return rate
 
 

@@ -10,6 +10,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.followup import policy_from
 from bot.jalali import format_datetime
+from bot.pacer import Pacer
 from bot.repo.checkins import CheckinRepo
 from bot.repo.outbox import OutboxRepo
 from bot.repo.senders import SenderRepo
@@ -93,7 +94,7 @@ async def send_now(settings: Settings) -> list[str]:
                         OutboxRepo(svc.db),
                         name,
                         svc.clock,
-                        global_rate=settings.send_rate,
+                        pacer=Pacer(settings.limits),
                         lease=settings.outbox_lease,
                     )
                     line += f"; sent {await sender.drain_once()}"

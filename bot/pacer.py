@@ -136,6 +136,15 @@ class Pacer:
                 self._replies_waiting -= 1
                 self._wake()
 
+    def chat_wait(self, chat: int, now: float) -> float | None:
+        """Seconds until ``chat`` may have another message (0: now; None: one is in flight)."""
+        lane = self._lanes.get(chat)
+        return 0.0 if lane is None else self._waits(chat, bulk=False, now=now)[1]
+
+    def bulk_paused(self, now: float) -> float:
+        """Seconds bulk sends stay paused after a 429 (0: not paused)."""
+        return max(0.0, self._bulk_paused_until - now)
+
     def penalize(self, chat: int | None, seconds: float) -> None:
         """The platform answered 429: pause this chat, and every bulk send, as long as it asked."""
         until = time.monotonic() + max(0.0, seconds)

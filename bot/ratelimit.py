@@ -31,6 +31,7 @@ class PaceArgs(TypedDict, total=False):
 
     bulk: bool  # an outbox send: after replies, within the bulk share of the budget
     retry: bool  # False: raise RetryAfter to the caller (the outbox reschedules the row)
+    admitted: bool  # the caller already holds this send's slot (the outbox paces itself)
 
 
 def seconds(value: timedelta | float) -> float:
@@ -77,6 +78,12 @@ class PacedLimiter(BaseRateLimiter[PaceArgs]):
         options: PaceArgs = rate_limit_args or {}
         bulk = bool(options.get("bulk"))
         chat = _chat(data)
+        if options.get("admitted"):
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                self.pacer.penalize(chat, seconds(exc.retry_after))
+                raise
         while True:
             slot = await self.pacer.acquire(chat, bulk=bulk)
             try:

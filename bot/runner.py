@@ -182,6 +182,7 @@ async def _start_all(settings: Settings, services: Services, served: list[Served
             token=platform.token,
             base_url=platform.api_url,
             base_file_url=platform.file_url,
+            limits=settings.limits,
         )
         served.append(Served(platform, app))
         await _start(served[-1])

@@ -33,7 +33,6 @@ class Proactive:
             OutboxRepo(svc.db),
             platform,
             svc.clock,
-            global_rate=svc.settings.send_rate,
             lease=svc.settings.outbox_lease,
         )
         self._stop = asyncio.Event()

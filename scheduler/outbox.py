@@ -25,12 +25,17 @@ than a third left. Either way at most ``concurrency`` messages repeat. (A networ
 which the platform did deliver, such as a timeout, is retried like any other: the Bot API gives
 no way to tell, and that repeat is outside this window.)
 
+Pacing. The sender has no limits of its own: every row waits for its slot in the platform's one
+pacer (bot/pacer.py), the same one every reply goes through, as bulk: after replies, and
+leaving the reserved share of each second to them. Rows of a chat that may not have another
+message yet wait in the sender's queue without holding other chats up.
+
 Time. Every database time (``not_before``, ``sent_at``, back-off deadlines, ``lease_until``,
 ``unreachable_at``) comes from the injected ``clock`` in whole seconds, so a ManualClock drives
-what is due and when a lease expires. Pacing (the global token bucket, per-chat spacing,
-flood-wait pauses, flush age, write back-off, the renewal rhythm) uses ``time.monotonic()`` and
-real, short, capped ``asyncio.sleep`` calls: sub-second limits cannot be expressed in the
-clock's whole seconds, and a ManualClock that nobody advances must not hang.
+what is due and when a lease expires. Pacing, flood-wait pauses, flush age, write back-off and
+the renewal rhythm use ``time.monotonic()`` and real, short, capped ``asyncio.sleep`` calls:
+sub-second limits cannot be expressed in the clock's whole seconds, and a ManualClock that
+nobody advances must not hang.
 """
 
 from __future__ import annotations
@@ -51,7 +56,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.clock import Clock
-from bot.ratelimit import PaceArgs
+from bot.pacer import Limits, Pacer, Slot
+from bot.ratelimit import PaceArgs, PacedLimiter
 from bot.repo.outbox import OutboxRepo, OutboxRow
 from bot.repo.senders import SenderRepo
 from scheduler.outbox_ledger import Ledger, SenderStats
@@ -70,40 +76,19 @@ STOP_PATIENCE = 5.0  # seconds a stopping sender keeps retrying to record what i
 # indefinitely; ten waits, seconds to minutes each, give a merely busy moment ample room to
 # pass, while a chat refused for good fails visibly (`homebiz outbox`) within minutes or hours.
 MAX_FLOOD_WAITS = 10
-BULK: PaceArgs = {"bulk": True, "retry": False}  # after replies; a 429 comes back to the row
-
-
-class TokenBucket:
-    """A monotonic-time token bucket: ``rate`` tokens per second, at most ``burst`` stored."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        """Start full."""
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.stamp = time.monotonic()
-
-    def take(self, now: float) -> float:
-        """Take a token and return 0, or return the seconds until one is available."""
-        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return 0.0
-        return (1.0 - self.tokens) / self.rate
+BULK: PaceArgs = {"bulk": True, "retry": False, "admitted": True}  # the slot is the sender's
 
 
 class ChatQueue:
     """Claimed rows in priority order, at most one per chat ready or in flight at a time.
 
-    A row whose chat has a send in flight, or got one less than ``interval`` seconds ago, is
-    held (without blocking other chats) until the chat is free again.
+    A row whose chat has a send in flight, or may not have another message yet (the pacer
+    says when), is held without blocking other chats until the chat is free again.
     """
 
-    def __init__(self, interval: float, free_at: dict[int, float]) -> None:
-        """Share ``free_at`` (chat → monotonic time of its next allowed send) with the sender."""
-        self.interval = interval
-        self.free_at = free_at
+    def __init__(self, pacer: Pacer) -> None:
+        """Ask ``pacer`` when each chat is free."""
+        self.pacer = pacer
         self.ready: list[tuple[tuple[int, int, int], OutboxRow]] = []
         self.held: dict[int, list[tuple[tuple[int, int, int], OutboxRow]]] = {}
         self.timers: list[tuple[float, int]] = []
@@ -115,23 +100,36 @@ class ChatQueue:
         """The heap entry of a row: the claim order, then the row (ids are unique)."""
         return (row.priority, row.not_before, row.id), row
 
+    def _free_in(self, chat: int, now: float) -> float:
+        """Seconds until the chat may have another message (a send in flight: look again soon)."""
+        wait = self.pacer.chat_wait(chat, now)
+        return MAX_WAIT if wait is None else wait
+
     def admit(self, row: OutboxRow, now: float) -> None:
         """Queue a claimed row: ready if its chat is free, else held."""
         chat = row.chat_id
         self.size += 1
         if chat in self.busy or chat in self.held:
             heapq.heappush(self.held.setdefault(chat, []), self._entry(row))
-        elif self.free_at.get(chat, 0.0) > now:
+            return
+        wait = self._free_in(chat, now)
+        if wait > 0:
             self.held[chat] = [self._entry(row)]
-            heapq.heappush(self.timers, (self.free_at[chat], chat))
+            heapq.heappush(self.timers, (now + wait, chat))
         else:
             self.busy.add(chat)
             heapq.heappush(self.ready, self._entry(row))
 
     def release_due(self, now: float) -> None:
-        """Move the best held row of every chat whose spacing has passed to ready."""
+        """Move the best held row of every chat whose time has come to ready."""
         while self.timers and self.timers[0][0] <= now:
             _, chat = heapq.heappop(self.timers)
+            if chat in self.busy or chat not in self.held:
+                continue
+            wait = self._free_in(chat, now)
+            if wait > 0:  # a reply took the chat's turn meanwhile
+                heapq.heappush(self.timers, (now + wait, chat))
+                continue
             rows = self.held[chat]
             entry = heapq.heappop(rows)
             if not rows:
@@ -139,20 +137,31 @@ class ChatQueue:
             self.busy.add(chat)
             heapq.heappush(self.ready, entry)
 
+    def peek(self) -> OutboxRow:
+        """The best ready row, left in place."""
+        return self.ready[0][1]
+
     def pop(self) -> OutboxRow:
         """Take the best ready row (its chat stays busy until ``finished``)."""
         self.size -= 1
         return heapq.heappop(self.ready)[1]
 
-    def finished(self, chat: int, now: float) -> None:
-        """A send to ``chat`` ended: it may get the next one ``interval`` seconds from now."""
+    def hold_back(self, now: float) -> None:
+        """The best ready row's chat is not free after all (a reply took it): hold the row."""
+        entry = heapq.heappop(self.ready)
+        chat = entry[1].chat_id
         self.busy.discard(chat)
-        self.free_at[chat] = now + self.interval
+        heapq.heappush(self.held.setdefault(chat, []), entry)
+        heapq.heappush(self.timers, (now + self._free_in(chat, now), chat))
+
+    def finished(self, chat: int, now: float) -> None:
+        """A send to ``chat`` ended (its slot released): its next row waits for the pacer."""
+        self.busy.discard(chat)
         if chat in self.held:
-            heapq.heappush(self.timers, (now + self.interval, chat))
+            heapq.heappush(self.timers, (now + self._free_in(chat, now), chat))
 
     def next_timer(self) -> float | None:
-        """The monotonic time the next held row becomes ready, if any."""
+        """The monotonic time the next held row may become ready, if any."""
         return self.timers[0][0] if self.timers else None
 
     def take_all(self) -> list[OutboxRow]:
@@ -189,8 +198,7 @@ class OutboxSender:
         platform: str,
         clock: Clock,
         *,
-        global_rate: float = 25.0,
-        per_chat_interval: float = 1.0,
+        pacer: Pacer | None = None,
         max_attempts: int = 5,
         base_backoff: float = 2.0,
         batch: int = 200,
@@ -200,15 +208,19 @@ class OutboxSender:
     ) -> None:
         """Configure; nothing runs until ``run`` or ``drain_once``.
 
-        ``lease``: seconds a claimed row stays ours without renewal (at least 3); ``idle_poll``:
-        seconds between due-checks when nothing notifies the sender.
+        ``pacer``: the platform's pacer (by default the one the bot's own calls go through,
+        else a new one with Telegram's limits); ``lease``: seconds a claimed row stays ours
+        without renewal (at least 3); ``idle_poll``: seconds between due-checks when nothing
+        notifies the sender.
         """
-        if global_rate <= 0 or batch < 1 or concurrency < 1 or max_attempts < 1:
-            raise ValueError("global_rate, batch, concurrency and max_attempts must be positive")
+        if batch < 1 or concurrency < 1 or max_attempts < 1:
+            raise ValueError("batch, concurrency and max_attempts must be positive")
         if idle_poll <= 0:
             raise ValueError("idle_poll must be positive")
         self.bot, self.repo, self.platform, self.clock = bot, repo, platform, clock
-        self.per_chat_interval = per_chat_interval
+        limiter = getattr(bot, "rate_limiter", None)
+        shared = limiter.pacer if isinstance(limiter, PacedLimiter) else None
+        self.pacer = pacer or shared or Pacer(Limits())
         self.max_attempts = max_attempts
         self.base_backoff = base_backoff
         self.batch = batch
@@ -221,16 +233,12 @@ class OutboxSender:
             repo, SenderRepo(repo.db), platform, self.owner, clock, self.stats,
             lease=lease, flush_size=self.flush_size,
         )  # fmt: skip
-        self.bucket = TokenBucket(global_rate, max(1.0, global_rate / 10))
-        self.paused_until = 0.0  # monotonic; set by RetryAfter
         self.wake = asyncio.Event()
-        self._chat_free_at: dict[int, float] = {}
         self._requeued = False
         self._rng = random.Random()
-        # Through a Bot with our pacer (the running bot's), rows go as bulk and see their 429s.
-        self._pace: dict[str, Any] = (
-            {"rate_limit_args": BULK} if getattr(bot, "rate_limiter", None) else {}
-        )
+        # Through a Bot with our limiter the row's slot is already held: the call goes straight
+        # through, and a 429 comes back to the row (and pauses the pacer's bulk sends).
+        self._pace: dict[str, Any] = {"rate_limit_args": BULK} if shared else {}
 
     # --- public -------------------------------------------------------------------------
     def notify(self) -> None:
@@ -289,7 +297,7 @@ class OutboxSender:
     async def _pump(self, stop: asyncio.Event | None) -> int:
         """Claim, pace and send until nothing is due, nothing is held and nothing is in flight."""
         self.wake.clear()
-        queue = ChatQueue(self.per_chat_interval, self._chat_free_at)
+        queue = ChatQueue(self.pacer)
         tasks: set[asyncio.Task[None]] = set()
         ledger = self.ledger
         attempted = 0
@@ -299,7 +307,7 @@ class OutboxSender:
         try:
             while stop is None or not stop.is_set():
                 now = time.monotonic()
-                paused = self.paused_until - now
+                paused = self.pacer.bulk_paused(now)
                 if self._requeued or self.wake.is_set() or now - last_claim >= self.idle_poll:
                     dry, self._requeued = False, False
                     self.wake.clear()
@@ -317,19 +325,21 @@ class OutboxSender:
                 queue.release_due(now)
                 wait = MAX_WAIT
                 while (
-                    paused <= 0
-                    and queue.ready
+                    queue.ready
                     and self._in_flight(tasks) < self.concurrency
                     and ledger.may_send()
                 ):
-                    token_wait = self.bucket.take(now)
-                    if token_wait:
-                        wait = min(wait, token_wait)
+                    got = self.pacer.try_acquire(queue.peek().chat_id, bulk=True)
+                    if not isinstance(got, Slot):
+                        if self.pacer.chat_wait(queue.peek().chat_id, now) != 0.0:
+                            queue.hold_back(now)  # a reply has the chat: others may go
+                            continue
+                        wait = min(wait, MAX_WAIT if got is None else got)
                         break
                     row = queue.pop()
                     attempted += 1
                     self.stats.attempted += 1
-                    task = asyncio.create_task(self._deliver(row, queue))
+                    task = asyncio.create_task(self._deliver(row, queue, got))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                 if ledger.renew_due(now):  # first: a failing commit must not starve renewals
@@ -376,9 +386,6 @@ class OutboxSender:
         await self.ledger.release(queue.take_all())
         if self.ledger.commit_due(time.monotonic(), busy=False):
             await self.ledger.commit()
-        if len(self._chat_free_at) > 10_000:
-            now = time.monotonic()
-            self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
 
     # --- one send -----------------------------------------------------------------------
     async def _send(self, row: OutboxRow) -> Message:
@@ -398,13 +405,14 @@ class OutboxSender:
             )  # fmt: skip
         return await self.bot.send_message(row.chat_id, text, reply_markup=markup, **self._pace)
 
-    async def _deliver(self, row: OutboxRow, queue: ChatQueue) -> None:
+    async def _deliver(self, row: OutboxRow, queue: ChatQueue, slot: Slot) -> None:
         """Send one row that is still ours and record the outcome; logs instead of raising."""
         if not self.ledger.holds(row.id):  # taken over by another sender after our lease lapsed
+            slot.release()
             queue.finished(row.chat_id, time.monotonic())
             return
         try:
-            await self._attempt(row, queue)
+            await self._attempt(row, queue, slot)
         except Exception:
             logger.exception("%s outbox: row %d: unexpected error; released", self.platform, row.id)
             release = functools.partial(self.repo.release, [row.id], owner=self.owner)
@@ -415,12 +423,13 @@ class OutboxSender:
         write = functools.partial(mark, row.id, *args, owner=self.owner, **options)
         await self.ledger.record(row.id, write)
 
-    async def _attempt(self, row: OutboxRow, queue: ChatQueue) -> None:
+    async def _attempt(self, row: OutboxRow, queue: ChatQueue, slot: Slot) -> None:
         """Make the call and classify its outcome: sent, retry, flood wait, forbidden, failed."""
         try:
             try:
                 message = await self._send(row)
             finally:
+                slot.release()
                 queue.finished(row.chat_id, time.monotonic())
         except RetryAfter as exc:
             await self._on_retry_after(row, exc)
@@ -444,10 +453,11 @@ class OutboxSender:
             self.ledger.sent_ok(row.id, message.message_id)
 
     async def _on_retry_after(self, row: OutboxRow, exc: RetryAfter) -> None:
-        """Pause this platform for the flood wait; the row goes back pending, up to the cap."""
+        """Pause bulk sends for the flood wait; the row goes back pending, up to the cap."""
         seconds = _seconds(exc.retry_after)
         self.stats.rate_limited += 1
-        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+        if not self._pace:  # through our limiter the pacer has been told already
+            self.pacer.penalize(row.chat_id, seconds)
         now = self.clock.timestamp()
         if row.flood_waits + 1 >= MAX_FLOOD_WAITS:
             self.stats.flood_failed += 1

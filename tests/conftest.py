@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.fakeapi.client import ChatClient
 from bot.fakeapi.emulator import BotApiEmulator
 from bot.fakeapi.request import EmulatorRequest
-from bot.pacer import Limits
+from bot.pacer import Limits, Pacer
 from bot.repo.outbox import OutboxRepo
 from bot.services import Services
 from scheduler.outbox import OutboxSender
@@ -87,8 +87,7 @@ class Bot:
             OutboxRepo(self.svc.db),
             self.platform,
             self.clock,
-            global_rate=1000,
-            per_chat_interval=0.0,
+            pacer=Pacer(Limits.unlimited()),
         )
         return await sender.drain_once()
 
@@ -96,6 +95,15 @@ class Bot:
         """A person chatting with this bot (re-bound to the current Application)."""
         assert self.app is not None
         return ChatClient(self.app, self.emulator, user_id, first_name=name, language_code=lang)
+
+
+def pace(*, rate: int = 0, chat_interval: float = 0.0) -> Pacer:
+    """A pacer for a test: at most ``rate`` messages in any second (0: no such limit) and one
+    message per ``chat_interval`` seconds in a chat (0: no such limit)."""
+    if not rate and not chat_interval:
+        return Pacer(Limits.unlimited())
+    per_chat = 1 / chat_interval if chat_interval else 1e9
+    return Pacer(Limits(bot_count=rate or 10**9, chat_rate=per_chat, chat_burst=1, reserve=0))
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from bot.repo.staff import StaffRepo
 from bot.validators import ValidationError
 from scheduler.broadcasts import BroadcastMonitor, parse_when
 from scheduler.outbox import OutboxSender
-from tests.conftest import Bot, wait_until
+from tests.conftest import Bot, pace, wait_until
 from tests.test_onboarding import onboard
 
 ADMIN = 1
@@ -81,7 +81,7 @@ async def send_now(me: ChatClient) -> None:
 
 def sender(bot: Bot, **options: Any) -> OutboxSender:
     """An outbox sender on the fake API, fast unless told otherwise."""
-    settings: dict[str, Any] = {"global_rate": 1000.0, "per_chat_interval": 0.0, **options}
+    settings: dict[str, Any] = {"pacer": pace(), **options}
     return OutboxSender(bot.app.bot, OutboxRepo(bot.svc.db), PLATFORM, bot.clock, **settings)
 
 
@@ -227,7 +227,7 @@ async def test_thousand_applicants_with_flood_waits_and_blocked_chats(sbot: Bot)
         emulator.attempts.total() * 0.002 + sum(1 for e in emulator.errors if e[1] == 429)
     )
     emulator.global_rate, emulator.rate_burst = 200.0, 300.0
-    out = sender(bot, global_rate=2000.0, concurrency=32)
+    out = sender(bot, concurrency=32, pacer=pace(rate=2000))
     for _ in range(10):
         await out.drain_once()
         if not await OutboxRepo(bot.svc.db).pending_count(PLATFORM):

@@ -18,7 +18,9 @@ from telegram import Bot
 from bot.clock import ManualClock
 from bot.db import Database
 from bot.fakeapi.emulator import BotApiEmulator
+from bot.fakeapi.flood import FloodRules, Window
 from bot.fakeapi.request import EmulatorRequest
+from bot.pacer import Pacer
 from bot.repo.outbox import (
     CLAIM_SQL,
     PRIORITY_BROADCAST,
@@ -30,10 +32,16 @@ from bot.repo.outbox import (
 )
 from bot.repo.senders import SenderRepo
 from scheduler.outbox import OutboxSender
+from tests.conftest import pace
 
 TOKEN = "1000001:TEST-TOKEN-NOT-REAL"
 PLATFORM = "telegram"
-FAST: dict[str, Any] = {"global_rate": 100_000.0, "per_chat_interval": 0.01, "base_backoff": 2.0}
+FAST: dict[str, Any] = {"base_backoff": 2.0}  # and a pacer of its own: fast()
+
+
+def fast() -> Pacer:
+    """A pacer that only keeps a chat's messages a hundredth of a second apart."""
+    return pace(chat_interval=0.01)
 
 
 @dataclass
@@ -49,7 +57,9 @@ class World:
 
     def sender(self, **options: Any) -> OutboxSender:
         """An OutboxSender on this world; fast limits unless the test overrides them."""
-        return OutboxSender(self.bot, self.repo, PLATFORM, self.clock, **{**FAST, **options})
+        return OutboxSender(
+            self.bot, self.repo, PLATFORM, self.clock, **{**FAST, "pacer": fast(), **options}
+        )
 
     async def add_user(
         self, user_id: int, *, proactive: int = 1, unreachable_at: int | None = None
@@ -289,7 +299,7 @@ async def test_running_sender_prefers_a_reply_enqueued_mid_broadcast(world: Worl
         world.emulator.add_user(c)
     await world.enqueue_broadcast(chats)
     world.emulator.add_user(999)
-    sender = world.sender(global_rate=200.0, batch=10, concurrency=4)
+    sender = world.sender(batch=10, concurrency=4, pacer=pace(rate=200))
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
     async with asyncio.timeout(10):
@@ -336,7 +346,7 @@ async def test_busy_sender_claims_on_notify(world: World) -> None:
         world.emulator.add_user(c)
     for i in range(4):
         await world.enqueue(1, f"پیام {i}")
-    sender = world.sender(idle_poll=60.0, per_chat_interval=0.4)
+    sender = world.sender(idle_poll=60.0, pacer=pace(chat_interval=0.4))
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
     async with asyncio.timeout(5):  # by the second, its claims have long found nothing more
@@ -392,7 +402,7 @@ async def test_graceful_stop_leaves_nothing_sending(world: World) -> None:
     for c in chats:
         world.emulator.add_user(c)
     await world.enqueue_broadcast(chats)
-    sender = world.sender(global_rate=500.0, batch=100)
+    sender = world.sender(batch=100, pacer=pace(rate=500))
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
     async with asyncio.timeout(10):
@@ -440,7 +450,7 @@ async def test_per_chat_spacing_without_blocking_other_chats(world: World) -> No
         await world.enqueue(1, f"پیام {i}")
     for c in range(2, 12):
         await world.enqueue(c)
-    await world.sender(per_chat_interval=0.2).drain_once()
+    await world.sender(pacer=pace(chat_interval=0.2)).drain_once()
     to_one = [t for t, method, chat, _ in times if method == "sendmessage" and chat == 1]
     others = [t for t, method, chat, _ in times if method == "sendmessage" and chat != 1]
     assert len(to_one) == 3 and len(others) == 10
@@ -452,15 +462,17 @@ async def test_per_chat_spacing_without_blocking_other_chats(world: World) -> No
 
 
 async def test_global_rate_keeps_under_the_api_limit(world: World) -> None:
-    """Paced at 40/s with small bursts, the sender never trips a 50/s, burst-5 API limit."""
-    world.emulator.global_rate, world.emulator.rate_burst = 50.0, 5.0
-    chats = list(range(1, 31))
+    """Paced at 40 in any second, the sender never trips a strict 50-in-any-second limit."""
+    world.emulator.flood_rules = FloodRules(bot=Window(50, 1.0), penalty=1.0)
+    chats = list(range(1, 91))
     for c in chats:
         world.emulator.add_user(c)
     await world.enqueue_broadcast(chats)
-    await world.sender(global_rate=40.0).drain_once()
+    began = time.monotonic()
+    await world.sender(pacer=pace(rate=40)).drain_once()
     assert world.emulator.errors == []
     assert world.emulator.delivered == dict.fromkeys(chats, 1)
+    assert time.monotonic() - began >= 2.0  # 90 messages at 40 in any second: 3 windows
 
 
 async def test_retry_after_pauses_and_nothing_is_lost_or_duplicated(world: World) -> None:
@@ -632,7 +644,9 @@ async def test_crash_mid_outbox_loses_nothing_and_bounds_duplicates(
     await world.enqueue_broadcast(chats)
     bot = make_bot(world.emulator, latency=0.001)
     await bot.initialize()
-    sender = OutboxSender(bot, world.repo, PLATFORM, world.clock, **FAST, concurrency=16)
+    sender = OutboxSender(
+        bot, world.repo, PLATFORM, world.clock, **FAST, pacer=fast(), concurrency=16
+    )
     task = asyncio.create_task(sender.run(asyncio.Event()))
     async with asyncio.timeout(20):
         while sum(world.emulator.delivered.values()) < total // 2:

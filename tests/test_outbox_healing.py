@@ -25,6 +25,7 @@ from bot.ops import outbox_counts
 from bot.repo.outbox import OutboxRepo
 from bot.repo.senders import SenderRepo
 from scheduler.outbox import MAX_FLOOD_WAITS, OutboxSender
+from tests.conftest import pace
 from tests.test_outbox import (
     FAST,
     PLATFORM,
@@ -124,7 +125,7 @@ async def test_running_sender_heals_when_writes_fail_for_seconds_mid_broadcast(
         world.emulator.add_user(c)
     await world.enqueue_broadcast(chats)
     await swap_bot(world, make_bot(world.emulator, latency=0.002))
-    sender = world.sender(global_rate=250.0, concurrency=16)
+    sender = world.sender(concurrency=16, pacer=pace(rate=250))
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
     delivered = lambda: sum(world.emulator.delivered.values())  # noqa: E731
@@ -266,7 +267,7 @@ async def test_leases_of_every_row_held_are_renewed_before_they_expire(
         await real_mark_sent(items, now)
 
     monkeypatch.setattr(world.repo, "mark_sent", refused)
-    sender = world.sender(lease=30, per_chat_interval=0.01)
+    sender = world.sender(lease=30, pacer=pace(chat_interval=0.01))
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
     await until(lambda: request.waiting == 1 and world.emulator.delivered[2] == 1, "3 held rows")
@@ -334,7 +335,7 @@ async def test_own_unrecorded_success_is_never_sent_again_by_its_sender(
 
     monkeypatch.setattr(world.repo, "mark_sent", mark_sent)
     monkeypatch.setattr(world.repo, "claim", counted_claim)
-    sender = world.sender(lease=30, per_chat_interval=0.3, idle_poll=0.05)
+    sender = world.sender(lease=30, idle_poll=0.05, pacer=pace(chat_interval=0.3))
     monkeypatch.setattr(sender.ledger, "senders", senders)
     monkeypatch.setattr(senders, "renew", renew)
     stop = asyncio.Event()
@@ -369,7 +370,7 @@ async def test_running_sender_takes_over_a_killed_senders_rows_without_restart(
     doomed_repo = OutboxRepo(doomed_db)
     doomed = OutboxSender(
         doomed_bot, doomed_repo, PLATFORM, world.clock,
-        **{**FAST, "global_rate": 100.0}, batch=400, lease=30,
+        **FAST, pacer=pace(rate=100, chat_interval=0.01), batch=400, lease=30,
     )  # fmt: skip
     drain = asyncio.create_task(doomed.drain_once())
     await until(lambda: sum(world.emulator.delivered.values()) >= 50, "the drain under way")

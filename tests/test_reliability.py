@@ -24,7 +24,7 @@ from bot.fakeapi.emulator import BotApiEmulator
 from bot.repo.broadcasts import BroadcastRepo, Draft
 from bot.repo.outbox import OutboxRepo
 from scheduler.outbox import OutboxSender
-from tests.conftest import Bot, no_errors
+from tests.conftest import Bot, no_errors, pace
 from tests.support import TOKEN, BotProcess, bot_env
 from tests.support.botapi_server import BotApiServer
 
@@ -136,8 +136,7 @@ async def test_broadcast_through_5xx_drops_and_blocked_users(tmp_path: Path, pla
                     OutboxRepo(db),
                     "telegram",
                     Clock(),
-                    global_rate=2000,
-                    per_chat_interval=0.0,
+                    pacer=pace(rate=2000),
                     base_backoff=0.01,
                     max_attempts=12,
                 )
