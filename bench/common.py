@@ -334,7 +334,7 @@ def _user_rows(pop: Population, seed: int = 7) -> Iterator[tuple[Any, ...]]:
 async def seed_users(db: Database, pop: Population) -> float:
     """Insert the population in one transaction with executemany; return the seconds taken."""
     began = time.perf_counter()
-    async with db.transaction() as conn:
+    async with db.transaction(slow=True) as conn:
         await conn.executemany(USER_INSERT, _user_rows(pop))
     return time.perf_counter() - began
 
@@ -429,17 +429,17 @@ class DbTimer:
         self.hops = 0
         self.seconds = 0.0
         self._saved: dict[str, Any] = {}
-        # Every aiosqlite call (cursor ones too) goes through Connection._execute: one queue
-        # hand-off to the connection's thread and back. Counted here, on the instance.
-        conn = db._conn
-        hop = conn._execute
+        # A statement that goes to the connection's worker thread (slow work, or a wait for
+        # another process's lock) costs a hand-off there and back: counted on the instance.
+        hop = db._in_worker
 
-        async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        async def counted(work: Any) -> Any:
             """Count one thread hand-off."""
             self.hops += 1
-            return await hop(fn, *args, **kwargs)
+            return await hop(work)
 
-        conn._execute = counted  # type: ignore[method-assign]
+        db._in_worker = counted  # type: ignore[method-assign]
+        self._saved["_in_worker"] = hop
         for name in ("fetchone", "fetchall", "execute", "changes"):
             original = getattr(db, name, None)
             if original is None:
@@ -487,4 +487,3 @@ class DbTimer:
         """Put the original methods back."""
         for name in self._saved:
             delattr(self.db, name)
-        del self.db._conn._execute

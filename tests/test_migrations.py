@@ -6,11 +6,11 @@ import asyncio
 import json
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 
 import bot.db as dbmod
@@ -272,34 +272,37 @@ async def test_a_failing_migration_leaves_the_previous_version(
 
 
 @pytest.fixture
-async def connections(
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[list[aiosqlite.Connection]]:
-    """Every aiosqlite connection bot.db opens; any left open is closed afterwards."""
-    opened: list[aiosqlite.Connection] = []
-    real_connect = aiosqlite.connect
+def connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[sqlite3.Connection]]:
+    """Every SQLite connection bot.db opens; any left open is closed afterwards."""
+    opened: list[sqlite3.Connection] = []
+    real_connect = sqlite3.connect
 
-    def connect(*args: Any, **kwargs: Any) -> aiosqlite.Connection:
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
         """Open as usual and remember the connection."""
         conn = real_connect(*args, **kwargs)
         opened.append(conn)
         return conn
 
-    monkeypatch.setattr(dbmod.aiosqlite, "connect", connect)
+    monkeypatch.setattr(dbmod.sqlite3, "connect", connect)
     yield opened
-    for conn in opened:  # a leaked worker thread would keep pytest from exiting
-        if conn._connection is not None:
-            stopped = conn.stop()
-            if stopped is not None:
-                await stopped
-            conn._thread.join(timeout=5)
+    for conn in opened:
+        conn.close()
+
+
+def _is_closed(conn: sqlite3.Connection) -> bool:
+    """Whether a connection was closed."""
+    try:
+        conn.execute("SELECT 1")
+    except sqlite3.ProgrammingError:
+        return True
+    return False
 
 
 @pytest.mark.parametrize("failure", ["migration", "not_a_database"])
 async def test_a_failed_open_closes_its_connection(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    connections: list[aiosqlite.Connection],
+    connections: list[sqlite3.Connection],
     failure: str,
 ) -> None:
     """Database.open that raises leaves no connection (and no thread) behind."""
@@ -312,7 +315,8 @@ async def test_a_failed_open_closes_its_connection(
         expected = sqlite3.DatabaseError
     with pytest.raises(expected):
         await Database.open(path)
-    assert connections and all(c._connection is None for c in connections)
+    assert connections and all(_is_closed(c) for c in connections)
+    assert not [t for t in threading.enumerate() if t.name.startswith("sqlite")]
 
 
 # --- backups ----------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ class FlakyDatabase(Database):
 
     failing = False
     refused = 0
+    armed = False
 
     def refuse(self) -> None:
         """Raise the disk-full error while failing."""
@@ -59,19 +60,18 @@ class FlakyDatabase(Database):
 
     def arm(self) -> None:
         """Make every COMMIT of a transaction pass through ``refuse``."""
-        real_commit = self._conn.commit
+        self.armed = True
 
-        async def commit() -> None:
-            """Refuse, leaving the transaction open, or commit."""
+    def _commit(self) -> None:
+        """Refuse, leaving the transaction open, or commit."""
+        if self.armed:
             self.refuse()
-            await real_commit()
+        super()._commit()
 
-        self._conn.commit = commit  # type: ignore[method-assign]
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def execute(self, sql: str, params: Sequence[Any] = (), *, slow: bool = False) -> int:
         """An autocommit write, refused while failing."""
         self.refuse()
-        return await super().execute(sql, params)
+        return await super().execute(sql, params, slow=slow)
 
 
 @pytest.fixture

@@ -16,9 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-import aiosqlite
-
-from bot.db import Database
+from bot.db import Database, Transaction
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
 PRIORITY_NORMAL = 10
@@ -278,12 +276,12 @@ class OutboxRepo:
         Returns how many other pending rows were cancelled. One transaction.
         """
         async with self.db.transaction() as conn:
-            async with conn.execute(
+            cur = await conn.execute(
                 f"UPDATE outbox SET status = 'failed', error = ? WHERE id = ? AND {_MINE} "
                 "RETURNING platform, chat_id, user_pk",
                 (error, row_id, owner),
-            ) as cur:
-                row = await cur.fetchone()
+            )
+            row = await cur.fetchone()
             if row is None:
                 return 0
             platform, chat_id, user_pk = row
@@ -352,11 +350,10 @@ class OutboxRepo:
 
 
 async def _take(
-    conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...], lease: tuple[str, int]
+    conn: Transaction, sql: str, params: tuple[Any, ...], lease: tuple[str, int]
 ) -> tuple[list[OutboxRow], int]:
     """Lease the rows ``sql`` finds, cancelling unreachable or stopped people's; (rows, found)."""
-    async with conn.execute(sql, params) as cur:
-        found = list(await cur.fetchall())
+    found = (await conn.execute(sql, params)).rows
     take: list[OutboxRow] = []
     skipped: list[tuple[str, int]] = []
     for row in found:

@@ -39,13 +39,13 @@ class SenderRepo:
         still: set[int] = set()
         async with self.db.transaction() as conn:
             if ids:
-                async with conn.execute(
+                cur = await conn.execute(
                     "UPDATE outbox SET lease_until = ? "
                     "WHERE id IN (SELECT value FROM json_each(?)) "
                     "AND status = 'sending' AND lease_owner = ? RETURNING id",
                     (until, json.dumps(sorted(ids)), owner),
-                ) as cur:
-                    still = {int(r[0]) for r in await cur.fetchall()}
+                )
+                still = {int(r[0]) for r in cur.rows}
             if heartbeat_since is not None:
                 await conn.execute(
                     "INSERT INTO senders (platform, owner, started_at, seen_at, live_until) "
