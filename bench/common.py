@@ -157,7 +157,7 @@ def machine() -> dict[str, str]:
                 model = line.split(":", 1)[1].strip()
                 break
     versions = []
-    for name in ("python-telegram-bot", "aiosqlite", "httpx", "tornado"):
+    for name in ("python-telegram-bot", "aiohttp", "httpx"):
         try:
             versions.append(f"{name} {metadata.version(name)}")
         except metadata.PackageNotFoundError:
@@ -213,7 +213,7 @@ def setup_logging() -> None:
     for handler in list(root.handlers):
         root.removeHandler(handler)
     root.addHandler(LOGS)
-    for noisy in ("httpx", "httpcore", "telegram", "aiosqlite"):
+    for noisy in ("httpx", "httpcore", "telegram"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from pathlib import Path
-
-import aiosqlite
 
 from bench.common import (
     BIG_COUNTY,
@@ -24,6 +21,7 @@ from bench.common import (
     rss_mb,
     seed_users,
 )
+from bot.db import Database
 from bot.repo.broadcasts import BroadcastRepo, Draft
 from bot.services import Services
 from scheduler.planner import Planner
@@ -64,31 +62,22 @@ async def build_database(scale: Scale, workdir: Path, section: Section) -> tuple
 
 
 async def round_trip(section: Section, path: Path) -> None:
-    """How long one awaited aiosqlite query costs here, against the same query in-thread."""
+    """One awaited primary-key lookup as bot.db runs it (on the loop's thread), against the
+    same lookup handed to its worker thread (where waits and slow work go)."""
     sql = "SELECT * FROM users WHERE id = ?"
-    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    db = await Database.open(path, migrate=False)
     try:
-        three: list[float] = []
-        one: list[float] = []
+        inline: list[float] = []
+        worker: list[float] = []
         for i in range(ROUND_TRIPS):
             began = time.perf_counter()
-            async with conn.execute(sql, (i % 1000 + 1,)) as cur:
-                await cur.fetchone()
-            three.append(time.perf_counter() - began)
+            await db.fetchone(sql, (i % 1000 + 1,))
+            inline.append(time.perf_counter() - began)
             began = time.perf_counter()
-            await conn.execute_fetchall(sql, (i % 1000 + 1,))
-            one.append(time.perf_counter() - began)
+            await db.fetchone(sql, (i % 1000 + 1,), slow=True)
+            worker.append(time.perf_counter() - began)
     finally:
-        await conn.close()
-    raw = sqlite3.connect(str(path))
-    try:
-        direct: list[float] = []
-        for i in range(ROUND_TRIPS):
-            began = time.perf_counter()
-            raw.execute(sql, (i % 1000 + 1,)).fetchone()
-            direct.append(time.perf_counter() - began)
-    finally:
-        raw.close()
+        await db.close()
 
     def spread(values: list[float]) -> str:
         """p50 and p99 in microseconds."""
@@ -96,9 +85,8 @@ async def round_trip(section: Section, path: Path) -> None:
         return f"p50 {p50:,.1f} µs, p99 {p99:,.1f} µs"
 
     section.line(
-        f"one primary-key lookup: aiosqlite execute + fetchone + cursor close (3 hand-offs to "
-        f"its thread) {spread(three)}; aiosqlite execute_fetchall (1 hand-off) {spread(one)}; "
-        f"sqlite3 on the calling thread {spread(direct)}"
+        f"one primary-key lookup through bot.db: on the event loop's thread {spread(inline)}; "
+        f"handed to its worker thread and back {spread(worker)}"
     )
 
 

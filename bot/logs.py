@@ -5,7 +5,7 @@ Three rules, applied by one filter on the only handler (so they hold for every l
 * **Secrets**: configured tokens and webhook secrets, and anything shaped like a bot token,
   become ``***`` in messages and tracebacks.
 * **Third-party detail**: libraries log updates, SQL parameters and request lines at DEBUG
-  (PTB's "Processing update", aiosqlite's statements, httpx's requests). Their records below
+  (PTB's "Processing update", httpx's requests). Their records below
   INFO never pass, whatever level a logger was set to; their tracebacks are folded into one
   line unless the process runs at DEBUG (no traceback storm when the network fails).
 * **Exception messages**: a message may echo what a person typed (``ValueError: invalid
@@ -34,7 +34,6 @@ LIBRARY_LEVELS = {
     "telegram.ext.ExtBot": logging.WARNING,
     "httpx": logging.WARNING,
     "httpcore": logging.WARNING,
-    "aiosqlite": logging.INFO,
     "apscheduler": logging.WARNING,
     "tornado": logging.INFO,
     "aiohttp": logging.INFO,
