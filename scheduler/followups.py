@@ -13,6 +13,10 @@ from bot.repo.tickets import TicketRepo
 from bot.services import Services
 
 log = logging.getLogger(__name__)
+# Cards per minute tick. Telegram lets a bot post 20 messages a minute in a group, and the
+# pacer holds a card until the group's window allows it, so a tick posting more would hold the
+# minute's sweep (same job) for minutes; ten a minute leave room for questions' cards too.
+CARDS_PER_TICK = 10
 
 
 def _detail(svc: Services, lang: str, kind: str, detail: dict[str, object]) -> str:
@@ -35,7 +39,7 @@ async def post_followups(app: Application, svc: Services, platform: str) -> int:
     repo = TicketRepo(svc.db)
     lang = svc.settings.default_locale
     posted = 0
-    for item in await repo.unposted_followups(platform):
+    for item in await repo.unposted_followups(platform, limit=CARDS_PER_TICK):
         now = svc.clock.timestamp()
         info = await repo.card_info(item["user_pk"])
         if info is None:

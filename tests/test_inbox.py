@@ -156,6 +156,25 @@ async def test_followups_become_cards(desk: Bot) -> None:
     assert await post_followups(desk.app, desk.svc, "telegram") == 0
 
 
+async def test_followup_cards_are_posted_a_few_per_tick(desk: Bot) -> None:
+    """Twenty-five follow-ups: ten cards a minute (the group allows twenty), none lost."""
+    from scheduler.followups import CARDS_PER_TICK, post_followups
+
+    me = await onboard(desk, 905, lang="en")
+    user = await desk.svc.users.find("telegram", 905)
+    assert user is not None
+    await desk.svc.db.executemany(
+        "INSERT INTO followups (user_pk, kind, detail, created_at) "
+        "VALUES (?, 'step_help', '{}', ?)",
+        [(user.id, desk.clock.timestamp())] * 25,
+    )
+    before = len(staff_messages(desk))
+    posted = [await post_followups(desk.app, desk.svc, "telegram") for _ in range(4)]
+    assert posted == [CARDS_PER_TICK, CARDS_PER_TICK, 5, 0]
+    assert len(staff_messages(desk)) - before == 25
+    del me
+
+
 async def test_question_without_staff_group_is_still_kept(bot: Bot) -> None:
     """No staff group configured: the ticket is stored and the applicant told it was received."""
     me = await onboard(bot, 904, lang="en")
