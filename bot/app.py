@@ -9,6 +9,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
+from bot.http import AiohttpRequest
 from bot.pacer import Limits, Pacer
 from bot.ratelimit import PacedLimiter
 from bot.services import Services
@@ -62,8 +63,11 @@ def build_application(
         .rate_limiter(PacedLimiter(Pacer(limits or Limits()), platform=platform))
         .concurrent_updates(PersonOrderedProcessor())
     )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(updates_request or request)
+    own: tuple[BaseRequest, ...] = ()
+    if request is None:  # PTB's HTTP layer on aiohttp (bot/http.py)
+        request, updates_request = AiohttpRequest(), AiohttpRequest(connection_pool_size=2)
+        own = (request, updates_request)
+    builder = builder.request(request).get_updates_request(updates_request or request)
     if not with_updater:
         builder = builder.updater(None)
     if not with_jobs:
@@ -73,7 +77,15 @@ def build_application(
     app.bot_data["services"] = services
     app.bot_data["platform"] = platform
     app.bot_data["router"] = install(app, registry)
+    app.bot_data["http"] = own
     return app
+
+
+async def close_http(app: Application) -> None:
+    """Close the HTTP sessions this module opened for an Application, whatever state it reached
+    (PTB leaves them open when its start-up call was refused, e.g. for a rejected token)."""
+    for request in app.bot_data.get("http", ()):
+        await request.shutdown()
 
 
 def pacer_of(app: Application) -> Pacer:
