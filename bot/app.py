@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import BotCommand
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 from telegram.request import BaseRequest
 
 from bot.http import AiohttpRequest
@@ -45,12 +46,14 @@ def build_application(
     with_updater: bool = True,
     with_jobs: bool = True,
     limits: Limits | None = None,
+    rate_limiter: BaseRateLimiter[Any] | None = None,
 ) -> Application:
     """An Application wired to the handlers and the scheduler, sharing the given services.
 
     Every Bot API call goes through one pacer per platform (``limits``: the platform's flood
     limits, Telegram's by default), and different people's updates are handled concurrently,
     each person's in order, so a reply waiting for its chat's limit holds nobody else.
+    ``rate_limiter`` replaces the pacer (only the benchmarks do, to compare with PTB's own).
     """
     from handlers import build_registry
     from handlers.router import install
@@ -60,7 +63,7 @@ def build_application(
         .token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
-        .rate_limiter(PacedLimiter(Pacer(limits or Limits()), platform=platform))
+        .rate_limiter(rate_limiter or PacedLimiter(Pacer(limits or Limits()), platform=platform))
         .concurrent_updates(PersonOrderedProcessor())
     )
     own: tuple[BaseRequest, ...] = ()
