@@ -14,7 +14,8 @@ import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import broadcast, sweep, updates
+from bench import broadcast, strict, sweep, updates
+from bench import process as proc
 from bench.common import (
     FULL,
     LOGS,
@@ -99,35 +100,37 @@ async def run_updates(scale: Scale, workdir: Path) -> list[Section]:
 
 
 async def run_all(scale: Scale, workdir: Path) -> list[Section]:
-    """Every benchmark; the sections they filled, in the issue's order."""
-    # The big-database benchmarks run first, so the memory figures are not inflated by what the
-    # updates benchmark leaves in the allocator; the updates benchmark runs last.
-    big = Section(f"The {scale.applicants:,}-applicant database: check-in sweeps", "database")
-    limited = Section("Broadcast at the limit", "limited")
-    capacity = Section("Outbox sender capacity, and memory", "capacity")
-    live = Section("Interactive replies during a broadcast", "live")
-    queue = Section("Queueing a big broadcast", "queue")
+    """Every benchmark; the sections they filled, in the issues' order."""
+    # The in-process big-database benchmarks run first, then the real process on the same file,
+    # then the updates benchmark (which leaves the most in this process's allocator).
+    big = Section(f"The {scale.applicants:,}-applicant database: sweeps", "database")
+    audience = Section("Audiences and queueing on the big database", "audience")
+    strict_limits = Section("A broadcast against Telegram's strict limits", "strict")
+    capacity = Section("Outbox sender capacity with the limits lifted", "capacity")
+    process = Section("`homebiz run` with a million applicants", "process")
     trip = Section("database round trip")
     print(f"\n== {big.title} ==", flush=True)
     svc: Services | None = None
-    rss_seeded = float("nan")
 
     async def seed_and_sweep() -> None:
         """Seed, time one database round trip, sweep."""
-        nonlocal svc, rss_seeded
-        svc, rss_seeded = await sweep.build_database(scale, workdir, big)
+        nonlocal svc
+        svc, _rss = await sweep.build_database(scale, workdir, big)
         await sweep.round_trip(trip, workdir / "big.sqlite3")
         await sweep.run_sweeps(svc, scale, big)
+        await sweep.due_sweeps(svc, scale, big)
 
     await _guard(big, seed_and_sweep)
     if svc is not None:
         ready: Services = svc
-        await _guard(limited, lambda: broadcast.limited(ready, scale, limited))
-        print(f"\n== {queue.title} ==", flush=True)
-        await _guard(queue, lambda: sweep.queue_big(ready, scale, queue))
-        await _guard(capacity, lambda: broadcast.capacity(ready, scale, capacity, rss_seeded))
-        await _guard(live, lambda: broadcast.interactive(ready, scale, live))
+        await _guard(audience, lambda: sweep.queue_big(ready, scale, audience))
+        await _guard(
+            strict_limits, lambda: strict.against_strict_limits(ready, scale, strict_limits)
+        )
+        await _guard(capacity, lambda: broadcast.capacity(ready, scale, capacity))
         await ready.close()
+        db = workdir / "big.sqlite3"
+        await _guard(process, lambda: proc.everyone_while_chatting(db, scale, workdir, process))
     first = Section("Updates through the real Application", "updates")
 
     async def timed_updates() -> None:
@@ -137,7 +140,7 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
         first.details += trip.details
 
     await _guard(first, timed_updates)
-    return [first, limited, capacity, live, big, queue]
+    return [first, strict_limits, process, capacity, big, audience]
 
 
 def table(rows: list[Row]) -> str:
