@@ -23,6 +23,7 @@ LATIN_DIGITS = "0123456789"
 
 ZWNJ = "\u200c"
 ZWJ = "\u200d"
+LRM = "\u200e"
 ELLIPSIS = "…"
 BAR_DONE = "▰"
 BAR_TODO = "▱"

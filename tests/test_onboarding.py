@@ -58,7 +58,8 @@ async def test_persian_applicant_completes_profile(bot: Bot) -> None:
     assert "📋 مراحل مجوز" in me.reply_keyboard
     assert "مجوزتان در چه تاریخی صادر شد" in me.last and "۱۴۰۵/۰۹/۰۸" in me.last
     transcript = "\n".join(m.content for m in me.history)
-    assert "نمایه شما کامل شد" in transcript and "+۹۸۹۱۲۳۴۵۶۷۸۹" in transcript
+    assert "نمایه شما کامل شد" in transcript and "📱 همراه: \u200e۰۹۱۲ ۳۴۵ ۶۷۸۹" in transcript
+    assert "+۹۸" not in transcript
 
 
 async def test_english_applicant_and_contact_button(bot: Bot) -> None:
@@ -149,7 +150,7 @@ async def test_back_button_returns_to_previous_question(bot: Bot) -> None:
     await me.send("Sara Moradi")
     await me.send("09123456789")
     await me.press("« Back")
-    assert "mobile number" in me.last and "+989123456789" in me.last
+    assert "mobile number" in me.last and "(currently: \u200e0912 345 6789)" in me.last
     await me.press("« Back")
     assert "full name" in me.last and "Sara Moradi" in me.last
     await me.send("Sara Karimi")
