@@ -88,7 +88,7 @@ class Router:
                 word != "start"
                 and not staff
                 and turn.user.consent_at is None
-                and word not in ("delete", "help")
+                and word not in ("delete", "help", "faq")
             ):
                 await self.ask_current(turn)
             else:
@@ -106,7 +106,7 @@ class Router:
             return
         namespace, *args = (query.data or "").split(":")
         action = None if forced_stale else self.reg.callbacks.get(namespace)
-        open_ns = ("lang", "priv", "del")
+        open_ns = ("lang", "priv", "del", "faq")  # reading the FAQ needs no consent
         staff = f"{namespace}:" in self.reg.staff_only
         async with turn:
             if action is None or (

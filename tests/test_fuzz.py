@@ -492,9 +492,9 @@ def profile_of(user: User | None) -> dict[str, Any]:
 
 def main_labels(lang: str) -> list[str]:
     """The main menu's reply keyboard, flattened."""
-    from handlers.menu import MENU_ROWS
+    from handlers.menu import MENU_ENTRIES
 
-    return [t(lang, key) for row in MENU_ROWS for key in row]
+    return [t(lang, key) for key in MENU_ENTRIES]
 
 
 def keyboard(bot: Bot, uid: int) -> list[str]:
