@@ -59,10 +59,17 @@ class ContentError(Exception):
     """The content file is unreadable or invalid; the message names the file, key and line."""
 
     def __init__(self, source: str, problems: Sequence[str]) -> None:
-        """Keep the file name and every problem (each 'key: message'), one per message line."""
+        """Keep the file name and every problem (each 'key: message'), one per message line.
+
+        An empty source: the problems span several files and each names its own.
+        """
         self.source = source
         self.problems = tuple(problems)
-        super().__init__("\n".join(f"{source}: {p}" for p in self.problems))
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """One 'file: key: message' line per problem."""
+        return [f"{self.source}: {p}" if self.source else p for p in self.problems]
 
 
 # --------------------------------------------------------------------------- values
