@@ -56,8 +56,10 @@ async def show(turn: Turn) -> None:
 
 
 async def on_text(turn: Turn, text: str) -> None:
-    """Free text at the menu: say what the bot can do."""
-    await turn.say(turn.t("menu.not_understood"), main_keyboard(turn))
+    """Free text at the menu: a question for the FAQ or the staff (handlers.questions)."""
+    from handlers import questions
+
+    await questions.on_menu_text(turn, text)
 
 
 async def cmd_menu(turn: Turn) -> None:
@@ -122,7 +124,7 @@ async def show_faq(turn: Turn) -> None:
 
 
 async def on_faq(turn: Turn, args: list[str]) -> None:
-    """The FAQ list, or one answer."""
+    """The FAQ list, or one answer (with the one tap to the staff while a typed text waits)."""
     faq = turn.svc.content.faq
     await turn.ack()
     if args and args[0] == "list":
@@ -133,6 +135,10 @@ async def on_faq(turn: Turn, args: list[str]) -> None:
         await turn.router.stale(turn)
         return
     rows = [[(turn.t("buttons.faq_back"), "faq:list")]]
+    if turn.user.state == "typed":
+        from handlers.questions import send_button
+
+        rows.append([send_button(turn, "faq")])
     await turn.say(f"❓ {item.q.get(turn.lang)}\n\n{item.a.get(turn.lang)}", inline(rows))
 
 

@@ -23,7 +23,8 @@ from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
 MAX_INPUT = 1000
-LONG_TEXT_STATES = ("ask", "bc")  # questions to staff and broadcast texts check their own limits
+# Questions to staff (typed at the menu too) and broadcast texts check their own limits.
+LONG_TEXT_STATES = ("ask", "bc", "menu", "typed")
 
 
 async def load_turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn | None:
