@@ -115,10 +115,15 @@ class Programme:
 
 @dataclass(frozen=True)
 class Contact:
-    """Where applicants can call; hours and note are optional."""
+    """Where applicants can call; hours and note are optional.
+
+    followup: what happens after someone asks for help ("I need help" on a step): how the staff
+    get back to them and roughly when.
+    """
 
     office: LText
     phone: str
+    followup: LText
     hours: LText | None = None
     note: LText | None = None
 

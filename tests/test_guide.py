@@ -237,3 +237,24 @@ async def test_the_english_menu_fits_and_the_faq_needs_no_consent(bot: Bot) -> N
     await visitor.press(faq.q.en)
     assert faq.a.en in visitor.last
 
+
+async def test_help_on_a_step_says_what_happens_and_is_filed_once(bot: Bot) -> None:
+    """"🙋 I need help" tells the person the staff will get back to them, how and roughly when;
+    pressing it again while that request is open files nothing more."""
+    me = await onboard(bot, 616, lang="en")
+    steps = bot.svc.content.steps_for("handicrafts")
+    await me.press("📋 Permit steps")
+    card = me.last_message
+    await me.press("🙋 I need help")
+    followup = bot.svc.content.contact.followup.en
+    assert "Your request for help has been passed to the programme staff." in me.last
+    assert followup in me.last and steps[0].help.en in me.last
+    await me.press_data(f"st:help:{steps[0].id}", card.message_id)
+    assert "was already passed to the programme staff" in me.last and followup in me.last
+    rows = await bot.svc.db.fetchall("SELECT kind, detail FROM followups")
+    assert [(r[0], r[1]) for r in rows] == [("step_help", f'{{"step": "{steps[0].id}"}}')]
+    await me.press_data(f"st:show:{steps[1].id}", card.message_id)
+    await me.press("🙋 I need help")  # another step: another request
+    assert "has been passed" in me.last
+    rows = await bot.svc.db.fetchall("SELECT COUNT(*) FROM followups")
+    assert rows[0][0] == 2

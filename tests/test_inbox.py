@@ -479,3 +479,24 @@ async def test_a_typed_question_joins_the_open_ticket_as_a_new_message(desk: Bot
     await deliver(desk)
     assert "آن هم لازم است." in me.last
 
+
+async def test_i_need_help_is_filed_again_once_the_staff_closed_it(desk: Bot) -> None:
+    """Open (card posted, ticket open): not filed again. Closed by the staff: a new request."""
+    from scheduler.followups import post_followups
+
+    me = await onboard(desk, 914, lang="en")
+    await me.press("📋 Permit steps")
+    card_msg = me.last_message
+    await me.press("🙋 I need help")
+    assert await post_followups(desk.app, desk.svc, "telegram") == 1
+    await me.press_data("st:help:register_system", card_msg.message_id)
+    assert "already passed" in me.last
+    assert await post_followups(desk.app, desk.svc, "telegram") == 0
+    staff_card = staff_messages(desk)[-1]
+    press = desk.emulator.user_press(
+        ADMIN, staff_card.message_id, "tk:close:1", chat_id=STAFF_CHAT, enqueue=False
+    )
+    await desk.app.process_update(Update.de_json(press, desk.app.bot))
+    await me.press_data("st:help:register_system", card_msg.message_id)
+    assert "has been passed to the programme staff" in me.last
+    assert await post_followups(desk.app, desk.svc, "telegram") == 1
