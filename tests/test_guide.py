@@ -224,7 +224,7 @@ async def test_the_faq_is_in_the_menu_and_in_help(bot: Bot) -> None:
 
 async def test_the_english_menu_fits_and_the_faq_needs_no_consent(bot: Bot) -> None:
     """English labels are laid out by the same rule; someone who has not agreed may read the
-    FAQ (it is public)."""
+    FAQ (it is public), and reading it stores nothing."""
     from bot.text import PAIR_WIDTH, label_width
 
     await onboard(bot, 614, lang="en")
@@ -236,6 +236,7 @@ async def test_the_english_menu_fits_and_the_faq_needs_no_consent(bot: Bot) -> N
     faq = bot.svc.content.faq[0]
     await visitor.press(faq.q.en)
     assert faq.a.en in visitor.last
+    assert await bot.svc.users.find("telegram", 615) is None
 
 
 async def test_help_on_a_step_says_what_happens_and_is_filed_once(bot: Bot) -> None:
