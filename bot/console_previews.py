@@ -117,4 +117,3 @@ class Preview:
         )
         await self._deliver()
         return None
-

@@ -209,4 +209,3 @@ async def write_csv(
     """Only the CSVs, named ``<base>-<table>.csv`` (see write_export)."""
     _book, csvs = export_paths(base, SHEET_NAMES)
     return await write_export(repo, content=content, i18n=i18n, csvs=csvs, **options)
-

@@ -139,9 +139,7 @@ class _Words:
         self.languages = {code: t(f"export.language.{code}") for code in ("fa", "en")}
         self.rounds = {r: t(f"export.round.{r}") for r in ("open", "answered", "no_answer")}
         self.states = {s: t(f"export.{s}") for s in ("open", "closed")}
-        self.kinds = {
-            k.removeprefix("inbox.kind."): t(k) for k in i18n.keys("inbox.kind.")
-        }
+        self.kinds = {k.removeprefix("inbox.kind."): t(k) for k in i18n.keys("inbox.kind.")}
         self.yes_no = {True: t("export.yes"), False: t("export.no")}
         self.on_off = {True: t("settings.state_on"), False: t("settings.state_off")}
         checkin = content.checkin

@@ -230,4 +230,3 @@ class XlsxWriter:
         self.zip.writestr("xl/styles.xml", _STYLES)
         self.zip.writestr("_rels/.rels", _ROOT_RELS)
         self.zip.close()
-
