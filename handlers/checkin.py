@@ -7,14 +7,14 @@ from typing import Any
 
 from bot.followup import plan, policy_from
 from bot.jalali import format_date, tehran_today
+from bot.labels import STAFF_COUNTS, staff_count_label
 from bot.repo.checkins import CheckinRepo, Round
-from bot.text import localize_digits, parse_id
+from bot.text import parse_id
 from bot.validators import ValidationError, parse_jalali_date
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
 
 STATUS = {"op": "operating", "pr": "problems", "pa": "paused", "cl": "closed"}
-STAFF_COUNTS = ("1", "2", "3", "4", "5")
 RESUME_MONTHS = ("1", "3", "6")
 MAX_NOTE = 1000
 
@@ -79,7 +79,7 @@ async def _first_answer(turn: Turn, rnd: Round, status: str) -> None:
     if status == "operating":
         rows = [
             [
-                (localize_digits(n if n != "5" else "5+", turn.lang), f"ci:{rnd.id}:staff:{n}")
+                (staff_count_label(n, turn.lang), f"ci:{rnd.id}:staff:{n}")
                 for n in STAFF_COUNTS
             ],
             [(turn.t("buttons.skip"), f"ci:{rnd.id}:staff:skip")],

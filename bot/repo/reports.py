@@ -120,6 +120,9 @@ CHECKIN_COLUMNS: tuple[str, ...] = (
 FOLLOWUP_COLUMNS: tuple[str, ...] = (
     "id",
     "user_pk",
+    "full_name",
+    "mobile",
+    "county",
     "kind",
     "status",
     "detail",
@@ -419,10 +422,12 @@ class ReportRepo:
             yield row
 
     async def followups(self, page_size: int = PAGE_SIZE) -> AsyncIterator[dict[str, Any]]:
-        """Every staff follow-up ticket, by id."""
+        """Every staff follow-up with the person's name, mobile and county, by id."""
         sql = (
-            "SELECT id, user_pk, kind, status, detail, created_at, closed_at"
-            " FROM followups WHERE id > ? ORDER BY id LIMIT ?"
+            "SELECT f.id, f.user_pk, u.full_name, u.mobile, u.county, f.kind, f.status,"
+            " f.detail, f.created_at, f.closed_at"
+            " FROM followups f LEFT JOIN users u ON u.id = f.user_pk"
+            " WHERE f.id > ? ORDER BY f.id LIMIT ?"
         )
         async for row in self._pages(sql, FOLLOWUP_COLUMNS, ("id",), page_size):
             yield row
