@@ -293,7 +293,7 @@ async def cancel(svc: Services, section: Section, bid: int) -> None:
     now = svc.clock.timestamp()
     with timed_lock(svc.db) as lock:
         began = time.perf_counter()
-        cancelled = await repo.cancel(bid, now)
+        cancelled = await repo.cancel(bid, now, wait=False)
         answered = time.perf_counter() - began
         tidied = await repo.cancel_rows(PLATFORM)
         seconds = time.perf_counter() - began

@@ -399,7 +399,7 @@ async def _cancel(turn: Turn, args: list[str]) -> None:
     if b is None or b.platform != turn.platform:
         await _stale(turn)
         return
-    cancelled = await repo.cancel(b.id, turn.now)
+    cancelled = await repo.cancel(b.id, turn.now, wait=False)
     await turn.ack()
     if cancelled is None:
         await turn.say(turn.t("broadcast.already_over", id=b.id))

@@ -396,9 +396,11 @@ class BroadcastRepo:
         )
         return changed > 0
 
-    async def cancel(self, bid: int, now: int) -> Cancellation | None:
+    async def cancel(self, bid: int, now: int, *, wait: bool = True) -> Cancellation | None:
         """Cancel a running broadcast: its queueing stops and its pending rows will not go out;
-        None if it was not running. The rows themselves are cancelled by ``cancel_rows``."""
+        None if it was not running. With ``wait`` its pending rows are cancelled (in chunks)
+        before this returns; without, ``cancel_rows`` does it later (the monitor, in the
+        background) and the outbox's claim skips them meanwhile."""
         async with self.db.transaction() as tx:
             before = await _fetch(tx, f"{_SELECT} WHERE b.id = ?", (bid,))
             changed = await tx.execute(
@@ -413,6 +415,8 @@ class BroadcastRepo:
                 "SELECT COUNT(*) FROM outbox WHERE broadcast_id = ? AND status = 'sending'",
                 (bid,),
             )
+        if wait:
+            await self._cancel_rows_of(bid)
         b = Broadcast.from_row(before)
         f = b.figures
         pending = f.remaining - int(sending[0] if sending else 0)
@@ -426,31 +430,30 @@ class BroadcastRepo:
         return Cancellation(count, figures)
 
     async def cancel_rows(self, platform: str) -> int:
-        """Cancel, a few thousand at a time, the pending rows of cancelled broadcasts; how many.
-
-        Until then the outbox's claim skips them (it cancels a row whose broadcast is
-        cancelled), so none goes out meanwhile, nor after a restart.
-        """
+        """Cancel the pending rows of a platform's cancelled broadcasts, a few thousand per
+        transaction; how many. Until then the outbox's claim skips them (it cancels a row whose
+        broadcast is cancelled), so none goes out meanwhile, nor after a restart."""
         found = await self.db.fetchall(
             "SELECT id FROM broadcasts WHERE platform = ? AND status = 'cancelled' "
             "AND n_remaining > 0 ORDER BY id",
             (platform,),
         )
+        return sum([await self._cancel_rows_of(int(r[0])) for r in found])
+
+    async def _cancel_rows_of(self, bid: int) -> int:
+        """Cancel one broadcast's pending rows, CANCEL_ROWS per transaction; how many."""
         total = 0
-        for (bid,) in found:
-            while True:
-                changed = await self.db.changes(
-                    "UPDATE outbox SET status = 'cancelled', error = 'cancelled' WHERE id IN "
-                    "(SELECT id FROM outbox WHERE broadcast_id = ? AND status = 'pending' "
-                    "LIMIT ?)",
-                    (bid, CANCEL_ROWS),
-                    slow=True,
-                )
-                total += changed
-                if changed < CANCEL_ROWS:
-                    break
-                await asyncio.sleep(0)
-        return total
+        while True:
+            changed = await self.db.changes(
+                "UPDATE outbox SET status = 'cancelled', error = 'cancelled' WHERE id IN "
+                "(SELECT id FROM outbox WHERE broadcast_id = ? AND status = 'pending' LIMIT ?)",
+                (bid, CANCEL_ROWS),
+                slow=True,
+            )
+            total += changed
+            if changed < CANCEL_ROWS:
+                return total
+            await asyncio.sleep(0)  # let whoever waits for the connection have it
 
     async def figures(self, bid: int) -> Figures:
         """Sent, failed, unreachable, stopped, cancelled and remaining rows of a broadcast, as
