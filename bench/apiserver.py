@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from bot.fakeapi.emulator import BotApiEmulator
+from bot.fakeapi.flood import FloodRules
 from bot.fakeapi.model import UploadedFile
 from tests.support.botapi_server import BotApiServer, HttpRequest, HttpResponse
 
@@ -96,7 +97,10 @@ class Tracker:
         """Everything the bench needs at the end."""
         delivered = self.emulator.delivered
         histogram = Counter(delivered.get(chat, 0) for chat in range(first, first + count))
+        bulk = [n for chat, n in delivered.items() if 0 < chat < INTERACTIVE_FROM]
         return {
+            "bulk_chats": len(bulk),
+            "bulk_duplicates": sum(n - 1 for n in bulk if n > 1),
             "statuses": dict(self.statuses),
             "latencies": self.latencies,
             "unanswered": len(self.pending),
@@ -128,6 +132,9 @@ async def _serve(args: argparse.Namespace) -> None:
         emulator.add_user(chat, first_name=f"Applicant {chat}", language_code="fa")
     emulator.global_rate = args.global_rate or None
     emulator.per_chat_rate = args.per_chat_rate or None
+    if args.strict:
+        emulator.flood_rules = FloodRules.telegram()
+    emulator.open_chats = args.open_chats
     tracker = Tracker(emulator)
     server = BenchServer(emulator, host="127.0.0.1", port=0)
     server.tracker = tracker
@@ -161,6 +168,8 @@ def _parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=0, help="recipient chats to register")
     parser.add_argument("--global-rate", type=float, default=0.0)
     parser.add_argument("--per-chat-rate", type=float, default=0.0)
+    parser.add_argument("--strict", action="store_true", help="Telegram's limits, strictly")
+    parser.add_argument("--open-chats", action="store_true", help="any positive chat exists")
     parser.add_argument("--max-seconds", type=float, default=900.0)
     return parser.parse_args(argv)
 
@@ -169,13 +178,22 @@ class ApiServerProcess:
     """Starts ``python -m bench.apiserver`` and talks to it; ``report`` is filled on exit."""
 
     def __init__(
-        self, *, first: int, count: int, global_rate: float = 0.0, per_chat_rate: float = 0.0
+        self,
+        *,
+        first: int,
+        count: int,
+        global_rate: float = 0.0,
+        per_chat_rate: float = 0.0,
+        strict: bool = False,
+        open_chats: bool = False,
     ) -> None:
         """Remember the options; nothing starts before ``async with``."""
         self.argv = [
             "--first", str(first), "--count", str(count),
             "--global-rate", str(global_rate), "--per-chat-rate", str(per_chat_rate),
         ]  # fmt: skip
+        self.argv += ["--strict"] if strict else []
+        self.argv += ["--open-chats"] if open_chats else []
         self.proc: asyncio.subprocess.Process | None = None
         self.port = 0
         self.client: httpx.AsyncClient | None = None

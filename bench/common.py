@@ -230,8 +230,11 @@ def build_app(
     base_file_url: str = FAKE_FILE_URL,
     updates_request: BaseRequest | None = None,
     with_updater: bool = False,
+    limits: Limits | None = None,
+    rate_limiter: Any = None,
 ) -> Application:
-    """The real Application (handlers, router, error handler) as tests/conftest.py builds it."""
+    """The real Application (handlers, router, error handler) as tests/conftest.py builds it;
+    unpaced unless ``limits`` (or another ``rate_limiter``) is given."""
     return build_application(
         svc,
         PLATFORM,
@@ -242,7 +245,8 @@ def build_app(
         updates_request=updates_request,
         with_updater=with_updater,
         with_jobs=False,
-        limits=Limits.unlimited(),  # the CPU cost of a turn, not the platform's pacing
+        limits=limits or Limits.unlimited(),
+        rate_limiter=rate_limiter,
     )
 
 

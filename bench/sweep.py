@@ -1,4 +1,4 @@
-"""The 1,000,000-applicant database: seeding, check-in sweeps, memory, queueing a big broadcast."""
+"""The 1,000,000-applicant database: seeding, sweeps, memory, queueing a big broadcast."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 
 from bench.common import (
     BIG_COUNTY,
+    FIELDS,
     PLATFORM,
+    START_TS,
     Population,
     Profiler,
     Row,
@@ -23,8 +25,11 @@ from bench.common import (
 )
 from bot.db import Database
 from bot.repo.broadcasts import BroadcastRepo, Draft
+from bot.repo.checkins import CheckinRepo, DuePerson
+from bot.repo.steps import StepRepo
 from bot.services import Services
-from scheduler.planner import Planner
+from scheduler.planner import Planner, SweepReport, checkin_payload
+from tests.support.per_item_sweep import PerItemPlanner
 
 TEXT = {"fa": "اطلاعیه آزمایشی: مهلت ثبت‌نام تمدید شد.", "en": "Test notice: registration extended."}
 ROUND_TRIPS = 2_000
@@ -213,3 +218,129 @@ async def queue_big(svc: Services, scale: Scale, section: Section) -> None:
         section.profiles.append(("cProfile of queueing the broadcast (tottime)", profiler.top()))
     await repo.cancel(bid, now)
     await asyncio.sleep(0)
+
+
+# --- reminders, expiries and nudges due: one sweep each, per item (before) beside batched -------
+DAY = 86_400
+SWEEPS_A_DAY = 1440  # the seeded rounds (steps) were opened (started) over a day of sweeps
+
+
+def _people(first: int, count: int) -> list[DuePerson]:
+    """``count`` seeded applicants from user id ``first`` on, as the sweep addresses them; each
+    was due a minute before the sweep that opened their round (one sweep a minute over a day)."""
+    return [
+        DuePerson(uid, PLATFORM, uid, "en" if uid % 5 == 0 else "fa", _minute(uid) - 60)
+        for uid in range(first, first + count)
+    ]  # as bench.common.applicant seeds them: users.id = user_id = chat_id
+
+
+def _minute(uid: int) -> int:
+    """The sweep (of a day's minutes) that opened someone's round: 0 to a day before START."""
+    return START_TS - uid % SWEEPS_A_DAY * 60
+
+
+async def _seed_rounds(svc: Services, people: list[DuePerson], age: int) -> None:
+    """Open a round for each, ``age`` seconds before their sweep, through the real path (one
+    open_rounds per sweep minute); every round is to be looked at now."""
+    repo = CheckinRepo(svc.db)
+    by_sweep: dict[int, list[DuePerson]] = {}
+    for p in people:
+        by_sweep.setdefault(p.due_at + 60 - age, []).append(p)
+    for sent_at, group in by_sweep.items():
+        messages = [checkin_payload(svc, p.lang, "checkin.question") for p in group]
+        await repo.open_rounds(group, sent_at, messages, START_TS - 60)
+    await _cancel_pending(svc)
+
+
+async def _seed_steps(svc: Services, people: list[DuePerson], age: int) -> None:
+    """Start each person's first permit step ``age`` seconds before their sweep minute."""
+    steps = StepRepo(svc.db)
+    for p in people:
+        step = svc.content.steps_for(FIELDS[p.user_pk % len(FIELDS)])[0]
+        await steps.start(p.user_pk, step.id, p.due_at + 60 - age)
+
+
+async def _cancel_pending(svc: Services) -> None:
+    """Take queued messages out of what the later benchmarks send."""
+    await svc.db.execute(
+        "UPDATE outbox SET status = 'cancelled', error = 'bench' WHERE status = 'pending'",
+        slow=True,
+    )
+
+
+async def _probe(db: Database, stop: asyncio.Event, waits: list[float]) -> None:
+    """A person's one-row read every 5 ms while a sweep runs: how much later than asked each
+    was answered (a stalled event loop and a held connection both count)."""
+    while not stop.is_set():
+        began = time.perf_counter()
+        await asyncio.sleep(0.005)
+        await db.fetchone("SELECT 1")
+        waits.append(time.perf_counter() - began - 0.005)
+
+
+async def _timed_sweep(planner: Planner) -> tuple[SweepReport, float, float]:
+    """One sweep: its report, seconds, and the longest a concurrent one-row read was late."""
+    stop, waits = asyncio.Event(), []
+    probe = asyncio.create_task(_probe(planner.svc.db, stop, waits))
+    await asyncio.sleep(0.01)
+    began = time.perf_counter()
+    try:
+        report = await planner.sweep()
+    finally:
+        seconds = time.perf_counter() - began
+        stop.set()
+        await probe
+    return report, seconds, max(waits, default=0.0)
+
+
+async def due_sweeps(svc: Services, scale: Scale, section: Section) -> None:
+    """Sweeps with ``scale.due`` reminders, expiries or nudges due on the big database, each
+    timed through the old per-item path and the batched one (fresh rounds or steps for each).
+    Call after run_sweeps (nothing else may be due)."""
+    count, first = scale.due, scale.applicants // 4 + 1
+    kinds = (
+        ("reminders", "reminders", 3 * DAY + 3600, _seed_rounds),
+        ("expiries", "expired", 15 * DAY, _seed_rounds),
+        ("nudges", "nudges", 8 * DAY, _seed_steps),
+    )
+    paths = (("per item", PerItemPlanner(svc, PLATFORM)), ("batched", Planner(svc, PLATFORM)))
+    section.line(
+        f"reminders, expiries and nudges due: {count:,} rounds (or started steps) seeded through "
+        f"the real repositories, opened (started) over a day of minute sweeps "
+        f"({SWEEPS_A_DAY:,} different send times); the old per-item path is "
+        "tests/support/per_item_sweep.py (the planner as of ad7885e), each on fresh rows"
+    )
+    for what, field, age, seed in kinds:
+        measured: dict[str, tuple[float, float]] = {}
+        profiler = Profiler()
+        for name, planner in paths:
+            people = _people(first, count)
+            first += count
+            await seed(svc, people, age)
+            if name == "batched":
+                with profiler:
+                    report, seconds, late = await _timed_sweep(planner)
+            else:
+                report, seconds, late = await _timed_sweep(planner)
+            done = getattr(report, field)
+            assert done == count and report.queued == (0 if what == "expiries" else count), report
+            measured[name] = (seconds, late)
+            section.line(
+                f"sweep with {count:,} {what} due ({name}): {done:,} done in {seconds:.2f} s; "
+                f"a one-row read every 5 ms beside it was at most {ms(late)} late"
+            )
+        await _cancel_pending(svc)
+        seconds, late = measured["batched"]
+        ok = seconds <= 2.0
+        section.rows.append(
+            Row(
+                f"sweep with {count:,} {what} due of {scale.applicants:,}",
+                f"{seconds:.2f} s",
+                "≤ 2 s",
+                ok,
+                f"per item {measured['per item'][0]:.2f} s; a read beside it at most "
+                f"{ms(late)} late",
+            )
+        )
+        if not ok:
+            section.profiles.append((f"cProfile of the {what} sweep (tottime)", profiler.top()))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import BotCommand
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 from telegram.request import BaseRequest
 
+from bot.http import AiohttpRequest
 from bot.pacer import Limits, Pacer
 from bot.ratelimit import PacedLimiter
 from bot.services import Services
@@ -44,12 +46,14 @@ def build_application(
     with_updater: bool = True,
     with_jobs: bool = True,
     limits: Limits | None = None,
+    rate_limiter: BaseRateLimiter[Any] | None = None,
 ) -> Application:
     """An Application wired to the handlers and the scheduler, sharing the given services.
 
     Every Bot API call goes through one pacer per platform (``limits``: the platform's flood
     limits, Telegram's by default), and different people's updates are handled concurrently,
     each person's in order, so a reply waiting for its chat's limit holds nobody else.
+    ``rate_limiter`` replaces the pacer (only the benchmarks do, to compare with PTB's own).
     """
     from handlers import build_registry
     from handlers.router import install
@@ -59,11 +63,14 @@ def build_application(
         .token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
-        .rate_limiter(PacedLimiter(Pacer(limits or Limits()), platform=platform))
+        .rate_limiter(rate_limiter or PacedLimiter(Pacer(limits or Limits()), platform=platform))
         .concurrent_updates(PersonOrderedProcessor())
     )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(updates_request or request)
+    own: tuple[BaseRequest, ...] = ()
+    if request is None:  # PTB's HTTP layer on aiohttp (bot/http.py)
+        request, updates_request = AiohttpRequest(), AiohttpRequest(connection_pool_size=2)
+        own = (request, updates_request)
+    builder = builder.request(request).get_updates_request(updates_request or request)
     if not with_updater:
         builder = builder.updater(None)
     if not with_jobs:
@@ -73,7 +80,15 @@ def build_application(
     app.bot_data["services"] = services
     app.bot_data["platform"] = platform
     app.bot_data["router"] = install(app, registry)
+    app.bot_data["http"] = own
     return app
+
+
+async def close_http(app: Application) -> None:
+    """Close the HTTP sessions this module opened for an Application, whatever state it reached
+    (PTB leaves them open when its start-up call was refused, e.g. for a rejected token)."""
+    for request in app.bot_data.get("http", ()):
+        await request.shutdown()
 
 
 def pacer_of(app: Application) -> Pacer:

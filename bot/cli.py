@@ -142,7 +142,7 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     async def go() -> list[Path]:
         svc = await Services.open(settings)
         try:
-            repo = ReportRepo(svc.db)
+            repo = ReportRepo(svc.db.reader())
             book = await write_xlsx(repo, workbook, content=svc.content, lang=args.lang)
             csvs = await write_csv(repo, workbook.parent, content=svc.content, lang=args.lang)
             return [book, *csvs]

@@ -27,7 +27,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,6 +42,22 @@ _MIGRATION_RE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 # one. A lock held longer (a hung process) still fails loudly instead of hanging forever.
 BUSY_TIMEOUT = 30.0
 SLOW_WARNING = 0.05  # seconds: a statement on the loop thread taking longer is logged
+
+
+class Reads(Protocol):
+    """What a repository that only reads needs: the database, or its read-only companion."""
+
+    async def fetchone(
+        self, sql: str, params: Sequence[Any] = (), *, slow: bool = ...
+    ) -> Row | None:
+        """The first row of a query."""
+        ...
+
+    async def fetchall(
+        self, sql: str, params: Sequence[Any] = (), *, slow: bool = ...
+    ) -> list[Row]:
+        """Every row of a query."""
+        ...
 
 
 class MigrationError(Exception):

@@ -9,6 +9,7 @@ from telegram import Bot
 from bot.clock import Clock
 from bot.config import Settings
 from bot.followup import policy_from
+from bot.http import AiohttpRequest
 from bot.jalali import format_datetime
 from bot.pacer import Pacer
 from bot.repo.checkins import CheckinRepo
@@ -86,7 +87,10 @@ async def send_now(settings: Settings) -> list[str]:
                 line += "; 'homebiz run' is running and delivers them"
             else:
                 bot = Bot(
-                    platform.token, base_url=platform.api_url, base_file_url=platform.file_url
+                    platform.token,
+                    base_url=platform.api_url,
+                    base_file_url=platform.file_url,
+                    request=AiohttpRequest(),
                 )
                 async with bot:
                     sender = OutboxSender(

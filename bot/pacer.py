@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 RECENT_PER_CHAT = 24  # finished sends remembered per chat: enough for any burst we model
 PRUNE_EVERY = 4096  # acquisitions between sweeps of idle chats out of memory
 IDLE_AFTER = 120.0  # seconds after its last send a chat's history no longer matters
+SLICES = 10  # bulk sends are spread over the window in this many slices
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,11 @@ class Pacer:
         self._replies_waiting = 0
         self._changed = asyncio.Event()
         self._since_prune = 0
+        # Bulk sends may start at most _per_slice in any tenth of the window.
+        self._slice = self.limits.bot_period / SLICES
+        share = max(1, self.limits.bot_count - self.limits.reserve)
+        self._per_slice = max(1, math.ceil(share / SLICES))
+        self._bulk_starts: deque[float] = deque()
 
     # --- admission ------------------------------------------------------------------------
     def wait_time(self, chat: int | None, *, bulk: bool, now: float) -> float | None:
@@ -180,11 +187,16 @@ class Pacer:
             ends.popleft()
         cap = limits.bot_count - (min(limits.reserve, limits.bot_count - 1) if bulk else 0)
         excess = len(ends) + self._in_flight - cap + 1  # slots that must free up first
-        if excess <= 0:
-            return 0.0
         if excess > len(ends):
             return None
-        return ends[excess - 1] + limits.bot_period - now
+        wait = 0.0 if excess <= 0 else ends[excess - 1] + limits.bot_period - now
+        if bulk:  # spread evenly over the window: a burst would leave no slot to free for a
+            starts = self._bulk_starts  # second, and a reply would wait that long for one
+            while starts and starts[0] <= now - self._slice:
+                starts.popleft()
+            if len(starts) >= self._per_slice:
+                wait = max(wait, starts[0] + self._slice - now)
+        return wait
 
     def _lane_wait(self, chat: int | None, lane: _Lane, now: float) -> float | None:
         """One chat: one send at a time, a flood pause, and its bucket or group window."""
@@ -211,6 +223,7 @@ class Pacer:
             self._lanes.setdefault(chat, _Lane()).busy = True
         if bulk:
             self.stats.bulk += 1
+            self._bulk_starts.append(time.monotonic())
         else:
             self.stats.replies += 1
         self._since_prune += 1

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.app import build_application, set_commands
+from bot.app import build_application, close_http, set_commands
 from bot.config import PlatformSettings, Settings, StartupError
 from bot.logs import describe_error
 from bot.services import Services
@@ -184,6 +184,8 @@ async def _stop(served: Served) -> None:
             await app.stop()
     with contextlib.suppress(Exception):
         await app.shutdown()
+    with contextlib.suppress(Exception):
+        await close_http(app)
 
 
 async def _start_all(settings: Settings, services: Services, served: list[Served]) -> None:

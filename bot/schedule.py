@@ -19,6 +19,7 @@ __all__ = (
     "nudge_due",
     "reminder_due",
     "reminder_times",
+    "round_action",
     "round_expired",
 )
 
@@ -209,6 +210,26 @@ def round_expired(*, sent_at: datetime, now: datetime, policy: SchedulePolicy) -
     """Return True once now has reached the round's no-answer time."""
     _require_aware(now, "now")
     return now >= no_answer_at(sent_at=sent_at, policy=policy)
+
+
+def round_action(
+    *, sent_at: datetime, reminders_sent: int, now: datetime, policy: SchedulePolicy
+) -> tuple[str, datetime]:
+    """Return what an open round needs at now and when to look at it next, in UTC: ("expire",
+    its no-answer time) once round_expired; ("remind", the next reminder's time, else the
+    no-answer time) when reminder_due; else ("wait", its next reminder's time, else the
+    no-answer time). One reminder_times and one no_answer_at for all three answers."""
+    _require_aware(now, "now")
+    if reminders_sent < 0:
+        raise ValueError("reminders_sent must be >= 0")
+    close = no_answer_at(sent_at=sent_at, policy=policy)
+    if now >= close:
+        return "expire", close
+    times = reminder_times(sent_at=sent_at, policy=policy)
+    upcoming = [*times[reminders_sent:], close]
+    if reminders_sent < len(times) and times[reminders_sent] <= now:
+        return "remind", upcoming[1]
+    return "wait", upcoming[0]
 
 
 def nudge_due(

@@ -25,7 +25,7 @@ from handlers.turn import Turn
 
 async def stats_text(svc: Services, lang: str) -> tuple[str, bytes]:
     """The figures as a message and as a PNG chart."""
-    data = await ReportRepo(svc.db).snapshot(svc.clock.now())
+    data = await ReportRepo(svc.db.reader()).snapshot(svc.clock.now())
     stats = build_stats(data, svc.content, svc.i18n)
     chart = await asyncio.to_thread(render_status_chart, stats, lang)
     return format_stats(stats, svc.content, lang), chart
@@ -40,7 +40,7 @@ async def show_stats(turn: Turn) -> None:
 
 async def export_files(svc: Services, directory: Path, lang: str) -> list[Path]:
     """Write the workbook and the CSVs into a directory."""
-    repo = ReportRepo(svc.db)
+    repo = ReportRepo(svc.db.reader())
     stamp = format_date(svc.clock.now(), "en").split(" ")[0].replace("/", "-")
     workbook = await write_xlsx(
         repo, directory / f"homebiz-{stamp}.xlsx", content=svc.content, lang=lang

@@ -52,7 +52,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.clock import Clock
@@ -177,15 +177,14 @@ def _seconds(value: timedelta | float) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def _markup(buttons: Any) -> InlineKeyboardMarkup | None:
-    """Inline keyboard from payload buttons ``[[[label, callback_data], ...], ...]``."""
-    if not buttons:
-        return None
-    rows = [
-        [InlineKeyboardButton(str(label), callback_data=str(data)) for label, data in row]
-        for row in buttons
-    ]
-    return InlineKeyboardMarkup(rows)
+def _markup(buttons: Any) -> dict[str, Any]:
+    """An inline keyboard as JSON from payload buttons ``[[[label, callback_data], ...], ...]``."""
+    return {
+        "inline_keyboard": [
+            [{"text": str(label), "callback_data": str(data)} for label, data in row]
+            for row in buttons
+        ]
+    }
 
 
 class OutboxSender:
@@ -388,22 +387,28 @@ class OutboxSender:
             await self.ledger.commit()
 
     # --- one send -----------------------------------------------------------------------
-    async def _send(self, row: OutboxRow) -> Message:
-        """Make the Bot API call for one row (plain text; no parse_mode), paced as bulk."""
+    async def _send(self, row: OutboxRow) -> int | None:
+        """The Bot API call for one row (plain text, no parse_mode); the new message's id.
+
+        Built from the stored payload as plain JSON and answered as JSON: PTB would build
+        keyboard objects to serialise and a Message object from the answer, work that cost
+        more than the call, for a message id that is all the outbox keeps.
+        """
         payload = row.payload
         text = payload.get("text") or ""
-        markup = _markup(payload.get("buttons"))
+        params: dict[str, Any] = {"chat_id": row.chat_id}
+        if payload.get("buttons"):
+            params["reply_markup"] = _markup(payload["buttons"])
         if payload.get("photo"):
-            return await self.bot.send_photo(
-                row.chat_id, photo=payload["photo"], caption=text or None, reply_markup=markup,
-                **self._pace,
-            )  # fmt: skip
-        if payload.get("document"):
-            return await self.bot.send_document(
-                row.chat_id, document=payload["document"], caption=text or None,
-                reply_markup=markup, **self._pace,
-            )  # fmt: skip
-        return await self.bot.send_message(row.chat_id, text, reply_markup=markup, **self._pace)
+            method, params["photo"] = "sendPhoto", payload["photo"]
+        elif payload.get("document"):
+            method, params["document"] = "sendDocument", payload["document"]
+        else:
+            method, params["text"] = "sendMessage", text
+        if method != "sendMessage" and text:
+            params["caption"] = text
+        result = await self.bot.do_api_request(method, api_kwargs=params, **self._pace)
+        return result.get("message_id") if isinstance(result, dict) else None
 
     async def _deliver(self, row: OutboxRow, queue: ChatQueue, slot: Slot) -> None:
         """Send one row that is still ours and record the outcome; logs instead of raising."""
@@ -427,7 +432,7 @@ class OutboxSender:
         """Make the call and classify its outcome: sent, retry, flood wait, forbidden, failed."""
         try:
             try:
-                message = await self._send(row)
+                message_id = await self._send(row)
             finally:
                 slot.release()
                 queue.finished(row.chat_id, time.monotonic())
@@ -450,7 +455,7 @@ class OutboxSender:
             self.stats.failed += 1
             await self._record(row, self.repo.mark_failed, repr(exc)[:500], self.clock.timestamp())
         else:
-            self.ledger.sent_ok(row.id, message.message_id)
+            self.ledger.sent_ok(row.id, message_id)
 
     async def _on_retry_after(self, row: OutboxRow, exc: RetryAfter) -> None:
         """Pause bulk sends for the flood wait; the row goes back pending, up to the cap."""

@@ -2,27 +2,47 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.followup import anchor_of, policy_from
-from bot.repo.checkins import CheckinRepo, OpenRound, StuckStep
+from bot.repo.checkins import CheckinRepo, Expiry, Nudge, OpenRound, Reminder, StuckStep
 from bot.schedule import (
     allowed_send_time,
     in_quiet_hours,
     next_checkin_due,
     no_answer_at,
     nudge_due,
-    reminder_due,
     reminder_times,
-    round_expired,
+    round_action,
 )
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 ANSWER_BUTTONS = ("op", "pr", "pa", "cl")
+BATCH = 1000  # due items read, and written in one transaction per kind, at a time
+MAX_BATCHES = 100  # a sweep's bound; what is left is due again at the next sweep
+PLAN_SLICE = 200  # due items decided between two turns of the event loop (the maths is CPU)
+
+
+@dataclass
+class RoundPlan:
+    """One batch of due rounds grouped by what each needs."""
+
+    expire: list[Expiry] = field(default_factory=list)
+    remind: list[Reminder] = field(default_factory=list)
+    postpone: list[tuple[int, int]] = field(default_factory=list)  # (round id, when)
+
+
+@dataclass
+class NudgePlan:
+    """One batch of stuck steps grouped by what each needs."""
+
+    nudge: list[Nudge] = field(default_factory=list)
+    later: list[tuple[int, str, int | None]] = field(default_factory=list)  # (user, step, when)
 
 
 @dataclass
@@ -64,7 +84,7 @@ def nudge_payload(svc: Services, item: StuckStep) -> dict[str, Any] | None:
 class Planner:
     """Runs sweeps for one platform."""
 
-    def __init__(self, svc: Services, platform: str, *, batch: int = 5000) -> None:
+    def __init__(self, svc: Services, platform: str, *, batch: int = BATCH) -> None:
         """Bind to the services and a platform."""
         self.svc = svc
         self.platform = platform
@@ -114,50 +134,69 @@ class Planner:
                 return
 
     async def _expire_and_remind(self, now: dt.datetime, report: SweepReport) -> None:
-        """Rounds whose next action is due: expire (no answer) or remind, or look again later."""
+        """Rounds whose next action is due: expire (no answer), remind, or look again later;
+        a batch at a time, one transaction per kind of action."""
         quiet = in_quiet_hours(now, policy=self.policy)
         ts = int(now.timestamp())
-        for _ in range(100):  # bounded: at most 100 batches a sweep
+        for _ in range(MAX_BATCHES):
             items = await self.repo.due_actions(self.platform, ts, self.batch)
-            for item in items:
-                await self._act_on(item, now, quiet, report)
+            plan = await self._plan_rounds(items, now, quiet)
+            if plan.expire:
+                report.expired += await self.repo.expire_many(plan.expire, ts)
+            if plan.remind:
+                report.reminders += await self.repo.remind_many(plan.remind, ts)
+            if plan.postpone:
+                await self.repo.postpone_many(plan.postpone)
             if len(items) < self.batch:
                 return
 
-    async def _act_on(
-        self, item: OpenRound, now: dt.datetime, quiet: bool, report: SweepReport
-    ) -> None:
-        """One due round: expire it, remind, or postpone to when it can be acted on."""
-        ts = int(now.timestamp())
-        sent_at = dt.datetime.fromtimestamp(item.sent_at, dt.UTC)
-        if round_expired(sent_at=sent_at, now=now, policy=self.policy):
-            await self.repo.expire(item, ts, self._next_after(item, now))
-            report.expired += 1
-        elif reminder_due(
-            sent_at=sent_at, reminders_sent=item.reminders_sent, now=now, policy=self.policy
-        ):
-            if quiet:
-                later = allowed_send_time(now, policy=self.policy)
-                await self.repo.postpone(item.round_id, int(later.timestamp()))
-                return
-            payload = checkin_payload(self.svc, item.lang, "checkin.reminder")
-            await self.repo.remind(
-                item, payload, ts, self._after_sending(sent_at, item.reminders_sent + 1)
-            )
-            report.reminders += 1
-        else:
-            await self.repo.postpone(
-                item.round_id, self._after_sending(sent_at, item.reminders_sent)
-            )
+    async def _plan_rounds(
+        self, items: list[OpenRound], now: dt.datetime, quiet: bool
+    ) -> RoundPlan:
+        """Group due rounds by what each needs (bot.schedule.round_action): expire, remind, or
+        postpone (a reminder due in the quiet hours waits for the sending window). Rounds opened
+        by one sweep share their times, so each decision is worked out once for all of them. No
+        I/O; the event loop turns every PLAN_SLICE rounds."""
+        plan = RoundPlan()
+        messages: dict[str, dict[str, Any]] = {}
+        actions: dict[tuple[int, int], tuple[str, int]] = {}
+        next_rounds: dict[tuple[dt.date | None, int], int | None] = {}
+        window = int(allowed_send_time(now, policy=self.policy).timestamp()) if quiet else 0
+        for seen, item in enumerate(items, start=1):
+            key = (item.sent_at, item.reminders_sent)
+            if key not in actions:
+                action, when = round_action(
+                    sent_at=dt.datetime.fromtimestamp(item.sent_at, dt.UTC),
+                    reminders_sent=item.reminders_sent,
+                    now=now,
+                    policy=self.policy,
+                )
+                actions[key] = (action, int(when.timestamp()))
+            action, when = actions[key]
+            if action == "expire":
+                anchor = anchor_of(item.permit_on, item.loan_on, item.operating_since)
+                if (anchor, item.due_at) not in next_rounds:
+                    next_rounds[anchor, item.due_at] = self._next_after(anchor, item.due_at, now)
+                plan.expire.append(Expiry(item, next_rounds[anchor, item.due_at]))
+            elif action == "wait":
+                plan.postpone.append((item.round_id, when))
+            elif quiet:
+                plan.postpone.append((item.round_id, window))
+            else:
+                if item.lang not in messages:
+                    messages[item.lang] = checkin_payload(self.svc, item.lang, "checkin.reminder")
+                plan.remind.append(Reminder(item, messages[item.lang], when))
+            if seen % PLAN_SLICE == 0:
+                await asyncio.sleep(0)
+        return plan
 
-    def _next_after(self, item: OpenRound, now: dt.datetime) -> int | None:
-        """When the round after an unanswered one is due."""
-        anchor = anchor_of(item.permit_on, item.loan_on, item.operating_since)
+    def _next_after(self, anchor: dt.date | None, due_at: int, now: dt.datetime) -> int | None:
+        """When the round after an unanswered one (due at ``due_at``) is due."""
         if anchor is None:
             return None
         due = next_checkin_due(
             anchor=anchor,
-            last_round_due=dt.datetime.fromtimestamp(item.due_at, dt.UTC),
+            last_round_due=dt.datetime.fromtimestamp(due_at, dt.UTC),
             paused_until=None,
             now=now,
             policy=self.policy,
@@ -165,43 +204,54 @@ class Planner:
         return int(due.timestamp())
 
     async def _nudge(self, now: dt.datetime, report: SweepReport) -> None:
-        """Nudge people stuck on the step they reached last, at most nudge_max times per step."""
+        """Nudge people stuck on the step they reached last, at most nudge_max times per step;
+        a batch at a time, one transaction for the nudges and one for the later looks."""
         ts = int(now.timestamp())
-        after = dt.timedelta(days=self.policy.nudge_after_days)
-        for _ in range(100):  # bounded: at most 100 batches a sweep
+        for _ in range(MAX_BATCHES):
             items = await self.repo.stuck_steps(self.platform, ts, self.batch)
-            later: list[tuple[int, str, int | None]] = []
-            for item in items:
-                started = dt.datetime.fromtimestamp(item.started_at, dt.UTC)
-                last = (
-                    dt.datetime.fromtimestamp(item.last_nudge_at, dt.UTC)
-                    if item.last_nudge_at
-                    else None
-                )
-                payload = nudge_payload(self.svc, item)
-                if payload is None or item.nudges_sent >= self.policy.nudge_max:
-                    later.append((item.user_pk, item.step_id, None))
-                elif nudge_due(
-                    step_started_at=started,
-                    nudges_sent=item.nudges_sent,
-                    last_nudge_at=last,
-                    now=now,
-                    policy=self.policy,
-                ):
-                    done = item.nudges_sent + 1 >= self.policy.nudge_max
-                    next_at = None if done else int((now + after).timestamp()) + 1
-                    await self.repo.nudge(item, payload, ts, next_at)
-                    report.nudges += 1
-                else:
-                    since = max(started, last) if last else started
-                    later.append(
-                        (
-                            item.user_pk,
-                            item.step_id,
-                            max(int((since + after).timestamp()) + 1, ts + 60),
-                        )
-                    )
-            if later:
-                await self.repo.set_nudge_at(later)
+            plan = await self._plan_nudges(items, now)
+            if plan.nudge:
+                report.nudges += await self.repo.nudge_many(plan.nudge, ts)
+            if plan.later:
+                await self.repo.set_nudge_at(plan.later)
             if len(items) < self.batch:
                 return
+
+    async def _plan_nudges(self, items: list[StuckStep], now: dt.datetime) -> NudgePlan:
+        """Group stuck steps by what each needs: a nudge, a later look, or none ever again (its
+        step left the content, or it had nudge_max nudges). No I/O; the event loop turns every
+        PLAN_SLICE steps."""
+        plan = NudgePlan()
+        ts = int(now.timestamp())
+        after = dt.timedelta(days=self.policy.nudge_after_days)
+        messages: dict[tuple[str, str], dict[str, Any] | None] = {}
+        for seen, item in enumerate(items, start=1):
+            if seen % PLAN_SLICE == 0:
+                await asyncio.sleep(0)
+            key = (item.step_id, item.lang)
+            if key not in messages:
+                messages[key] = nudge_payload(self.svc, item)
+            payload = messages[key]
+            started = dt.datetime.fromtimestamp(item.started_at, dt.UTC)
+            last = (
+                dt.datetime.fromtimestamp(item.last_nudge_at, dt.UTC)
+                if item.last_nudge_at
+                else None
+            )
+            if payload is None or item.nudges_sent >= self.policy.nudge_max:
+                plan.later.append((item.user_pk, item.step_id, None))
+            elif nudge_due(
+                step_started_at=started,
+                nudges_sent=item.nudges_sent,
+                last_nudge_at=last,
+                now=now,
+                policy=self.policy,
+            ):
+                done = item.nudges_sent + 1 >= self.policy.nudge_max
+                next_at = None if done else int((now + after).timestamp()) + 1
+                plan.nudge.append(Nudge(item, payload, next_at))
+            else:
+                since = max(started, last) if last else started
+                when = max(int((since + after).timestamp()) + 1, ts + 60)
+                plan.later.append((item.user_pk, item.step_id, when))
+        return plan

@@ -23,6 +23,7 @@ from bot.schedule import (
     nudge_due,
     reminder_due,
     reminder_times,
+    round_action,
     round_expired,
 )
 
@@ -433,6 +434,9 @@ AWARE = teh(2024, 6, 10, 12)
         lambda: reminder_due(sent_at=AWARE, reminders_sent=-1, now=AWARE, policy=DEFAULT),
         lambda: no_answer_at(sent_at=NAIVE, policy=DEFAULT),
         lambda: round_expired(sent_at=AWARE, now=NAIVE, policy=DEFAULT),
+        lambda: round_action(sent_at=NAIVE, reminders_sent=0, now=AWARE, policy=DEFAULT),
+        lambda: round_action(sent_at=AWARE, reminders_sent=0, now=NAIVE, policy=DEFAULT),
+        lambda: round_action(sent_at=AWARE, reminders_sent=-1, now=AWARE, policy=DEFAULT),
         lambda: nudge_due(
             step_started_at=NAIVE, nudges_sent=0, last_nudge_at=None, now=AWARE, policy=DEFAULT
         ),
@@ -522,3 +526,32 @@ def test_next_checkin_due_properties(
     )
     assert result >= now
     assert not in_quiet_hours(result, policy=policy)
+
+
+@settings(max_examples=500, database=None, deadline=None)
+@given(
+    sent_at=aware_datetimes,
+    minutes=st.integers(min_value=0, max_value=20 * 24 * 60),
+    reminders_sent=st.integers(min_value=0, max_value=3),
+    policy=st.sampled_from(POLICIES),
+)
+def test_round_action_is_the_separate_rules_in_one(
+    sent_at: datetime, minutes: int, reminders_sent: int, policy: SchedulePolicy
+) -> None:
+    """round_action expires exactly when round_expired, reminds exactly when reminder_due
+    (then looks again at the next reminder, else the no-answer time) and otherwise waits for
+    the next reminder or the no-answer time, always later than now."""
+    now = sent_at + timedelta(minutes=minutes)
+    action, when = round_action(
+        sent_at=sent_at, reminders_sent=reminders_sent, now=now, policy=policy
+    )
+    times = reminder_times(sent_at=sent_at, policy=policy)
+    close = no_answer_at(sent_at=sent_at, policy=policy)
+    later = [*times[reminders_sent:], close]
+    if round_expired(sent_at=sent_at, now=now, policy=policy):
+        assert (action, when) == ("expire", close)
+    elif reminder_due(sent_at=sent_at, reminders_sent=reminders_sent, now=now, policy=policy):
+        assert (action, when) == ("remind", later[1])
+    else:
+        assert (action, when) == ("wait", later[0])
+        assert when > now

@@ -96,6 +96,9 @@ class BotApiEmulator(UserActionsMixin, MessagingMixin):
         self.per_chat_rate: float | None = None
         self.rate_burst: float | None = None
         self.flood_rules: FloodRules | None = None  # set: these rules instead of the rates above
+        # Every positive chat id is someone who started the bot (registered on first message):
+        # a million recipients without a million users held in memory up front.
+        self.open_chats = False
         self.rate_limited: Counter[int] = Counter()
         self.error_rate: float = 0.0
         self.rng = random.Random(seed)
@@ -186,7 +189,9 @@ class BotApiEmulator(UserActionsMixin, MessagingMixin):
         if chat_id in self.blocked:
             raise ApiError(403, BLOCKED)
         if chat_id not in self.chats:
-            raise bad_request(CHAT_NOT_FOUND)
+            if not (self.open_chats and chat_id > 0):
+                raise bad_request(CHAT_NOT_FOUND)
+            self.add_user(chat_id, first_name=f"Applicant {chat_id}")
         return chat_id
 
     def _flood(self) -> FloodControl | None:

@@ -66,6 +66,32 @@ class StuckStep:
     last_nudge_at: int | None
 
 
+@dataclass(frozen=True)
+class Reminder:
+    """A reminder to queue for an open round, and when to look at the round next."""
+
+    round: OpenRound
+    message: dict[str, Any]
+    next_action_at: int
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """An open round to close as no answer, and when the person's next round is due."""
+
+    round: OpenRound
+    next_checkin_at: int | None
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """A nudge to queue for a stuck step, and when to look at the step next (None: never)."""
+
+    step: StuckStep
+    message: dict[str, Any]
+    next_at: int | None
+
+
 _REACHABLE = "u.proactive = 1 AND u.unreachable_at IS NULL AND u.consent_at IS NOT NULL"
 _CHECKED_IN = f"{_REACHABLE} AND u.checkins_closed = 0"  # whom the sweep opens rounds for
 
@@ -137,8 +163,9 @@ class CheckinRepo:
         messages: list[dict[str, Any]],
         next_action_at: int,
     ) -> list[int]:
-        """Open one round per person and queue its message, in one transaction of 3 statements."""
-        async with self.db.transaction() as conn:
+        """Open one round per person and queue its message, in one transaction of 3 statements
+        (in the connection's worker thread: a batch takes longer than a turn may wait)."""
+        async with self.db.transaction(slow=True) as conn:
             cur = await conn.execute("SELECT COALESCE(MAX(id), 0) FROM checkin_rounds")
             first = int((await cur.fetchone())[0]) + 1
             ids = list(range(first, first + len(people)))
@@ -185,64 +212,75 @@ class CheckinRepo:
         )
         return [OpenRound(*r) for r in rows]
 
-    async def postpone(self, round_id: int, next_action_at: int) -> None:
-        """Look at an open round again later (its reminder waits for the sending window)."""
-        await self.db.execute(
-            "UPDATE checkin_rounds SET next_action_at = ? WHERE id = ? AND status = 'open'",
-            (next_action_at, round_id),
-        )
+    async def postpone_many(self, rounds: list[tuple[int, int]]) -> None:
+        """Look at open rounds again later, as (round id, when), in one transaction."""
+        async with self.db.transaction(slow=True) as tx:
+            await tx.executemany(
+                "UPDATE checkin_rounds SET next_action_at = ? WHERE id = ? AND status = 'open'",
+                [(when, round_id) for round_id, when in rounds],
+            )
 
-    async def remind(
-        self, item: OpenRound, payload: dict[str, Any], now: int, next_action_at: int
-    ) -> None:
-        """Count a reminder, plan the round's next action and queue the reminder, atomically."""
-        number = item.reminders_sent + 1
-        async with self.db.transaction() as conn:
-            await conn.execute(
+    async def remind_many(self, reminders: list[Reminder], now: int) -> int:
+        """Count a reminder on each round still open, plan its next action and queue the
+        reminder (deduplicated per round and number), in one transaction; how many."""
+        async with self.db.transaction(slow=True) as tx:
+            still = await tx.execute(
+                "SELECT id FROM checkin_rounds "
+                "WHERE id IN (SELECT value FROM json_each(?)) AND status = 'open'",
+                (json.dumps([r.round.round_id for r in reminders]),),
+            )
+            open_ids = {row[0] for row in still.rows}
+            due = [r for r in reminders if r.round.round_id in open_ids]
+            await tx.executemany(
                 "UPDATE checkin_rounds SET reminders_sent = ?, next_action_at = ? "
                 "WHERE id = ? AND status = 'open'",
-                (number, next_action_at, item.round_id),
+                [(r.round.reminders_sent + 1, r.next_action_at, r.round.round_id) for r in due],
             )
-            await conn.execute(
+            await tx.executemany(
                 "INSERT INTO outbox (platform, chat_id, user_pk, kind, priority, payload, "
                 "dedupe_key, not_before, created_at) VALUES (?, ?, ?, 'reminder', 10, ?, ?, ?, ?) "
                 "ON CONFLICT (dedupe_key) DO NOTHING",
-                (
-                    item.platform,
-                    item.chat_id,
-                    item.user_pk,
-                    json.dumps(_with_round(payload, item.round_id)),
-                    f"remind:{item.round_id}:{number}",
-                    now,
-                    now,
-                ),
+                [
+                    (
+                        r.round.platform,
+                        r.round.chat_id,
+                        r.round.user_pk,
+                        json.dumps(_with_round(r.message, r.round.round_id)),
+                        f"remind:{r.round.round_id}:{r.round.reminders_sent + 1}",
+                        now,
+                        now,
+                    )
+                    for r in due
+                ],
             )
+        return len(due)
 
-    async def expire(self, item: OpenRound, now: int, next_at: int | None) -> bool:
-        """Close a round as no answer (not closed!), record it, list it for staff, plan the next."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
+    async def expire_many(self, expiries: list[Expiry], now: int) -> int:
+        """Close each round still open as no answer (not closed!), record it in the history,
+        list it for staff and plan the person's next round, in one transaction; how many."""
+        async with self.db.transaction(slow=True) as tx:
+            closed = await tx.execute(
                 "UPDATE checkin_rounds SET status = 'no_answer', closed_at = ? "
-                "WHERE id = ? AND status = 'open'",
-                (now, item.round_id),
+                "WHERE id IN (SELECT value FROM json_each(?)) AND status = 'open' RETURNING id",
+                (now, json.dumps([e.round.round_id for e in expiries])),
             )
-            if cur.rowcount == 0:
-                return False
-            await conn.execute(
+            closed_ids = {row[0] for row in closed.rows}
+            done = [e for e in expiries if e.round.round_id in closed_ids]
+            await tx.executemany(
                 "INSERT INTO checkin_answers (round_id, user_pk, status, answered_at) "
                 "VALUES (?, ?, 'no_answer', ?)",
-                (item.round_id, item.user_pk, now),
+                [(e.round.round_id, e.round.user_pk, now) for e in done],
             )
-            await conn.execute(
+            await tx.executemany(
                 "INSERT INTO followups (user_pk, kind, detail, created_at) "
                 "VALUES (?, 'no_answer', ?, ?)",
-                (item.user_pk, json.dumps({"round": item.round_id}), now),
+                [(e.round.user_pk, json.dumps({"round": e.round.round_id}), now) for e in done],
             )
-            await conn.execute(
+            await tx.executemany(
                 "UPDATE users SET next_checkin_at = ? WHERE id = ? AND checkins_closed = 0",
-                (next_at, item.user_pk),
+                [(e.next_checkin_at, e.round.user_pk) for e in done],
             )
-        return True
+        return len(done)
 
     async def get_round(self, round_id: int) -> Round | None:
         """One round by id."""
@@ -342,38 +380,54 @@ class CheckinRepo:
         return [StuckStep(*r) for r in rows]
 
     async def set_nudge_at(self, items: list[tuple[int, str, int | None]]) -> None:
-        """Plan when each (user, step) is looked at again for a nudge (None: never)."""
-        await self.db.executemany(
-            "UPDATE step_progress SET nudge_at = ? WHERE user_pk = ? AND step_id = ?",
-            [(when, user_pk, step_id) for user_pk, step_id, when in items],
-        )
+        """Plan when each (user, step) still awaiting a nudge is looked at again (None: never),
+        in one transaction; a step finished or left meanwhile stays as it is."""
+        async with self.db.transaction(slow=True) as tx:
+            await tx.executemany(
+                "UPDATE step_progress SET nudge_at = ? "
+                "WHERE user_pk = ? AND step_id = ? AND nudge_at IS NOT NULL",
+                [(when, user_pk, step_id) for user_pk, step_id, when in items],
+            )
 
-    async def nudge(
-        self, item: StuckStep, payload: dict[str, Any], now: int, next_at: int | None
-    ) -> None:
-        """Count a nudge, plan the next look, and queue it, atomically."""
-        number = item.nudges_sent + 1
-        async with self.db.transaction() as conn:
-            await conn.execute(
+    async def nudge_many(self, nudges: list[Nudge], now: int) -> int:
+        """Count a nudge on each step still awaiting one, plan its next look and queue it
+        (deduplicated per user, step and number), in one transaction; how many."""
+        keys = [[n.step.user_pk, n.step.step_id, n.step.nudges_sent] for n in nudges]
+        async with self.db.transaction(slow=True) as tx:
+            still = await tx.execute(
+                "SELECT s.user_pk, s.step_id FROM json_each(?) j JOIN step_progress s "
+                "ON s.user_pk = j.value ->> 0 AND s.step_id = j.value ->> 1 "
+                "WHERE s.nudge_at IS NOT NULL AND s.nudges_sent = j.value ->> 2",
+                (json.dumps(keys),),
+            )
+            waiting = {(row[0], row[1]) for row in still.rows}
+            due = [n for n in nudges if (n.step.user_pk, n.step.step_id) in waiting]
+            await tx.executemany(
                 "UPDATE step_progress SET nudges_sent = ?, last_nudge_at = ?, nudge_at = ? "
                 "WHERE user_pk = ? AND step_id = ?",
-                (number, now, next_at, item.user_pk, item.step_id),
+                [
+                    (n.step.nudges_sent + 1, now, n.next_at, n.step.user_pk, n.step.step_id)
+                    for n in due
+                ],
             )
-            await conn.execute(
+            await tx.executemany(
                 "INSERT INTO outbox (platform, chat_id, user_pk, kind, priority, payload, "
                 "dedupe_key, not_before, created_at) VALUES (?, ?, ?, 'nudge', 10, ?, ?, ?, ?) "
                 "ON CONFLICT (dedupe_key) DO NOTHING",
-                (
-                    item.platform,
-                    item.chat_id,
-                    item.user_pk,
-                    json.dumps(payload),
-                    f"nudge:{item.user_pk}:{item.step_id}:{number}",
-                    now,
-                    now,
-                ),
+                [
+                    (
+                        n.step.platform,
+                        n.step.chat_id,
+                        n.step.user_pk,
+                        json.dumps(n.message),
+                        f"nudge:{n.step.user_pk}:{n.step.step_id}:{n.step.nudges_sent + 1}",
+                        now,
+                        now,
+                    )
+                    for n in due
+                ],
             )
-
+        return len(due)
 
 def _with_round(payload: dict[str, Any], round_id: int) -> dict[str, Any]:
     """Fill the round id into button data written as 'ci:{round}:…'."""

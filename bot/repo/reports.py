@@ -10,7 +10,7 @@ from typing import Any
 
 import jdatetime
 
-from bot.db import Database
+from bot.db import Reads
 from bot.jalali import tehran_today
 
 __all__ = [
@@ -265,8 +265,8 @@ def _nested(rows: Sequence[Any]) -> dict[Any, dict[str, int]]:
 class ReportRepo:
     """Aggregate statistics and export rows; every figure is a GROUP BY in SQLite."""
 
-    def __init__(self, db: Database) -> None:
-        """Query this database."""
+    def __init__(self, db: Reads) -> None:
+        """Query this database (the bot passes its read-only companion, ``Database.reader()``)."""
         self.db = db
 
     # ----------------------------------------------------------------- aggregates
