@@ -66,9 +66,10 @@ BACKFILLS: dict[tuple[str, str], Callable[[dict[str, Any], Rows], Any]] = {
     ("users", "checkin_status"): _latest_answer,
     ("broadcasts", "queue_upto"): lambda r, _: 0,  # queued whole at their launch
     ("broadcasts", "queued"): _broadcast_figure("rows"),
+    ("broadcasts", "outbox_rows"): _broadcast_figure("rows"),
     **{
-        ("broadcasts", f"n_{name}"): _broadcast_figure(name)
-        for name in ("rows", "sent", "failed", "unreachable", "stopped", "cancelled", "remaining")
+        ("broadcasts", name): _broadcast_figure(name)
+        for name in ("sent", "failed", "unreachable", "stopped", "cancelled", "remaining")
     },
 }
 

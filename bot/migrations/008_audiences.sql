@@ -113,20 +113,20 @@ ALTER TABLE broadcasts ADD COLUMN queue_upto INTEGER;
 ALTER TABLE broadcasts ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
 -- Where the broadcast's outbox rows stand, kept by the triggers below on every change of a
 -- row (the sender, cancels, an unreachable person's rows, a person's data deleted):
--- n_rows = all rows; sent; failed (not forbidden); unreachable (forbidden, or cancelled as
+-- outbox_rows = all rows; sent; failed (not forbidden); unreachable (forbidden, or cancelled as
 -- unreachable); stopped (cancelled: the person sent /stop); cancelled (any other cancel);
 -- remaining (pending or sending).
-ALTER TABLE broadcasts ADD COLUMN n_rows INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE broadcasts ADD COLUMN n_sent INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE broadcasts ADD COLUMN n_failed INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE broadcasts ADD COLUMN n_unreachable INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE broadcasts ADD COLUMN n_stopped INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE broadcasts ADD COLUMN n_cancelled INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE broadcasts ADD COLUMN n_remaining INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE broadcasts ADD COLUMN outbox_rows INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE broadcasts ADD COLUMN sent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE broadcasts ADD COLUMN failed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE broadcasts ADD COLUMN unreachable INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE broadcasts ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE broadcasts ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE broadcasts ADD COLUMN remaining INTEGER NOT NULL DEFAULT 0;
 
--- A row's figure, as (status, error) decide it; the same CASE for OLD and NEW below.
-UPDATE broadcasts SET (n_rows, n_sent, n_failed, n_unreachable, n_stopped, n_cancelled,
-                       n_remaining) = (
+-- Broadcasts made before this schema: their figures counted once from their rows.
+UPDATE broadcasts SET (outbox_rows, sent, failed, unreachable, stopped, cancelled,
+                       remaining) = (
     SELECT COUNT(*), TOTAL(f = 'sent'), TOTAL(f = 'failed'), TOTAL(f = 'unreachable'),
            TOTAL(f = 'stopped'), TOTAL(f = 'cancelled'), TOTAL(f = 'remaining')
     FROM (SELECT CASE
@@ -140,38 +140,44 @@ UPDATE broadcasts SET (n_rows, n_sent, n_failed, n_unreachable, n_stopped, n_can
         ELSE '' END AS f
         FROM outbox WHERE broadcast_id = broadcasts.id)
 );
--- Broadcasts made before this schema were queued whole at their launch.
-UPDATE broadcasts SET queued = n_rows, queue_upto = 0;
+-- ... and they were queued whole at their launch.
+UPDATE broadcasts SET queued = outbox_rows, queue_upto = 0;
 
 -- The triggers that keep the figures: a row added, a row whose figure (or broadcast) changed,
 -- a row deleted (with its person's data). Each figure is a 0/1 expression of (status, error),
--- the same as the COUNT/SUM they replace (BroadcastRepo.recount); error is never NULL in them.
--- A change within one figure (pending → sending, a retry back to pending) touches nothing.
+-- the same as the COUNT/SUM they replace (BroadcastRepo.recount); status is never NULL and
+-- error is read through COALESCE, so no expression is NULL. A change within one figure
+-- (pending → sending, a retry back to pending) fires nothing: the CASE in the WHEN names the
+-- figure of a row.
 CREATE TRIGGER outbox_figures_insert AFTER INSERT ON outbox
 WHEN NEW.broadcast_id IS NOT NULL
 BEGIN
-    UPDATE broadcasts SET n_rows = n_rows + 1,
-        n_sent = n_sent + (NEW.status = 'sent'),
-        n_failed = n_failed + (NEW.status = 'failed' AND COALESCE(NEW.error, '') NOT LIKE 'forbidden%'),
-        n_unreachable = n_unreachable + (NEW.status = 'failed' AND COALESCE(NEW.error, '') LIKE 'forbidden%'
+    UPDATE broadcasts SET outbox_rows = outbox_rows + 1,
+        sent = sent + (NEW.status = 'sent'),
+        failed = failed + (NEW.status = 'failed' AND COALESCE(NEW.error, '') NOT LIKE 'forbidden%'),
+        unreachable = unreachable + (NEW.status = 'failed'
+            AND COALESCE(NEW.error, '') LIKE 'forbidden%'
             OR NEW.status = 'cancelled' AND COALESCE(NEW.error, '') = 'unreachable'),
-        n_stopped = n_stopped + (NEW.status = 'cancelled' AND COALESCE(NEW.error, '') = 'stopped'),
-        n_cancelled = n_cancelled + (NEW.status = 'cancelled' AND COALESCE(NEW.error, '') NOT IN ('unreachable', 'stopped')),
-        n_remaining = n_remaining + (NEW.status IN ('pending', 'sending'))
+        stopped = stopped + (NEW.status = 'cancelled' AND COALESCE(NEW.error, '') = 'stopped'),
+        cancelled = cancelled + (NEW.status = 'cancelled'
+            AND COALESCE(NEW.error, '') NOT IN ('unreachable', 'stopped')),
+        remaining = remaining + (NEW.status IN ('pending', 'sending'))
     WHERE id = NEW.broadcast_id;
 END;
 
 CREATE TRIGGER outbox_figures_delete AFTER DELETE ON outbox
 WHEN OLD.broadcast_id IS NOT NULL
 BEGIN
-    UPDATE broadcasts SET n_rows = n_rows - 1,
-        n_sent = n_sent - (OLD.status = 'sent'),
-        n_failed = n_failed - (OLD.status = 'failed' AND COALESCE(OLD.error, '') NOT LIKE 'forbidden%'),
-        n_unreachable = n_unreachable - (OLD.status = 'failed' AND COALESCE(OLD.error, '') LIKE 'forbidden%'
+    UPDATE broadcasts SET outbox_rows = outbox_rows - 1,
+        sent = sent - (OLD.status = 'sent'),
+        failed = failed - (OLD.status = 'failed' AND COALESCE(OLD.error, '') NOT LIKE 'forbidden%'),
+        unreachable = unreachable - (OLD.status = 'failed'
+            AND COALESCE(OLD.error, '') LIKE 'forbidden%'
             OR OLD.status = 'cancelled' AND COALESCE(OLD.error, '') = 'unreachable'),
-        n_stopped = n_stopped - (OLD.status = 'cancelled' AND COALESCE(OLD.error, '') = 'stopped'),
-        n_cancelled = n_cancelled - (OLD.status = 'cancelled' AND COALESCE(OLD.error, '') NOT IN ('unreachable', 'stopped')),
-        n_remaining = n_remaining - (OLD.status IN ('pending', 'sending'))
+        stopped = stopped - (OLD.status = 'cancelled' AND COALESCE(OLD.error, '') = 'stopped'),
+        cancelled = cancelled - (OLD.status = 'cancelled'
+            AND COALESCE(OLD.error, '') NOT IN ('unreachable', 'stopped')),
+        remaining = remaining - (OLD.status IN ('pending', 'sending'))
     WHERE id = OLD.broadcast_id;
 END;
 
@@ -179,30 +185,38 @@ CREATE TRIGGER outbox_figures_update AFTER UPDATE OF status, error, broadcast_id
 WHEN (OLD.broadcast_id IS NOT NULL OR NEW.broadcast_id IS NOT NULL)
   AND (OLD.broadcast_id IS NOT NEW.broadcast_id
        OR CASE WHEN OLD.status IN ('pending', 'sending') THEN 'remaining'
-           WHEN OLD.status = 'failed' AND COALESCE(OLD.error, '') LIKE 'forbidden%' THEN 'unreachable'
-           WHEN OLD.status = 'cancelled' AND COALESCE(OLD.error, '') IN ('unreachable', 'stopped') THEN COALESCE(OLD.error, '')
+           WHEN OLD.status = 'failed' AND COALESCE(OLD.error, '') LIKE 'forbidden%'
+               THEN 'unreachable'
+           WHEN OLD.status = 'cancelled' AND COALESCE(OLD.error, '') IN ('unreachable', 'stopped')
+               THEN COALESCE(OLD.error, '')
            ELSE OLD.status END
           IS NOT CASE WHEN NEW.status IN ('pending', 'sending') THEN 'remaining'
-           WHEN NEW.status = 'failed' AND COALESCE(NEW.error, '') LIKE 'forbidden%' THEN 'unreachable'
-           WHEN NEW.status = 'cancelled' AND COALESCE(NEW.error, '') IN ('unreachable', 'stopped') THEN COALESCE(NEW.error, '')
+           WHEN NEW.status = 'failed' AND COALESCE(NEW.error, '') LIKE 'forbidden%'
+               THEN 'unreachable'
+           WHEN NEW.status = 'cancelled' AND COALESCE(NEW.error, '') IN ('unreachable', 'stopped')
+               THEN COALESCE(NEW.error, '')
            ELSE NEW.status END)
 BEGIN
-    UPDATE broadcasts SET n_rows = n_rows - (OLD.broadcast_id IS NOT NEW.broadcast_id),
-        n_sent = n_sent - (OLD.status = 'sent'),
-        n_failed = n_failed - (OLD.status = 'failed' AND COALESCE(OLD.error, '') NOT LIKE 'forbidden%'),
-        n_unreachable = n_unreachable - (OLD.status = 'failed' AND COALESCE(OLD.error, '') LIKE 'forbidden%'
+    UPDATE broadcasts SET outbox_rows = outbox_rows - (OLD.broadcast_id IS NOT NEW.broadcast_id),
+        sent = sent - (OLD.status = 'sent'),
+        failed = failed - (OLD.status = 'failed' AND COALESCE(OLD.error, '') NOT LIKE 'forbidden%'),
+        unreachable = unreachable - (OLD.status = 'failed'
+            AND COALESCE(OLD.error, '') LIKE 'forbidden%'
             OR OLD.status = 'cancelled' AND COALESCE(OLD.error, '') = 'unreachable'),
-        n_stopped = n_stopped - (OLD.status = 'cancelled' AND COALESCE(OLD.error, '') = 'stopped'),
-        n_cancelled = n_cancelled - (OLD.status = 'cancelled' AND COALESCE(OLD.error, '') NOT IN ('unreachable', 'stopped')),
-        n_remaining = n_remaining - (OLD.status IN ('pending', 'sending'))
+        stopped = stopped - (OLD.status = 'cancelled' AND COALESCE(OLD.error, '') = 'stopped'),
+        cancelled = cancelled - (OLD.status = 'cancelled'
+            AND COALESCE(OLD.error, '') NOT IN ('unreachable', 'stopped')),
+        remaining = remaining - (OLD.status IN ('pending', 'sending'))
     WHERE id = OLD.broadcast_id;
-    UPDATE broadcasts SET n_rows = n_rows + (OLD.broadcast_id IS NOT NEW.broadcast_id),
-        n_sent = n_sent + (NEW.status = 'sent'),
-        n_failed = n_failed + (NEW.status = 'failed' AND COALESCE(NEW.error, '') NOT LIKE 'forbidden%'),
-        n_unreachable = n_unreachable + (NEW.status = 'failed' AND COALESCE(NEW.error, '') LIKE 'forbidden%'
+    UPDATE broadcasts SET outbox_rows = outbox_rows + (OLD.broadcast_id IS NOT NEW.broadcast_id),
+        sent = sent + (NEW.status = 'sent'),
+        failed = failed + (NEW.status = 'failed' AND COALESCE(NEW.error, '') NOT LIKE 'forbidden%'),
+        unreachable = unreachable + (NEW.status = 'failed'
+            AND COALESCE(NEW.error, '') LIKE 'forbidden%'
             OR NEW.status = 'cancelled' AND COALESCE(NEW.error, '') = 'unreachable'),
-        n_stopped = n_stopped + (NEW.status = 'cancelled' AND COALESCE(NEW.error, '') = 'stopped'),
-        n_cancelled = n_cancelled + (NEW.status = 'cancelled' AND COALESCE(NEW.error, '') NOT IN ('unreachable', 'stopped')),
-        n_remaining = n_remaining + (NEW.status IN ('pending', 'sending'))
+        stopped = stopped + (NEW.status = 'cancelled' AND COALESCE(NEW.error, '') = 'stopped'),
+        cancelled = cancelled + (NEW.status = 'cancelled'
+            AND COALESCE(NEW.error, '') NOT IN ('unreachable', 'stopped')),
+        remaining = remaining + (NEW.status IN ('pending', 'sending'))
     WHERE id = NEW.broadcast_id;
 END;

@@ -54,8 +54,8 @@ _SELECT = (
     "SELECT b.id, b.platform, b.created_by, b.created_at, b.content, b.audience, b.send_at, "
     "b.status, b.total, b.status_chat_id, b.status_message_id, b.finished_at, "
     "COALESCE(u.lang, 'fa') AS staff_lang, b.queued, b.queue_after, b.queue_upto, "
-    "b.n_rows, b.n_sent, b.n_failed, b.n_unreachable, b.n_stopped, b.n_cancelled, "
-    "b.n_remaining FROM broadcasts AS b "
+    "b.outbox_rows, b.sent, b.failed, b.unreachable, b.stopped, b.cancelled, "
+    "b.remaining FROM broadcasts AS b "
     "LEFT JOIN users AS u ON u.platform = b.platform AND u.user_id = b.created_by"
 )
 # The figures counted from the outbox rows themselves: what the triggers keep in the row.
@@ -435,7 +435,7 @@ class BroadcastRepo:
         broadcast is cancelled), so none goes out meanwhile, nor after a restart."""
         found = await self.db.fetchall(
             "SELECT id FROM broadcasts WHERE platform = ? AND status = 'cancelled' "
-            "AND n_remaining > 0 ORDER BY id",
+            "AND remaining > 0 ORDER BY id",
             (platform,),
         )
         return sum([await self._cancel_rows_of(int(r[0])) for r in found])
