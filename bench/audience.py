@@ -34,6 +34,7 @@ from bench.sweep import draft
 from bot.db import Database
 from bot.repo.broadcasts import CHECKIN_VALUES, BroadcastRepo
 from bot.services import Services
+from scheduler.broadcasts import STATUS_SECONDS
 
 COUNT_TARGET = 0.050  # seconds: an audience count, any filter
 HOLD_TARGET = 0.100  # seconds: the longest single hold of the database while queueing
@@ -202,7 +203,10 @@ def _describe(audience: dict[str, list[str]]) -> str:
     """A filter combination in a few words."""
     if not audience:
         return "everyone"
-    return "; ".join(f"{dim} {'/'.join(values[:3])}" for dim, values in audience.items())
+    return "; ".join(
+        f"{dim} {'/'.join(values[:3])}{'/…' if len(values) > 3 else ''}"
+        for dim, values in audience.items()
+    )
 
 
 async def queue_everyone(svc: Services, scale: Scale, section: Section) -> int:
@@ -273,8 +277,8 @@ async def figures(svc: Services, scale: Scale, section: Section, bid: int) -> No
     assert kept == counted, (kept, counted)
     section.line(
         f"status figures of the {kept.rows:,}-row broadcast: read from its row {seconds * 1e6:.0f} "
-        f"µs (median of 50); the COUNT/SUM over its rows {ms(scan_s)} (median of 3), every "
-        f"{5} s of the broadcast before"
+        f"µs (median of 50); the COUNT/SUM over its rows it replaces {ms(scan_s)} (median of 3), "
+        f"which the monitor ran every {STATUS_SECONDS} s of a running broadcast"
     )
     section.rows.append(
         Row(
