@@ -32,7 +32,8 @@ from bench.common import (
 )
 from bench.sweep import draft
 from bot.db import Database
-from bot.repo.broadcasts import CHECKIN_VALUES, BroadcastRepo
+from bot.repo.audiences import CHECKIN_VALUES, AudienceRepo
+from bot.repo.broadcasts import BroadcastRepo
 from bot.services import Services
 from scheduler.broadcasts import STATUS_SECONDS
 
@@ -166,13 +167,13 @@ async def counts(svc: Services, scale: Scale, section: Section) -> None:
         f"set-up: {answers:,} check-in answers for one applicant in {ANSWERED_SHARE} in "
         f"{seeding:.1f} s (the triggers keep users.checkin_status and the cells current)"
     )
-    repo = BroadcastRepo(svc.db)
+    repo = AudienceRepo(svc.db)
     fast: list[float] = []
     split: list[float] = []
     scans: list[float] = []
     for audience in AUDIENCES:
-        seconds, count = await _median(lambda a=audience: repo.audience_count(PLATFORM, a))
-        split_s, by_lang = await _median(lambda a=audience: repo.audience_languages(PLATFORM, a))
+        seconds, count = await _median(lambda a=audience: repo.count(PLATFORM, a))
+        split_s, by_lang = await _median(lambda a=audience: repo.languages(PLATFORM, a))
         scan_s, scanned = await _median(lambda a=audience: repo.scan_count(PLATFORM, a), 1)
         assert count == scanned == sum(by_lang.values()), (audience, count, scanned, by_lang)
         fast.append(seconds)

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.repo.audiences import CHECKIN_VALUES, DIMENSIONS, LANG_VALUES, AudienceRepo
 from bot.repo.broadcasts import (
     CANCELLED,
-    CHECKIN_VALUES,
-    DIMENSIONS,
-    LANG_VALUES,
     QUEUED,
     QUEUEING,
     SCHEDULED,
@@ -46,6 +44,11 @@ TEXT_STEPS = ("content", "content_en", "when")
 def _repo(turn: Turn) -> BroadcastRepo:
     """The broadcast repository."""
     return BroadcastRepo(turn.svc.db)
+
+
+def _audiences(turn: Turn) -> AudienceRepo:
+    """The audience counts."""
+    return AudienceRepo(turn.svc.db)
 
 
 def _monitor(turn: Turn) -> BroadcastMonitor | None:
@@ -197,7 +200,7 @@ def _summary(turn: Turn, dim: str, chosen: list[str]) -> str:
 async def _builder(turn: Turn, *, edit: bool) -> None:
     """The audience builder: one button per dimension with its current choice, and the count."""
     aud = _aud(turn.user.state_data)
-    count = await _repo(turn).audience_count(turn.platform, aud)
+    count = await _audiences(turn).count(turn.platform, aud)
     rows = [
         [
             (
@@ -268,7 +271,7 @@ async def _preview(turn: Turn, payload: Payload) -> int:
 async def _review(turn: Turn) -> None:
     """One preview (the Persian version), then one message with the count and the choices."""
     data = _data(turn)
-    by_lang = await _repo(turn).audience_languages(turn.platform, _aud(data))
+    by_lang = await _audiences(turn).languages(turn.platform, _aud(data))
     if not by_lang:
         await turn.say(turn.t("broadcast.no_one"))
         await _builder(turn, edit=False)
@@ -283,7 +286,7 @@ async def _options(turn: Turn, by_lang: dict[str, int] | None = None) -> None:
     """The recipients per version and the choices: now, at a time, the English preview."""
     data = turn.user.state_data
     if by_lang is None:
-        by_lang = await _repo(turn).audience_languages(turn.platform, _aud(data))
+        by_lang = await _audiences(turn).languages(turn.platform, _aud(data))
     count = sum(by_lang.values())
     if "en" in data.get("texts", {}):
         english = by_lang.get("en", 0)
@@ -302,7 +305,7 @@ async def _options(turn: Turn, by_lang: dict[str, int] | None = None) -> None:
 async def _final(turn: Turn) -> None:
     """The last question before anything is queued."""
     send_at = turn.user.state_data.get("send_at")
-    count = await _repo(turn).audience_count(turn.platform, _aud(turn.user.state_data))
+    count = await _audiences(turn).count(turn.platform, _aud(turn.user.state_data))
     if send_at is None:
         text = turn.t("broadcast.final_now", count=count)
     else:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.db import Database
-from bot.repo.broadcasts import CHECKIN_VALUES, DIMENSIONS, BroadcastRepo
+from bot.repo.audiences import CHECKIN_VALUES, DIMENSIONS, AudienceRepo
 from tests.conftest import Bot
 from tests.test_broadcast import FA_TEXT, staff_member
 from tests.test_broadcast import sbot as sbot  # the fixture: a bot whose user 1 is an admin
@@ -128,11 +128,11 @@ async def apply(db: Database, change: tuple[Any, ...], next_id: int) -> None:
 
 async def assert_counts_match(db: Database, audience: dict[str, list[str]]) -> None:
     """Cells and the plain count agree on an audience, in total and per language."""
-    repo = BroadcastRepo(db)
+    repo = AudienceRepo(db)
     for platform in PLATFORMS:
         expected = await repo.scan_count(platform, audience)
-        assert await repo.audience_count(platform, audience) == expected, (platform, audience)
-        split = await repo.audience_languages(platform, audience)
+        assert await repo.count(platform, audience) == expected, (platform, audience)
+        split = await repo.languages(platform, audience)
         for lang in LANGS:
             if "lang" in audience and lang not in audience["lang"]:
                 assert lang not in split

@@ -13,6 +13,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.fakeapi.client import ChatClient
+from bot.repo.audiences import AudienceRepo
 from bot.repo.broadcasts import BroadcastRepo, Draft
 from bot.repo.outbox import PRIORITY_BROADCAST, OutboxRepo, OutboxRow
 from bot.repo.staff import StaffRepo
@@ -412,9 +413,9 @@ async def test_audience_filters_count_exactly(
     by_user = {p["user_id"]: pk for p, pk in zip(AUDIENCE_PEOPLE, pks, strict=True)}
     for user_id, history in HISTORIES.items():
         await answers(bot, by_user[user_id], history)
-    repo = BroadcastRepo(bot.svc.db)
-    assert await repo.audience_count(PLATFORM, audience) == expected
-    assert await repo.scan_count(PLATFORM, audience) == expected
+    repo, audiences = BroadcastRepo(bot.svc.db), AudienceRepo(bot.svc.db)
+    assert await audiences.count(PLATFORM, audience) == expected
+    assert await audiences.scan_count(PLATFORM, audience) == expected
     now = bot.clock.timestamp()
     content = {"texts": {"fa": FA_TEXT, "en": EN_TEXT}, "photo": None, "document": None}
     queued = await repo.queue(Draft(PLATFORM, ADMIN, content, dict(audience), now), now)
@@ -424,17 +425,17 @@ async def test_audience_filters_count_exactly(
     assert not {807, 808, 809} & {r.chat_id for r in rows}
     text = {p["user_id"]: EN_TEXT if p.get("lang") == "en" else FA_TEXT for p in AUDIENCE_PEOPLE}
     assert all(r.payload["text"] == text[r.chat_id] for r in rows)
-    assert await repo.audience_count("bale", audience) == 0
+    assert await audiences.count("bale", audience) == 0
 
 
 async def test_unknown_filters_are_refused_by_the_repository(bot: Bot) -> None:
     """Only whitelisted dimensions and check-in statuses reach SQL."""
-    repo = BroadcastRepo(bot.svc.db)
+    repo = AudienceRepo(bot.svc.db)
     with pytest.raises(ValueError):
-        await repo.audience_count(PLATFORM, {"county = 'x' OR 1=1 --": ["a"]})
+        await repo.count(PLATFORM, {"county = 'x' OR 1=1 --": ["a"]})
     with pytest.raises(ValueError):
-        await repo.audience_count(PLATFORM, {"checkin": ["operating' OR 1=1"]})
-    assert await repo.audience_count(PLATFORM, {"county": ["x' OR 1=1 --"]}) == 0
+        await repo.count(PLATFORM, {"checkin": ["operating' OR 1=1"]})
+    assert await repo.count(PLATFORM, {"county": ["x' OR 1=1 --"]}) == 0
 
 
 # --- who may do it --------------------------------------------------------------------------

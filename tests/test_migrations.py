@@ -15,7 +15,7 @@ import pytest
 
 import bot.db as dbmod
 from bot.db import Database, MigrationError, latest_version, migrations
-from bot.repo.broadcasts import BroadcastRepo
+from bot.repo.audiences import AudienceRepo
 from bot.repo.outbox import OutboxRepo
 from bot.repo.steps import StepRepo
 from bot.repo.users import UserRepo
@@ -286,11 +286,11 @@ async def _the_code_reads_the_old_rows(db: Database) -> None:
     assert sara is not None and sara.state_data == {"mode": "onboard"} and not sara.proactive
     progress = await StepRepo(db).progress(1)
     assert progress["register"].done_at == NOW - 70_000 and progress["training"].help_at
-    audiences = BroadcastRepo(db)
+    audiences = AudienceRepo(db)
     for platform in ("telegram", "bale"):
         for audience in ({}, {"checkin": ["none"]}, {"checkin": ["operating", "problems"]}):
             expected = await audiences.scan_count(platform, audience)
-            assert await audiences.audience_count(platform, audience) == expected
+            assert await audiences.count(platform, audience) == expected
     orphan = await db.fetchone("SELECT COUNT(*) FROM outbox WHERE status = 'sending'")
     if orphan and orphan[0]:  # left by a process without leases: taken over at once
         taken = await OutboxRepo(db).claim("telegram", NOW, 10, owner="new", lease_until=NOW + 30)

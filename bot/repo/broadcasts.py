@@ -1,8 +1,6 @@
-"""Broadcasts: who is in an audience, the broadcast records, their queueing and their figures.
+"""Broadcasts: the records, their queueing and their figures.
 
-Audience counts sum the cells of ``audience_cells`` (migration 008: how many reachable,
-consenting people share each combination of filters, kept by triggers on users), so any count
-costs the same on a million applicants as on ten. A broadcast is queued in chunks of users by id
+A broadcast is queued in chunks of users by id
 (``fill``): each chunk is one INSERT … SELECT in a short transaction of its own that also moves
 the broadcast's cursor, so the database is released between chunks, no list of recipients is
 ever held in Python, and a restart continues where the queueing stopped. Each broadcast's figures
@@ -19,37 +17,20 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.db import Database, Transaction
+from bot.repo.audiences import AudienceRepo, audience_sql
 from bot.repo.outbox import PRIORITY_BROADCAST, Payload, make_payload
 
 SCHEDULED, QUEUEING, QUEUED, DONE, CANCELLED = (
     "scheduled", "queueing", "queued", "done", "cancelled",
 )  # fmt: skip
 RUNNING = (SCHEDULED, QUEUEING, QUEUED)
-DIMENSIONS = ("county", "field", "stage", "checkin", "lang")
-CHECKIN_VALUES = ("operating", "problems", "paused", "closed", "no_answer", "none")
-LANG_VALUES = ("fa", "en")
-MAX_VALUES = 100  # per dimension; far above any real list, well below SQLite's variable limit
 KIND = "broadcast"
 CHUNK_IDS = 4000  # user ids in the first queueing chunk; later ones aim at CHUNK_SECONDS
 CHUNK_SECONDS = 0.03  # how long one chunk should hold the database
 CHUNK_RANGE = (500, 50_000)  # user ids per chunk, at least and at most
-CANCEL_ROWS = 4000  # outbox rows cancelled per transaction when a broadcast is cancelled
+CANCEL_ROWS = 2000  # outbox rows in the first cancelling chunk; later ones aim at CHUNK_SECONDS
+CANCEL_RANGE = (500, 20_000)  # outbox rows per cancelling chunk, at least and at most
 
-Audience = Mapping[str, Sequence[str]]
-
-# Column names come from these tables only; chosen values always travel as parameters.
-_CELLS = {
-    "county": "county", "field": "field", "stage": "stage", "lang": "lang",
-    "checkin": "checkin_status",
-}  # fmt: skip
-_USERS = {dim: f"u.{column}" for dim, column in _CELLS.items()}
-_REACHABLE = "u.consent_at IS NOT NULL AND u.proactive = 1 AND u.unreachable_at IS NULL"
-# The latest answer as the builder used to find it (a reference for checks and benchmarks).
-_LATEST_CHECKIN = (
-    " LEFT JOIN (SELECT user_pk, MAX(id) AS last_id FROM checkin_answers GROUP BY user_pk)"
-    " AS latest ON latest.user_pk = u.id"
-    " LEFT JOIN checkin_answers AS ca ON ca.id = latest.last_id"
-)
 _SELECT = (
     "SELECT b.id, b.platform, b.created_by, b.created_at, b.content, b.audience, b.send_at, "
     "b.status, b.total, b.status_chat_id, b.status_message_id, b.finished_at, "
@@ -177,52 +158,6 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _filters(audience: Audience, columns: Mapping[str, str]) -> tuple[list[str], list[Any]]:
-    """WHERE clauses of an audience's filters over ``columns`` (dimension → column) and their
-    parameters; raises ValueError on unknown filters or values."""
-    unknown = set(audience) - set(DIMENSIONS)
-    if unknown:
-        raise ValueError(f"unknown audience filters {sorted(unknown)}")
-    clauses: list[str] = []
-    params: list[Any] = []
-    for dim in DIMENSIONS:
-        chosen = [str(v) for v in audience.get(dim, ())]
-        if not chosen:
-            continue
-        if len(chosen) > MAX_VALUES:
-            raise ValueError(f"too many values for {dim}")
-        column = columns[dim]
-        if dim == "checkin":
-            if set(chosen) - set(CHECKIN_VALUES):
-                raise ValueError(f"unknown check-in status in {chosen}")
-            known = [v for v in chosen if v != "none"]
-            parts = [f"{column} IN ({', '.join('?' * len(known))})"] if known else []
-            if "none" in chosen:
-                parts.append(f"{column} IS NULL")
-            clauses.append("(" + " OR ".join(parts) + ")")
-            params.extend(known)
-        else:
-            clauses.append(f"{column} IN ({', '.join('?' * len(chosen))})")
-            params.extend(chosen)
-    return clauses, params
-
-
-def audience_sql(platform: str, audience: Audience) -> tuple[str, list[Any]]:
-    """The WHERE condition of an audience over ``users AS u`` and its parameters.
-
-    ``+u.platform`` keeps SQLite from walking the (platform, user_id) index instead of the
-    primary-key range a chunk reads.
-    """
-    clauses, params = _filters(audience, _USERS)
-    return " AND ".join(["+u.platform = ?", _REACHABLE, *clauses]), [platform, *params]
-
-
-def _cells_sql(platform: str, audience: Audience) -> tuple[str, list[Any]]:
-    """The WHERE condition of an audience over ``audience_cells`` and its parameters."""
-    clauses, params = _filters(audience, _CELLS)
-    return " AND ".join(["platform = ?", *clauses]), [platform, *params]
-
-
 class BroadcastRepo:
     """SQL for broadcasts and their share of the outbox."""
 
@@ -230,40 +165,11 @@ class BroadcastRepo:
         """Use one database."""
         self.db = db
 
-    # --- audiences ----------------------------------------------------------------------
-    async def audience_count(self, platform: str, audience: Audience) -> int:
-        """How many reachable, consenting people an audience holds."""
-        where, params = _cells_sql(platform, audience)
-        row = await self.db.fetchone(
-            f"SELECT COALESCE(SUM(people), 0) FROM audience_cells WHERE {where}", params
-        )
-        return int(row[0]) if row else 0
-
-    async def audience_languages(self, platform: str, audience: Audience) -> dict[str, int]:
-        """How many reachable, consenting people an audience holds, per language."""
-        where, params = _cells_sql(platform, audience)
-        rows = await self.db.fetchall(
-            f"SELECT lang, SUM(people) FROM audience_cells WHERE {where} GROUP BY lang", params
-        )
-        return {str(r[0]): int(r[1]) for r in rows if r[1]}
-
-    async def scan_count(self, platform: str, audience: Audience) -> int:
-        """The same count read from every applicant's row and their latest answer, as it was
-        before the cells: a reference for checks and benchmarks, never for a person's turn."""
-        clauses, params = _filters(audience, {**_USERS, "checkin": "ca.status"})
-        where = " AND ".join(["u.platform = ?", _REACHABLE, *clauses])
-        row = await self.db.fetchone(
-            f"SELECT COUNT(*) FROM users AS u{_LATEST_CHECKIN} WHERE {where}",
-            [platform, *params],
-            slow=True,
-        )
-        return int(row[0]) if row else 0
-
     # --- records ------------------------------------------------------------------------
     async def launch(self, draft: Draft, now: int) -> tuple[int, int] | None:
         """Store a broadcast to queue (now, or when its time comes); (id, audience) or None
         when no one matches. Its rows are added by ``fill``, chunk by chunk."""
-        count = await self.audience_count(draft.platform, draft.audience)
+        count = await AudienceRepo(self.db).count(draft.platform, draft.audience)
         if not count:
             return None
         status = SCHEDULED if draft.send_at > now else QUEUEING
@@ -308,9 +214,7 @@ class BroadcastRepo:
                 on_chunk(rows)
             if done:
                 return added
-            spent = max(time.perf_counter() - began, 1e-4)
-            low, high = CHUNK_RANGE
-            span = int(min(high, max(low, span * CHUNK_SECONDS / spent, span // 2)))
+            span = _resize(span, time.perf_counter() - began, CHUNK_RANGE)
             await asyncio.sleep(0)  # let whoever waits for the connection have it
 
     async def _queue_chunk(self, bid: int, span: int, now: int) -> tuple[int, bool] | None:
@@ -441,18 +345,20 @@ class BroadcastRepo:
         return sum([await self._cancel_rows_of(int(r[0])) for r in found])
 
     async def _cancel_rows_of(self, bid: int) -> int:
-        """Cancel one broadcast's pending rows, CANCEL_ROWS per transaction; how many."""
-        total = 0
+        """Cancel one broadcast's pending rows, a chunk per transaction; how many."""
+        total, size = 0, CANCEL_ROWS
         while True:
+            began = time.perf_counter()
             changed = await self.db.changes(
                 "UPDATE outbox SET status = 'cancelled', error = 'cancelled' WHERE id IN "
                 "(SELECT id FROM outbox WHERE broadcast_id = ? AND status = 'pending' LIMIT ?)",
-                (bid, CANCEL_ROWS),
+                (bid, size),
                 slow=True,
             )
             total += changed
-            if changed < CANCEL_ROWS:
+            if changed < size:
                 return total
+            size = _resize(size, time.perf_counter() - began, CANCEL_RANGE)
             await asyncio.sleep(0)  # let whoever waits for the connection have it
 
     async def figures(self, bid: int) -> Figures:
@@ -467,6 +373,14 @@ class BroadcastRepo:
         row = await self.db.fetchone(_RECOUNT, (bid,), slow=True)
         values = [int(v) for v in row] if row else [0] * 7
         return Figures(*values)
+
+
+def _resize(size: int, spent: float, bounds: tuple[int, int]) -> int:
+    """The next chunk's size, so that it holds the database about CHUNK_SECONDS: in proportion
+    to how long this one took, at most halved at once, within ``bounds``."""
+    low, high = bounds
+    wanted = size * CHUNK_SECONDS / max(spent, 1e-4)
+    return int(min(high, max(low, wanted, size // 2)))
 
 
 async def _fetch(tx: Transaction, sql: str, params: Sequence[Any] = ()) -> Any:
