@@ -10,6 +10,7 @@ from bot.jalali import format_date, tehran_today
 from bot.repo.checkins import CheckinRepo, Round
 from bot.text import localize_digits, parse_id
 from bot.validators import ValidationError, parse_jalali_date
+from handlers import stage
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
 
@@ -61,8 +62,11 @@ async def _expired(turn: Turn) -> None:
 
 
 async def _first_answer(turn: Turn, rnd: Round, status: str) -> None:
-    """The main answer: record it once, then ask its follow-up question."""
+    """The main answer: record it once (a running business moves the stage to operating),
+    then ask its follow-up question."""
     answer_id = await _repo(turn).answer(rnd.id, turn.user.id, status, {}, turn.now)
+    if answer_id is not None and status in ("operating", "problems"):
+        await stage.advance(turn, "operating")
     if answer_id is None:
         await turn.ack()
         previous = await _repo(turn).round_answer(rnd.id)
