@@ -7,6 +7,7 @@ import logging
 from telegram import ReplyKeyboardRemove
 
 from handlers import staff
+from handlers.keyboards import leave_question
 from handlers.registry import Flow, Registry
 from handlers.start import LANG_BUTTONS
 from handlers.turn import Turn, inline
@@ -100,6 +101,7 @@ async def ask_delete(turn: Turn) -> None:
     if staff.configured_admin(turn):
         await turn.say(turn.t("delete.admin_refused"))
         return
+    await leave_question(turn)
     await turn.set_state("delete")
     await ask(turn)
 
