@@ -25,6 +25,7 @@ from bot.repo.outbox import Payload
 from bot.repo.staff import StaffRepo
 from bot.text import parse_id, utf16_len
 from bot.validators import ValidationError
+from handlers.keyboards import leave_question
 from handlers.profile import STAGES
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
@@ -86,6 +87,7 @@ async def _stale(turn: Turn) -> None:
 # --- content ----------------------------------------------------------------------------
 async def cmd_broadcast(turn: Turn) -> None:
     """/broadcast: start a new draft."""
+    await leave_question(turn)
     await turn.set_state("bc:content")
     await ask(turn)
 

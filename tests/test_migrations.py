@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import re
 import sqlite3
@@ -15,6 +16,7 @@ import pytest
 
 import bot.db as dbmod
 from bot.db import Database, MigrationError, latest_version, migrations
+from bot.jalali import TEHRAN
 from bot.repo.audiences import AudienceRepo
 from bot.repo.outbox import OutboxRepo
 from bot.repo.steps import StepRepo
@@ -71,6 +73,11 @@ BACKFILLS: dict[tuple[str, str], Callable[[dict[str, Any], Rows], Any]] = {
         ("broadcasts", name): _broadcast_figure(name)
         for name in ("sent", "failed", "unreachable", "stopped", "cancelled", "remaining")
     },
+    ("step_progress", "done_on"): lambda r, _: (
+        None
+        if r["done_at"] is None
+        else dt.datetime.fromtimestamp(r["done_at"], TEHRAN).date().isoformat()
+    ),
 }
 
 
@@ -308,6 +315,39 @@ async def test_reopening_an_up_to_date_database_applies_nothing(tmp_path: Path) 
     try:
         assert await db.migrate() == []
         assert await snapshot(db) == before
+    finally:
+        await db.close()
+
+
+async def test_step_days_come_from_the_milestone_dates_people_gave(tmp_path: Path) -> None:
+    """Schema 9: a step's day is the day it was tapped (Tehran), except the permit and loan
+    steps, whose day is the date the person typed; steps not done have none."""
+    path = tmp_path / "v8.sqlite3"
+    db = await Database.open(path, upto=8)
+    try:
+        await seed(db, 8)
+        await db.executemany(
+            "INSERT INTO step_progress (user_pk, step_id, started_at, done_at) VALUES (?, ?, ?, ?)",
+            [(1, "permit_issued", NOW - 5_000, NOW - 4_000),  # typed: 2026-09-01
+             (1, "loan_received", NOW - 3_000, NOW - 2_000),  # typed: 2026-10-23
+             (2, "permit_issued", NOW - 900, NOW - 800)],  # no date given: the tap's day
+        )  # fmt: skip
+    finally:
+        await db.close()
+    db = await Database.open(path)
+    try:
+        days = {
+            (r["user_pk"], r["step_id"]): r["done_on"]
+            for r in await db.fetchall("SELECT user_pk, step_id, done_on FROM step_progress")
+        }
+        assert days == {
+            (1, "register"): "2026-11-28",  # 2026-11-28 12:33 UTC is 16:03 in Tehran
+            (1, "training"): None,
+            (2, "register"): None,
+            (1, "permit_issued"): "2026-09-01",
+            (1, "loan_received"): "2026-10-23",
+            (2, "permit_issued"): "2026-11-29",
+        }
     finally:
         await db.close()
 

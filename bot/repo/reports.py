@@ -67,7 +67,7 @@ TIMESTAMP_COLUMNS = frozenset(
     }
 )
 #: Export columns holding ISO 'YYYY-MM-DD' dates.
-DATE_COLUMNS = frozenset({"permit_on", "loan_on", "operating_since", "paused_until"})
+DATE_COLUMNS = frozenset({"permit_on", "loan_on", "operating_since", "paused_until", "done_on"})
 
 APPLICANT_COLUMNS: tuple[str, ...] = (
     "id",
@@ -99,6 +99,7 @@ STEP_COLUMNS: tuple[str, ...] = (
     "user_pk",
     "step_id",
     "started_at",
+    "done_on",
     "done_at",
     "help_at",
     "nudges_sent",
@@ -403,8 +404,8 @@ class ReportRepo:
     async def step_progress(self, page_size: int = PAGE_SIZE) -> AsyncIterator[dict[str, Any]]:
         """Every step started, by user and step id."""
         sql = (
-            "SELECT user_pk, step_id, started_at, done_at, help_at, nudges_sent, last_nudge_at"
-            " FROM step_progress WHERE (user_pk, step_id) > (?, ?)"
+            "SELECT user_pk, step_id, started_at, done_on, done_at, help_at, nudges_sent,"
+            " last_nudge_at FROM step_progress WHERE (user_pk, step_id) > (?, ?)"
             " ORDER BY user_pk, step_id LIMIT ?"
         )
         async for row in self._pages(sql, STEP_COLUMNS, ("user_pk", "step_id"), page_size):
