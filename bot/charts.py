@@ -1,13 +1,16 @@
-"""PNG charts for staff reports, drawn off-screen with matplotlib's Agg renderer."""
+"""PNG charts for staff reports, drawn off-screen with matplotlib's Agg renderer.
+
+Persian is given to matplotlib as written (logical order): from 3.11 on, matplotlib lays text
+out with libraqm (HarfBuzz shaping and the bidi algorithm), joining letters, running them right
+to left and mirroring brackets. 3.10's older path flipped brackets, so 3.11 is required.
+"""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
 
-import arabic_reshaper
-from bidi import get_display
-from matplotlib import font_manager, ft2font
+from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -16,7 +19,7 @@ from bot.repo.reports import STATUSES
 from bot.reports import Stats, StatusRow, label
 from bot.text import localize_digits
 
-__all__ = ["CHART_FONT", "NATIVE_LAYOUT", "chart_font_path", "render_status_chart", "shape"]
+__all__ = ["CHART_FONT", "chart_font_path", "render_status_chart"]
 
 #: Bundled with matplotlib; covers Arabic presentation forms, Persian letters and digits.
 CHART_FONT = "DejaVu Sans"
@@ -27,30 +30,12 @@ _COLOURS: dict[str, str] = {
     "closed": "#c62828",
     "no_answer": "#bdbdbd",
 }
-_ZWNJ = "\u200c"
-#: matplotlib >= 3.11 lays text out with libraqm (HarfBuzz shaping plus the bidi algorithm):
-#: it wants logical text, and pre-shaped visual text would come out reversed.
-NATIVE_LAYOUT = getattr(ft2font, "__libraqm_version__", None) is not None
 
 
 def chart_font_path() -> str:
     """The font file used for charts; raises ValueError when it is not installed."""
     props = font_manager.FontProperties(family=CHART_FONT)
     return str(font_manager.findfont(props, fallback_to_default=False))
-
-
-def shape(text: str, lang: str, *, native_layout: bool = NATIVE_LAYOUT) -> str:
-    """Text ready for matplotlib: Persian letters joined and laid out right to left.
-
-    With libraqm (native_layout) matplotlib shapes and orders the logical text itself.
-    Older matplotlib draws characters left to right as given, so Persian is reshaped into
-    joined presentation forms (arabic_reshaper) and put in visual order (python-bidi).
-    """
-    if lang != "fa" or native_layout:
-        return text
-    reshaped = arabic_reshaper.reshape(text)
-    # Joining is already decided by the presentation forms; the joiner itself draws nothing.
-    return str(get_display(reshaped.replace(_ZWNJ, "")))
 
 
 def _digits(lang: str) -> FuncFormatter:
@@ -71,7 +56,7 @@ def render_status_chart(stats: Stats, lang: str) -> bytes:
     ax = fig.add_subplot()
     font = {"family": CHART_FONT}
     rtl = lang == "fa"
-    names = [shape(row.label.get(lang), lang) for row in rows]
+    names = [row.label.get(lang) for row in rows]
     positions = list(range(len(rows)))
     left = [0] * len(rows)
     for status in STATUSES:
@@ -81,7 +66,7 @@ def render_status_chart(stats: Stats, lang: str) -> bytes:
             values,
             left=left,
             color=_COLOURS[status],
-            label=shape(label(lang, f"status.{status}"), lang),
+            label=label(lang, f"status.{status}"),
             height=0.6,
         )
         left = [a + b for a, b in zip(left, values, strict=True)]
@@ -99,7 +84,7 @@ def render_status_chart(stats: Stats, lang: str) -> bytes:
         ax.text(
             0.5,
             0.5,
-            shape(label(lang, "chart_empty"), lang),
+            label(lang, "chart_empty"),
             transform=ax.transAxes,
             ha="center",
             va="center",
@@ -113,9 +98,9 @@ def render_status_chart(stats: Stats, lang: str) -> bytes:
             prop={"family": CHART_FONT, "size": 9},
             reverse=rtl,
         )
-    ax.set_xlabel(shape(label(lang, "chart_axis"), lang), fontdict=font)
+    ax.set_xlabel(label(lang, "chart_axis"), fontdict=font)
     title = f"{label(lang, 'chart_title')} — {format_date(stats.generated_at, lang)}"
-    ax.set_title(shape(title, lang), fontdict={**font, "size": 13})
+    ax.set_title(title, fontdict={**font, "size": 13})
     ax.spines[["top", "left" if rtl else "right"]].set_visible(False)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")

@@ -113,39 +113,42 @@ def _cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    """Print the staff figures."""
+    """Print the staff figures; with --chart, also write the chart as an owner-only PNG."""
+    from bot.charts import render_status_chart
+    from bot.private_files import write_private
+    from bot.reports import format_stats
     from bot.services import Services
-    from handlers.reports import stats_text
+    from handlers.reports import gather_stats
 
     async def go() -> str:
         svc = await Services.open(settings)
         try:
-            text, _chart = await stats_text(svc, args.lang)
-            return text
+            stats = await gather_stats(svc)
+            if args.chart:
+                png = await asyncio.to_thread(render_status_chart, stats, args.lang)
+                write_private(args.chart, png)
+            return format_stats(stats, svc.content, args.lang)
         finally:
             await svc.close()
 
     print(asyncio.run(go()))
+    if args.chart:
+        print(f"wrote {args.chart}")
     return 0
 
 
 def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    """Write PATH.xlsx and the CSVs beside it."""
-    from bot.export import write_csv, write_xlsx
-    from bot.repo.reports import ReportRepo
+    """Write PATH.xlsx and PATH-<table>.csv beside it."""
     from bot.services import Services
+    from handlers.reports import export_files
 
-    target = Path(args.path)
-    workbook = target if target.suffix == ".xlsx" else target.with_suffix(".xlsx")
-    workbook.parent.mkdir(parents=True, exist_ok=True)
+    base = Path(args.path)
+    base.parent.mkdir(parents=True, exist_ok=True)
 
     async def go() -> list[Path]:
         svc = await Services.open(settings)
         try:
-            repo = ReportRepo(svc.db.reader())
-            book = await write_xlsx(repo, workbook, content=svc.content, lang=args.lang)
-            csvs = await write_csv(repo, workbook.parent, content=svc.content, lang=args.lang)
-            return [book, *csvs]
+            return await export_files(svc, base, args.lang)
         finally:
             await svc.close()
 
@@ -168,11 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     checkins = sub.add_parser("checkins", help="check-ins: what is due, or run a sweep now")
     checkins.add_argument("action", choices=("due", "send-now"))
     checkins.set_defaults(func=_cmd_checkins)
-    stats = sub.add_parser("stats", help="the staff figures as text")
+    stats = sub.add_parser("stats", help="the staff figures as text (and the chart as PNG)")
     stats.add_argument("--lang", default="fa", choices=("fa", "en"))
+    stats.add_argument("--chart", metavar="PATH", help="also write the chart to this PNG file")
     stats.set_defaults(func=_cmd_stats)
     export = sub.add_parser("export", help="applicants, steps, check-ins, tickets as XLSX + CSV")
-    export.add_argument("path", help="the workbook (…xlsx); CSVs go beside it")
+    export.add_argument("path", help="PATH: writes PATH.xlsx and PATH-applicants.csv etc.")
     export.add_argument("--lang", default="fa", choices=("fa", "en"))
     export.set_defaults(func=_cmd_export)
     backup = sub.add_parser("backup", help="write a consistent copy of the database")

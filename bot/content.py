@@ -13,6 +13,8 @@ __all__ = (
     "ID_PATTERN",
     "MILESTONES",
     "OUTCOMES",
+    "TRACKS",
+    "TRACK_MILESTONES",
     "WEEKDAYS",
     "Answer",
     "CheckinContent",
@@ -43,6 +45,10 @@ ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
 OUTCOMES = ("pass", "fail", "warn")
 #: The steps follow-up check-ins are timed from.
 MILESTONES = ("permit_issued", "loan_received")
+#: The two tracks of steps, in order: the permit, then the loan. Each ends with its milestone.
+TRACKS = ("permit", "loan")
+#: The milestone that closes each track.
+TRACK_MILESTONES: Mapping[str, str] = {"permit": "permit_issued", "loan": "loan_received"}
 #: Weekday names in content, as Python weekday numbers (Monday=0 … Sunday=6).
 WEEKDAYS: Mapping[str, int] = {
     "monday": 0,
@@ -170,6 +176,7 @@ class Step:
     help: LText
     only_for: tuple[str, ...] = ()
     milestone: str | None = None
+    track: str = "permit"
 
     def applies_to(self, field_id: str | None) -> bool:
         """True for a common step, or when field_id is one of the step's only_for fields."""
@@ -312,6 +319,10 @@ class Content:
     def steps_for(self, field_id: str | None) -> list[Step]:
         """The common steps plus those only for field_id, in file order."""
         return [s for s in self.steps if s.applies_to(field_id)]
+
+    def track_steps(self, field_id: str | None, track: str) -> list[Step]:
+        """The steps of one track (permit or loan) for field_id, in file order."""
+        return [s for s in self.steps_for(field_id) if s.track == track]
 
     def step(self, step_id: str | None) -> Step | None:
         """The step with this id, or None."""

@@ -15,6 +15,8 @@ from bot.content import (
     ID_PATTERN,
     MILESTONES,
     OUTCOMES,
+    TRACK_MILESTONES,
+    TRACKS,
     WEEKDAYS,
     Answer,
     CheckinContent,
@@ -416,6 +418,13 @@ def _steps(r: _Reader, value: Any) -> tuple[Step, ...]:
                 raw,
             )
             milestone = None
+        track = m["track"]
+        if track is not _MISSING and track not in TRACKS:
+            r.problem(
+                f"{key}.track",
+                f"unknown track {_describe(track)} (expected {' or '.join(TRACKS)})",
+                raw,
+            )
         return Step(
             id=_id(m),
             title=r.ltext(m["title"], f"{key}.title"),
@@ -426,9 +435,10 @@ def _steps(r: _Reader, value: Any) -> tuple[Step, ...]:
             help=r.ltext(m["help"], f"{key}.help"),
             only_for=_id_list(r, m["only_for"], f"{key}.only_for"),
             milestone=milestone,
+            track=track if track in TRACKS else TRACKS[0],
         )
 
-    required = ("title", "what", "where", "documents", "duration", "help")
+    required = ("title", "what", "where", "documents", "duration", "help", "track")
     return r.items(value, "steps", build, required, ("only_for", "milestone"))
 
 
@@ -645,6 +655,26 @@ def _check_links(r: _Reader, fields: Sequence[Field], steps: Sequence[Step]) -> 
                 r.problem(
                     f"steps[{i}].milestone", "a milestone step must be for everyone, no only_for"
                 )
+    _check_tracks(r, steps)
+
+
+def _check_tracks(r: _Reader, steps: Sequence[Step]) -> None:
+    """The permit steps come first, then the loan steps; each track ends with its milestone."""
+    first_loan = next((i for i, s in enumerate(steps) if s.track == "loan"), len(steps))
+    for i, s in enumerate(steps[first_loan:], first_loan):
+        if s.track != "loan":
+            r.problem(f"steps[{i}].track", "the permit steps must all come before the loan steps")
+    for track, milestone in TRACK_MILESTONES.items():
+        members = [i for i, s in enumerate(steps) if s.track == track]
+        if not members:
+            r.problem("steps", f"no step has track {track!r}")
+            continue
+        last = steps[members[-1]]
+        if last.milestone != milestone:
+            r.problem(
+                f"steps[{members[-1]}]",
+                f"the last {track} step must be the one with milestone {milestone!r}",
+            )
 
 
 # --------------------------------------------------------------------------- entry point

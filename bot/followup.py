@@ -9,16 +9,14 @@ from bot.content import ScheduleSettings
 from bot.repo.checkins import CheckinRepo
 from bot.repo.users import User
 from bot.schedule import SchedulePolicy, checkin_anchor, next_checkin_due
+from bot.stages import STAGE_MILESTONES
+
+__all__ = ["MILESTONE_COLUMNS", "STAGE_MILESTONES", "anchor_of", "plan", "policy_from"]
 
 MILESTONE_COLUMNS = {
     "permit_issued": "permit_on",
     "loan_received": "loan_on",
     "operating": "operating_since",
-}
-STAGE_MILESTONES = {
-    "permit": ("permit_issued",),
-    "loan": ("loan_received",),
-    "operating": ("operating",),
 }
 
 

@@ -7,12 +7,14 @@ every text of the locale files and of the content file, in each language:
 * A quoted span («…» or “…”) is a *reference* when it starts with an emoji or other symbol
   (every button and menu label of the bot does), or when the word just before it is one that
   names a place on screen (fa: بخش، دکمه، گزینه، منو/منوی، صفحه، مرحله — en: section, button,
-  menu, option, page, step, press, tap, choose, open), or when it is followed by one (fa:
+  menu, option, page, step, press, tap, choose, open; not after "این"/"this": «این مرحله
+  «انجام‌نشده» ثبت شد» says what the step is), or when it is followed by one (fa:
   «… را بزنید», «… را انتخاب کنید» — en: “…” section/button/menu/option/page/step), or when
   it is joined to a reference by "یا", "و", "or", "and" or a comma ("مرحله «الف» یا «ب»").
 * A reference must be, in the same language, the exact text of a locale entry (page titles
-  aside: they repeat the label that opens the page) or of a content name, label, step title or
-  question — or such a text without its leading emoji. A span holding a {placeholder} is
+  and short tags aside: a title repeats the label that opens the page, a `…_short` tag only
+  appears inside other labels) or of a content name, label, step title or question — or such a
+  text without its leading emoji. A span holding a {placeholder} is
   filled in at run time and is not checked.
 
 Ordinary quotes («۳ ساعت دیگر», «پاسخ» (Reply), “in 3 hours”) are none of these and pass.
@@ -43,6 +45,8 @@ _AFTER = {
     "en": ("section", "button", "menu", "option", "page", "step"),
 }
 _PROBLEM = "«{span}» matches no button, menu entry or step (use its exact label)"
+# "این مرحله «انجام‌نشده» ثبت شد": this step is «…» — a state, not a place named.
+_THIS = frozenset({"این", "همین", "آن", "همان", "this", "that"})
 _JOINED = frozenset({"", "یا", "و", "،", ",", "or", "and"})
 
 
@@ -70,9 +74,11 @@ def references(text: str, lang: str) -> list[str]:
         before = text[: match.start()].split()
         after = text[match.end() :].strip().lower()
         joined = last_end is not None and text[last_end : match.start()].strip() in _JOINED
+        place = [w.lower().strip("(،,:") for w in before[-2:]]
+        pointed = bool(place) and place[-1] in _BEFORE[lang] and place[0] not in _THIS
         if (
             _is_symbol(span[0])
-            or (before and before[-1].lower().strip("(،,:") in _BEFORE[lang])
+            or pointed
             or after.startswith(_AFTER[lang])
             or joined
         ):
@@ -100,9 +106,10 @@ def _content_texts(node: Any, path: str) -> Iterator[tuple[str, str, str]]:
 
 
 def _is_heading(key: str) -> bool:
-    """A page title repeats the label that opens the page; it is nothing to tap."""
+    """A page title repeats the label that opens the page, and a short tag ("وام" for the loan
+    track) only appears inside other labels: neither is a place one can find by that name."""
     last = key.rsplit(".", 1)[-1]
-    return last == "title" or last.endswith("_title")
+    return last == "title" or last.endswith(("_title", "_short"))
 
 
 def _labels(content: Content, i18n: I18n, lang: str) -> frozenset[str]:

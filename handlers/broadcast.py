@@ -11,25 +11,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.repo.audiences import CHECKIN_VALUES, DIMENSIONS, LANG_VALUES, AudienceRepo
 from bot.repo.broadcasts import (
     CANCELLED,
-    CHECKIN_VALUES,
-    DIMENSIONS,
-    LANG_VALUES,
+    QUEUED,
+    QUEUEING,
     SCHEDULED,
     BroadcastRepo,
     Draft,
-    Figures,
     payload_for,
 )
 from bot.repo.outbox import Payload
 from bot.repo.staff import StaffRepo
 from bot.text import parse_id, utf16_len
 from bot.validators import ValidationError
+from handlers.keyboards import leave_question
 from handlers.profile import STAGES
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
-from scheduler.broadcasts import cancel_markup, parse_when, show_cancelled, status_text, when_text
+from scheduler.broadcasts import (
+    BroadcastMonitor,
+    cancel_markup,
+    parse_when,
+    show_cancelled,
+    status_text,
+    when_text,
+)
 
 MAX_TEXT, MAX_CAPTION = 4096, 1024
 TEXT_STEPS = ("content", "content_en", "when")
@@ -38,6 +45,17 @@ TEXT_STEPS = ("content", "content_en", "when")
 def _repo(turn: Turn) -> BroadcastRepo:
     """The broadcast repository."""
     return BroadcastRepo(turn.svc.db)
+
+
+def _audiences(turn: Turn) -> AudienceRepo:
+    """The audience counts."""
+    return AudienceRepo(turn.svc.db)
+
+
+def _monitor(turn: Turn) -> BroadcastMonitor | None:
+    """The platform's broadcast monitor, where the bot runs one (not in ``homebiz chat``)."""
+    proactive = turn.context.application.bot_data.get("proactive")
+    return getattr(proactive, "broadcasts", None)
 
 
 def _step(turn: Turn) -> str:
@@ -69,6 +87,7 @@ async def _stale(turn: Turn) -> None:
 # --- content ----------------------------------------------------------------------------
 async def cmd_broadcast(turn: Turn) -> None:
     """/broadcast: start a new draft."""
+    await leave_question(turn)
     await turn.set_state("bc:content")
     await ask(turn)
 
@@ -183,7 +202,7 @@ def _summary(turn: Turn, dim: str, chosen: list[str]) -> str:
 async def _builder(turn: Turn, *, edit: bool) -> None:
     """The audience builder: one button per dimension with its current choice, and the count."""
     aud = _aud(turn.user.state_data)
-    count = await _repo(turn).audience_count(turn.platform, aud)
+    count = await _audiences(turn).count(turn.platform, aud)
     rows = [
         [
             (
@@ -254,7 +273,7 @@ async def _preview(turn: Turn, payload: Payload) -> int:
 async def _review(turn: Turn) -> None:
     """One preview (the Persian version), then one message with the count and the choices."""
     data = _data(turn)
-    by_lang = await _repo(turn).audience_languages(turn.platform, _aud(data))
+    by_lang = await _audiences(turn).languages(turn.platform, _aud(data))
     if not by_lang:
         await turn.say(turn.t("broadcast.no_one"))
         await _builder(turn, edit=False)
@@ -269,7 +288,7 @@ async def _options(turn: Turn, by_lang: dict[str, int] | None = None) -> None:
     """The recipients per version and the choices: now, at a time, the English preview."""
     data = turn.user.state_data
     if by_lang is None:
-        by_lang = await _repo(turn).audience_languages(turn.platform, _aud(data))
+        by_lang = await _audiences(turn).languages(turn.platform, _aud(data))
     count = sum(by_lang.values())
     if "en" in data.get("texts", {}):
         english = by_lang.get("en", 0)
@@ -288,7 +307,7 @@ async def _options(turn: Turn, by_lang: dict[str, int] | None = None) -> None:
 async def _final(turn: Turn) -> None:
     """The last question before anything is queued."""
     send_at = turn.user.state_data.get("send_at")
-    count = await _repo(turn).audience_count(turn.platform, _aud(turn.user.state_data))
+    count = await _audiences(turn).count(turn.platform, _aud(turn.user.state_data))
     if send_at is None:
         text = turn.t("broadcast.final_now", count=count)
     else:
@@ -300,37 +319,35 @@ async def _final(turn: Turn) -> None:
 
 
 async def _launch(turn: Turn) -> None:
-    """Queue the broadcast, post its status message, record it and wake the sender."""
+    """Store the broadcast and post its status message; the monitor queues it in the background
+    (now, or when its time comes), so this answers at once whatever the audience's size."""
     data = _data(turn)
     send_at = max(int(data.get("send_at") or turn.now), turn.now)
     content = {k: data.get(k) for k in ("texts", "photo", "document")}
     draft = Draft(turn.platform, turn.user.user_id, content, _aud(data), send_at)
     repo = _repo(turn)
-    queued = await repo.queue(draft, turn.now)
+    launched = await repo.launch(draft, turn.now)
     await turn.ack()
-    if queued is None:
+    if launched is None:
         await _go(turn, "aud", data)
         await turn.say(turn.t("broadcast.no_one"))
         await _builder(turn, edit=False)
         return
-    bid, count = queued
+    bid, count = launched
     await turn.clear_state()
     b = await repo.get(bid)
     assert b is not None
     state = SCHEDULED if b.status == SCHEDULED else "running"
-    f = Figures(count, 0, 0, 0, 0, 0, count)
-    text = status_text(turn.svc.i18n, turn.lang, b, f, state)
+    text = status_text(turn.svc.i18n, turn.lang, b, b.outlook, state)
     message_id = await turn.send(text, cancel_markup(turn.svc.i18n, turn.lang, bid))
     await repo.set_status_message(bid, turn.user.chat_id, message_id)
-    proactive = turn.context.application.bot_data.get("proactive")
-    monitor = getattr(proactive, "broadcasts", None)
+    monitor = _monitor(turn)
     if monitor is not None and state != SCHEDULED:
         monitor.shown[bid] = text
+        monitor.wake()
     action = "broadcast_scheduled" if b.status == SCHEDULED else "broadcast_sent"
     detail = {"id": bid, "count": count, "send_at": send_at}
     await StaffRepo(turn.svc.db).audit(turn.platform, turn.user.user_id, action, detail, turn.now)
-    if proactive is not None:
-        proactive.sender.notify()
 
 
 async def on_button(turn: Turn, args: list[str]) -> None:
@@ -387,17 +404,20 @@ async def _cancel(turn: Turn, args: list[str]) -> None:
     if b is None or b.platform != turn.platform:
         await _stale(turn)
         return
-    cancelled = await repo.cancel(b.id, turn.now)
+    cancelled = await repo.cancel(b.id, turn.now, wait=False)
     await turn.ack()
     if cancelled is None:
         await turn.say(turn.t("broadcast.already_over", id=b.id))
         return
-    detail = {"id": b.id, "cancelled": cancelled}
+    monitor = _monitor(turn)
+    if monitor is not None:
+        monitor.wake()  # its pending rows are cancelled in the background
+    detail = {"id": b.id, "cancelled": cancelled.count}
     await StaffRepo(turn.svc.db).audit(
         turn.platform, turn.user.user_id, "broadcast_cancelled", detail, turn.now
     )
-    await show_cancelled(turn.context.bot, turn.svc, b, await repo.figures(b.id))
-    await turn.say(turn.t("broadcast.cancelled", id=b.id, count=cancelled))
+    await show_cancelled(turn.context.bot, turn.svc, b, cancelled.figures)
+    await turn.say(turn.t("broadcast.cancelled", id=b.id, count=cancelled.count))
 
 
 async def cmd_broadcasts(turn: Turn) -> None:
@@ -409,13 +429,13 @@ async def cmd_broadcasts(turn: Turn) -> None:
         return
     lines, buttons = [turn.t("broadcast.list_title")], []
     for b in recent:
-        f = await repo.figures(b.id)
+        f = b.figures
         lines.append(
             turn.t(
                 "broadcast.list_item",
                 id=b.id,
                 when=when_text(turn.svc.i18n, turn.lang, b.send_at),
-                state=turn.t(f"broadcast.state.{b.status}"),
+                state=turn.t(f"broadcast.state.{QUEUED if b.status == QUEUEING else b.status}"),
                 total=b.total,
                 sent=f.sent,
                 failed=f.failed,

@@ -7,14 +7,15 @@ from typing import Any
 
 from bot.followup import plan, policy_from
 from bot.jalali import format_date, tehran_today
+from bot.labels import STAFF_COUNTS, staff_count_label
 from bot.repo.checkins import CheckinRepo, Round
-from bot.text import localize_digits, parse_id
+from bot.text import parse_id
 from bot.validators import ValidationError, parse_jalali_date
+from handlers import stage
 from handlers.registry import Flow, Registry
-from handlers.turn import Turn, inline
+from handlers.turn import Turn, inline, reply_keyboard
 
 STATUS = {"op": "operating", "pr": "problems", "pa": "paused", "cl": "closed"}
-STAFF_COUNTS = ("1", "2", "3", "4", "5")
 RESUME_MONTHS = ("1", "3", "6")
 MAX_NOTE = 1000
 
@@ -61,8 +62,11 @@ async def _expired(turn: Turn) -> None:
 
 
 async def _first_answer(turn: Turn, rnd: Round, status: str) -> None:
-    """The main answer: record it once, then ask its follow-up question."""
+    """The main answer: record it once (a running business moves the stage to operating),
+    then ask its follow-up question."""
     answer_id = await _repo(turn).answer(rnd.id, turn.user.id, status, {}, turn.now)
+    if answer_id is not None and status in ("operating", "problems"):
+        await stage.advance(turn, "operating")
     if answer_id is None:
         await turn.ack()
         previous = await _repo(turn).round_answer(rnd.id)
@@ -79,7 +83,7 @@ async def _first_answer(turn: Turn, rnd: Round, status: str) -> None:
     if status == "operating":
         rows = [
             [
-                (localize_digits(n if n != "5" else "5+", turn.lang), f"ci:{rnd.id}:staff:{n}")
+                (staff_count_label(n, turn.lang), f"ci:{rnd.id}:staff:{n}")
                 for n in STAFF_COUNTS
             ],
             [(turn.t("buttons.skip"), f"ci:{rnd.id}:staff:skip")],
@@ -181,31 +185,40 @@ async def _enter_note(turn: Turn, answer_id: int) -> None:
 
 
 async def ask_note(turn: Turn) -> None:
-    """Ask for the free-text description of the problem."""
-    await turn.say(turn.t("checkin.ask_note"), inline([[(turn.t("buttons.skip"), "cinote:skip")]]))
+    """Ask for the free-text description of the problem (its keyboard: «رد شدن»)."""
+    await turn.say(turn.t("checkin.ask_note"), reply_keyboard([[turn.t("buttons.skip")]]))
 
 
 async def on_note(turn: Turn, text: str) -> None:
-    """Store the description (trimmed to a sane length) and go back."""
+    """Store the description (trimmed to a sane length) and go back; «رد شدن» skips it."""
+    if text in turn.svc.i18n.variants("buttons.skip"):
+        await _return(turn, turn.t("checkin.note_skipped"))
+        return
     answer_id = int(turn.user.state_data.get("answer", 0))
     await _repo(turn).add_detail(answer_id, {"note": text[:MAX_NOTE]})
-    await turn.say(turn.t("checkin.note_saved"))
-    await _return(turn)
+    await _return(turn, turn.t("checkin.note_saved"))
 
 
 async def on_note_skip(turn: Turn, args: list[str]) -> None:
-    """Skip the description."""
+    """The inline «skip» of note questions sent before they had their own keyboard."""
     if turn.user.state != "cinote":
         await turn.router.stale(turn)
         return
     await turn.ack()
-    await _return(turn)
+    await _return(turn, turn.t("checkin.note_skipped"))
 
 
-async def _return(turn: Turn) -> None:
-    """Back to the conversation the check-in interrupted."""
+async def _return(turn: Turn, text: str) -> None:
+    """Say ``text`` and go back to the conversation the check-in interrupted: its question
+    again (with its keyboard), or the main keyboard in place of the check-in question's."""
+    from handlers.menu import main_keyboard
+
     await turn.end_detour()
-    await _resume(turn)
+    if turn.user.state:
+        await turn.say(text)
+        await turn.router.ask_current(turn)
+    else:
+        await turn.say(text, main_keyboard(turn))
 
 
 async def _pause(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:
@@ -216,9 +229,9 @@ async def _pause(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:
         return
     await turn.ack()
     await _repo(turn).add_detail(answer_id, {"reason": reason.id})
-    rows = [[(turn.t(f"checkin.in_{m}_months"), f"ci:{rnd.id}:resume:{m}")] for m in RESUME_MONTHS]
-    await turn.edit_or_say(turn.t("checkin.ask_restart"), inline(rows))
+    await turn.edit_or_say(turn.t("checkin.ask_pause") + "\n✔️ " + reason.label.get(turn.lang))
     await turn.detour("cidate", round=rnd.id, answer=answer_id)
+    await ask_date(turn)
 
 
 async def _resume_in(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:
@@ -236,25 +249,33 @@ async def _paused_until(turn: Turn, rnd: Round, answer_id: int, day: dt.date) ->
     await _repo(turn).add_detail(answer_id, {"restart": day.isoformat()})
     nxt = await _plan_next(turn, rnd, paused_until=day)
     help_text = turn.svc.content.checkin.paused_help.get(turn.lang)
-    await turn.say(f"{turn.t('checkin.thanks_paused')}\n{help_text}\n{nxt}")
+    text = f"{turn.t('checkin.thanks_paused')}\n{help_text}\n{nxt}"
     if turn.user.state == "cidate":
-        await _return(turn)
+        await _return(turn, text)
+    else:
+        await turn.say(text)
 
 
 async def ask_date(turn: Turn) -> None:
-    """Ask the restart date (or N months by button)."""
-    rnd_id = turn.user.state_data.get("round")
-    rows = [[(turn.t(f"checkin.in_{m}_months"), f"ci:{rnd_id}:resume:{m}")] for m in RESUME_MONTHS]
-    await turn.say(turn.t("checkin.ask_restart"), inline(rows))
+    """Ask the restart date: typed, or «in about N months» from its keyboard."""
+    rows = [[turn.t(f"checkin.in_{m}_months")] for m in RESUME_MONTHS]
+    await turn.say(turn.t("checkin.ask_restart"), reply_keyboard(rows))
 
 
 async def on_date(turn: Turn, text: str) -> None:
-    """A typed restart date: today or later, Solar Hijri, any digits."""
+    """A restart date: «in about N months», or typed (today or later, Solar Hijri, any digits)."""
     rnd = await _repo(turn).get_round(int(turn.user.state_data.get("round", 0)))
     if rnd is None:
-        await _return(turn)
+        await _return(turn, turn.t("checkin.expired"))
         return
+    answer_id = int(turn.user.state_data.get("answer", 0))
+    months = next(
+        (m for m in RESUME_MONTHS if text in turn.svc.i18n.variants(f"checkin.in_{m}_months")), None
+    )
     today = tehran_today(turn.svc.clock.now())
+    if months is not None:
+        await _paused_until(turn, rnd, answer_id, today + dt.timedelta(days=30 * int(months)))
+        return
     try:
         day = parse_jalali_date(text, today=today + dt.timedelta(days=3650))
     except ValidationError as exc:
@@ -265,7 +286,7 @@ async def on_date(turn: Turn, text: str) -> None:
         await turn.say(turn.t("checkin.restart_past"))
         await ask_date(turn)
         return
-    await _paused_until(turn, rnd, int(turn.user.state_data.get("answer", 0)), day)
+    await _paused_until(turn, rnd, answer_id, day)
 
 
 async def _closed(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:

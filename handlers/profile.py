@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.stages import STAGES, rank
 from bot.text import localize_digits
 from bot.validators import (
     ValidationError,
@@ -12,12 +13,11 @@ from bot.validators import (
     parse_mobile,
     parse_national_code,
 )
+from handlers import stage as stages
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, chunk, inline, reply_keyboard
 
 QUESTIONS = ("full_name", "mobile", "national_code", "county", "field", "stage")
-STAGES = ("idea", "applying", "permit", "loan", "operating")
-STAGE_RANK = {stage: rank for rank, stage in enumerate(STAGES)}
 PARSERS: dict[str, Callable[[str], str]] = {
     "full_name": parse_full_name,
     "mobile": parse_mobile,
@@ -181,6 +181,7 @@ async def on_contact(turn: Turn, phone: str) -> None:
 async def _store(turn: Turn, item: str, value: str) -> None:
     """Save one answer and move on (the answer and the next question in one write)."""
     index = QUESTIONS.index(item)
+    before = turn.user.stage
     if _mode(turn) == "onboard" and index + 1 < len(QUESTIONS):
         await turn.svc.users.update_and_move(
             turn.user,
@@ -196,10 +197,14 @@ async def _store(turn: Turn, item: str, value: str) -> None:
         await turn.say("⚠️ " + field.note.get(turn.lang))
     if _mode(turn) == "edit":
         await turn.clear_state()
-        await turn.say(turn.t("profile.saved"))
+        lines = [turn.t("profile.saved")]
         if item == "stage":
-            await mark_stage_steps(turn)
-            await turn.router.reg.emit("stage_set", turn)
+            lines += await _stage_changed(turn, before)
+        elif item == "field":
+            await stages.mark_behind(turn)  # a new field's extra steps the stage is past
+        await turn.say("\n".join(lines))
+        if item == "stage":
+            await turn.router.reg.emit("stage_set", turn, rank(turn.user.stage) > rank(before))
         await turn.router.ask_current(turn)
         return
     if index + 1 < len(QUESTIONS):
@@ -221,30 +226,28 @@ async def _go_back(turn: Turn, item: str) -> None:
 
 
 async def _complete(turn: Turn) -> None:
-    """The last answer: show the profile, record steps the stage implies, open the menu."""
+    """The last answer: record the steps the stage implies, show the profile, then the stage's
+    date question or the menu (each brings its keyboard, so the stage buttons go)."""
     await turn.save(profile_done=1)
-    await mark_stage_steps(turn)
+    marked = await stages.mark_behind(turn)
     await turn.clear_state()
-    from handlers.menu import main_keyboard
-
-    await turn.say(turn.t("profile.done") + "\n\n" + summary(turn), main_keyboard(turn))
-    await turn.router.reg.emit("stage_set", turn)
+    lines = [turn.t("profile.done"), "", summary(turn)]
+    if marked:
+        lines += ["", turn.t("profile.steps_marked", n=marked)]
+    await turn.say("\n".join(lines))
+    await turn.router.reg.emit("stage_set", turn, rank(turn.user.stage) > 0)
     await turn.router.ask_current(turn)
 
 
-async def mark_stage_steps(turn: Turn) -> None:
-    """Steps a person's stage says are behind them are marked done."""
-    rank = STAGE_RANK.get(turn.user.stage or "idea", 0)
-    milestone_rank = {"permit_issued": STAGE_RANK["permit"], "loan_received": STAGE_RANK["loan"]}
-    steps = turn.svc.content.steps_for(turn.user.field)
-    last = -1
-    for i, step in enumerate(steps):
-        if step.milestone and milestone_rank.get(step.milestone, 99) <= rank:
-            last = i
-    if rank >= STAGE_RANK["operating"]:
-        last = len(steps) - 1
-    for step in steps[: last + 1]:
-        await turn.svc.steps.mark_done(turn.user.id, step.id, turn.now)
+async def _stage_changed(turn: Turn, before: str | None) -> list[str]:
+    """A stage corrected in Settings: forward marks the steps behind it done; backward keeps
+    every step as it is and says how to un-mark one. What to tell the person."""
+    if rank(turn.user.stage) > rank(before):
+        marked = await stages.mark_behind(turn)
+        return [turn.t("profile.steps_marked", n=marked)] if marked else []
+    if rank(turn.user.stage) < rank(before):
+        return [turn.t("profile.stage_back")]
+    return []
 
 
 def summary(turn: Turn) -> str:

@@ -13,20 +13,26 @@ from telegram import InputFile, InputMediaDocument
 from telegram.constants import ChatAction
 
 from bot.charts import render_status_chart
-from bot.export import write_csv, write_xlsx
+from bot.export import export_paths, write_export
+from bot.export_sheets import SHEET_NAMES
 from bot.jalali import format_date
 from bot.repo.reports import ReportRepo
 from bot.repo.staff import StaffRepo
-from bot.reports import build_stats, format_stats
+from bot.reports import Stats, build_stats, format_stats
 from bot.services import Services
 from handlers.registry import Registry
 from handlers.turn import Turn
 
 
+async def gather_stats(svc: Services) -> Stats:
+    """The labelled figures, read through the read-only companion connection."""
+    data = await ReportRepo(svc.db.reader()).snapshot(svc.clock.now())
+    return build_stats(data, svc.content, svc.i18n)
+
+
 async def stats_text(svc: Services, lang: str) -> tuple[str, bytes]:
     """The figures as a message and as a PNG chart."""
-    data = await ReportRepo(svc.db.reader()).snapshot(svc.clock.now())
-    stats = build_stats(data, svc.content, svc.i18n)
+    stats = await gather_stats(svc)
     chart = await asyncio.to_thread(render_status_chart, stats, lang)
     return format_stats(stats, svc.content, lang), chart
 
@@ -38,22 +44,25 @@ async def show_stats(turn: Turn) -> None:
     await turn.send_photo(chart, caption=turn.t("reports.chart_caption"))
 
 
-async def export_files(svc: Services, directory: Path, lang: str) -> list[Path]:
-    """Write the workbook and the CSVs into a directory."""
-    repo = ReportRepo(svc.db.reader())
-    stamp = format_date(svc.clock.now(), "en").split(" ")[0].replace("/", "-")
-    workbook = await write_xlsx(
-        repo, directory / f"homebiz-{stamp}.xlsx", content=svc.content, lang=lang
+async def export_files(svc: Services, base: Path, lang: str) -> list[Path]:
+    """Write ``base``.xlsx and ``base``-<table>.csv in one pass; their paths."""
+    workbook, csvs = export_paths(base, SHEET_NAMES)
+    return await write_export(
+        ReportRepo(svc.db.reader()),
+        content=svc.content,
+        i18n=svc.i18n,
+        lang=lang,
+        workbook=workbook,
+        csvs=csvs,
     )
-    csvs = await write_csv(repo, directory, content=svc.content, lang=lang)
-    return [workbook, *csvs]
 
 
 async def export(turn: Turn) -> None:
     """/export: every table as one message (an album, or an archive); recorded in the audit log."""
     await turn.context.bot.send_chat_action(turn.user.chat_id, ChatAction.UPLOAD_DOCUMENT)
     with tempfile.TemporaryDirectory(prefix="homebiz-export-") as tmp:
-        paths = await export_files(turn.svc, Path(tmp), turn.lang)
+        stamp = format_date(turn.svc.clock.now(), "en").split(" ")[0].replace("/", "-")
+        paths = await export_files(turn.svc, Path(tmp) / f"homebiz-{stamp}", turn.lang)
         when = format_date(dt.datetime.now(dt.UTC), turn.lang)
         caption = turn.t("reports.export_done", count=len(paths), date=when)
         await send_files(turn, paths, caption)

@@ -18,6 +18,7 @@ from telegram.ext import (
 
 from bot.repo.users import User
 from handlers.commands import COMMAND, command_of
+from handlers.keyboards import leave_question
 from handlers.registry import Registry
 from handlers.staff import make_gate
 from handlers.turn import Turn
@@ -143,6 +144,8 @@ class Router:
         if turn.user.consent_at is not None:
             for key, action in self.reg.menu.items():
                 if text in turn.svc.i18n.variants(key):
+                    if turn.user.profile_done:  # (while onboarding, the profile goes on)
+                        await leave_question(turn)
                     await turn.clear_state()
                     await action(turn)
                     return

@@ -7,6 +7,7 @@ import logging
 from telegram import ReplyKeyboardRemove
 
 from handlers import staff
+from handlers.keyboards import leave_question
 from handlers.registry import Flow, Registry
 from handlers.start import LANG_BUTTONS
 from handlers.turn import Turn, inline
@@ -63,18 +64,23 @@ async def on_button(turn: Turn, args: list[str]) -> None:
 
 
 async def edit_dates(turn: Turn) -> None:
-    """Settings → Dates: ask again each milestone date the person has (or their stage implies)."""
+    """Settings → Dates: each milestone date the person has, or whose step is done, or that
+    their stage implies, asked again with what is recorded (kept unless they change it)."""
     from bot.followup import MILESTONE_COLUMNS, STAGE_MILESTONES
     from handlers import milestones
 
-    wanted = [m for m, column in MILESTONE_COLUMNS.items() if getattr(turn.user, column)]
-    for milestone in STAGE_MILESTONES.get(turn.user.stage or "", ()):
-        if milestone not in wanted:
+    progress = await turn.svc.steps.progress(turn.user.id)
+    implied = STAGE_MILESTONES.get(turn.user.stage or "", ())
+    wanted = []
+    for milestone, column in MILESTONE_COLUMNS.items():
+        step = turn.svc.content.milestone_step(milestone)
+        done = step is not None and step.id in progress and progress[step.id].done
+        if getattr(turn.user, column) or done or milestone in implied:
             wanted.append(milestone)
     if not wanted:
         await turn.say(turn.t("settings.no_dates"))
         return
-    await milestones.begin(turn, tuple(wanted))
+    await milestones.begin(turn, tuple(wanted), mode=milestones.CORRECT)
     await milestones.ask(turn)
 
 
@@ -100,6 +106,7 @@ async def ask_delete(turn: Turn) -> None:
         await turn.say(turn.t("delete.nothing_stored"))
         await turn.router.ask_current(turn)
         return
+    await leave_question(turn)
     await turn.set_state("delete")
     await ask(turn)
 

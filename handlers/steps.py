@@ -1,39 +1,63 @@
-"""The permit steps: one card per step with Done / Help / Back / Next, and My progress."""
+"""The steps in two tracks, permit then loan: one card per step (Done / Help / Back / Next), the
+list of all steps, and My progress."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from bot.content import Step
-from bot.jalali import format_date
+from bot.content import TRACKS, Step
+from bot.jalali import format_date, tehran_today
 from bot.repo.checkins import CheckinRepo
 from bot.repo.steps import StepProgress
+from bot.stages import reached_by_step
 from bot.text import localize_digits, progress_bar
+from handlers import stage
 from handlers.registry import Registry
 from handlers.turn import Turn, inline
 
+Progress = dict[str, StepProgress]
+
 
 def _applicable(turn: Turn) -> list[Step]:
-    """The steps for the person's field, in order."""
+    """The steps for the person's field, in order (the permit track, then the loan track)."""
     return turn.svc.content.steps_for(turn.user.field)
 
 
-def _date(turn: Turn, ts: int) -> str:
-    """A stored time as a Solar Hijri date in the person's digits."""
-    return format_date(dt.datetime.fromtimestamp(ts, dt.UTC), turn.lang)
+def _done(progress: Progress, step: Step) -> bool:
+    """Whether a step is done."""
+    return step.id in progress and progress[step.id].done
 
 
-def next_step(steps: list[Step], progress: dict[str, StepProgress]) -> Step | None:
+def _day(turn: Turn, record: StepProgress) -> str | None:
+    """The day a step was done, in the person's calendar and digits (None: not known)."""
+    if not record.done_on:
+        return None
+    return format_date(dt.date.fromisoformat(record.done_on), turn.lang)
+
+
+def next_step(steps: list[Step], progress: Progress) -> Step | None:
     """The first step not yet done."""
-    return next((s for s in steps if not (s.id in progress and progress[s.id].done_at)), None)
+    return next((s for s in steps if not _done(progress, s)), None)
 
 
-def card_text(turn: Turn, step: Step, steps: list[Step], progress: dict[str, StepProgress]) -> str:
-    """A step's card: what, where, documents, how long, and whether it is done."""
+def _track(steps: list[Step], step: Step) -> list[Step]:
+    """The steps of the track a step belongs to."""
+    return [s for s in steps if s.track == step.track]
+
+
+def card_text(turn: Turn, step: Step, steps: list[Step], progress: Progress) -> str:
+    """A step's card: its track and place in it, what, where, documents, how long, and when
+    it was done."""
     lang = turn.lang
-    index = steps.index(step) + 1
+    track = _track(steps, step)
     lines = [
-        turn.t("steps.header", n=index, total=len(steps), title=step.title.get(lang)),
+        turn.t(
+            "steps.header",
+            track=turn.t(f"tracks.{step.track}"),
+            n=track.index(step) + 1,
+            total=len(track),
+            title=step.title.get(lang),
+        ),
         "",
         step.what.get(lang),
         "",
@@ -47,9 +71,10 @@ def card_text(turn: Turn, step: Step, steps: list[Step], progress: dict[str, Ste
     if step.only_for:
         lines.append(turn.t("steps.extra"))
     record = progress.get(step.id)
-    if record and record.done_at:
+    if record and record.done:
+        day = _day(turn, record)
         lines.append("")
-        lines.append(turn.t("steps.done_on", date=_date(turn, record.done_at)))
+        lines.append(turn.t("steps.done_on", date=day) if day else turn.t("steps.done_undated"))
     return "\n".join(lines)
 
 
@@ -77,15 +102,14 @@ def card_buttons(
 
 
 async def _show_card(
-    turn: Turn, step: Step, *, edit: bool, progress: dict[str, StepProgress] | None = None
+    turn: Turn, step: Step, *, edit: bool, progress: Progress | None = None
 ) -> None:
     """Show (or update in place) one step's card and note that the person reached it."""
     await turn.svc.steps.start(turn.user.id, step.id, turn.now)
     steps = _applicable(turn)
     if progress is None:
         progress = await turn.svc.steps.progress(turn.user.id)
-    done = bool(progress.get(step.id) and progress[step.id].done_at)
-    markup = inline(card_buttons(turn, step, steps, done))
+    markup = inline(card_buttons(turn, step, steps, _done(progress, step)))
     text = card_text(turn, step, steps, progress)
     if edit:
         await turn.edit_or_say(text, markup)
@@ -104,10 +128,8 @@ async def _needs_profile(turn: Turn) -> bool:
     return True
 
 
-async def show_steps(turn: Turn) -> None:
-    """Menu → Permit steps: the card of the next step to do."""
-    if await _needs_profile(turn):
-        return
+async def show_next(turn: Turn) -> None:
+    """The card of the next step to do (a new message), or that every step is done."""
     steps = _applicable(turn)
     progress = await turn.svc.steps.progress(turn.user.id)
     step = next_step(steps, progress)
@@ -117,16 +139,79 @@ async def show_steps(turn: Turn) -> None:
     await _show_card(turn, step, edit=False, progress=progress)
 
 
+async def show_steps(turn: Turn) -> None:
+    """Menu → Steps: the card of the next step to do."""
+    if await _needs_profile(turn):
+        return
+    await show_next(turn)
+
+
+def _list_label(turn: Turn, step: Step, track: list[Step], progress: Progress) -> str:
+    """One step in the list: done or not, its track and number in it, its title."""
+    label = turn.t(
+        "steps.list_item",
+        mark="✅" if _done(progress, step) else "⬜️",
+        track=turn.t(f"tracks.{step.track}_short"),
+        n=localize_digits(str(track.index(step) + 1), turn.lang),
+        title=step.title.get(turn.lang),
+    )
+    return label[:60]
+
+
 async def show_list(turn: Turn) -> None:
-    """Every step as a button with its state."""
+    """Every step as a button with its state, the permit steps then the loan steps."""
     steps = _applicable(turn)
     progress = await turn.svc.steps.progress(turn.user.id)
+    lines = [turn.t("steps.list_title")]
     rows = []
-    for i, step in enumerate(steps, 1):
-        mark = "✅" if step.id in progress and progress[step.id].done_at else "⬜️"
-        label = f"{mark} {localize_digits(str(i), turn.lang)}. {step.title.get(turn.lang)}"
-        rows.append([(label[:60], f"st:show:{step.id}")])
-    await turn.edit_or_say(turn.t("steps.list_title"), inline(rows))
+    for name in TRACKS:
+        track = [s for s in steps if s.track == name]
+        done = sum(1 for s in track if _done(progress, s))
+        lines.append(
+            turn.t("steps.list_track", track=turn.t(f"tracks.{name}"), done=done, total=len(track))
+        )
+        rows += [[(_list_label(turn, s, track, progress), f"st:show:{s.id}")] for s in track]
+    await turn.edit_or_say("\n".join(lines), inline(rows))
+
+
+async def _done_pressed(turn: Turn, step: Step, steps: list[Step]) -> None:
+    """Done: recorded today; a milestone step asks its date first, others show the next card."""
+    today = tehran_today(turn.svc.clock.now()).isoformat()
+    changed = await turn.svc.steps.mark_done(turn.user.id, step.id, turn.now, today)
+    await turn.ack(turn.t("steps.marked_done") if changed else turn.t("steps.already_done"))
+    if changed and step.milestone:  # its date (which moves the stage), then the next card
+        await turn.router.reg.emit("step_done", turn, step)
+        return
+    if changed:
+        await stage.advance(turn, reached_by_step(step))
+    progress = await turn.svc.steps.progress(turn.user.id)
+    following = next_step(steps, progress)
+    if following is None:
+        await turn.edit_or_say(card_text(turn, step, steps, progress))
+        await turn.say(turn.t("steps.all_done"))
+    else:
+        await _show_card(turn, following, edit=True, progress=progress)
+    if changed:
+        await turn.router.reg.emit("step_done", turn, step)
+
+
+async def _undo_pressed(turn: Turn, step: Step) -> None:
+    """Not done yet: the step (and a milestone step's date) is cleared; check-ins re-planned."""
+    from bot.followup import MILESTONE_COLUMNS, plan, policy_from
+    from bot.repo.checkins import CheckinRepo
+
+    column = MILESTONE_COLUMNS.get(step.milestone or "")
+    dated = column is not None and getattr(turn.user, column) is not None
+    await turn.svc.steps.undo(turn.user.id, step.id, turn.now, column)
+    if column is not None and dated:
+        setattr(turn.user, column, None)
+        policy = policy_from(turn.svc.content.schedule)
+        await plan(CheckinRepo(turn.svc.db), turn.user, policy, turn.svc.clock.now())
+        await turn.ack(turn.t("steps.undone_date"))
+    else:
+        await turn.ack(turn.t("steps.undone"))
+    await _show_card(turn, step, edit=True)
+    await turn.router.reg.emit("step_undone", turn, step)
 
 
 async def on_button(turn: Turn, args: list[str]) -> None:
@@ -150,21 +235,9 @@ async def on_button(turn: Turn, args: list[str]) -> None:
         await turn.ack()
         await _show_card(turn, step, edit=True)
     elif action == "done":
-        changed = await turn.svc.steps.mark_done(turn.user.id, step.id, turn.now)
-        await turn.ack(turn.t("steps.marked_done") if changed else turn.t("steps.already_done"))
-        progress = await turn.svc.steps.progress(turn.user.id)
-        following = next_step(steps, progress)
-        if following is None:
-            await turn.edit_or_say(card_text(turn, step, steps, progress))
-            await turn.say(turn.t("steps.all_done"))
-        else:
-            await _show_card(turn, following, edit=True, progress=progress)
-        if changed:
-            await router.reg.emit("step_done", turn, step)
+        await _done_pressed(turn, step, steps)
     elif action == "undo":
-        await turn.svc.steps.undo(turn.user.id, step.id, turn.now)
-        await turn.ack(turn.t("steps.undone"))
-        await _show_card(turn, step, edit=True)
+        await _undo_pressed(turn, step)
     elif action == "help":
         await _help(turn, step)
     else:
@@ -194,31 +267,40 @@ async def _help(turn: Turn, step: Step) -> None:
         await turn.router.reg.emit("step_help", turn, step)  # handlers.milestones files it
 
 
+def _progress_lines(turn: Turn, track: list[Step], progress: Progress) -> list[str]:
+    """One track on the progress page: its name, a bar, and each step with its day."""
+    done = sum(1 for s in track if _done(progress, s))
+    name = track[0].track if track else TRACKS[0]
+    lines = [
+        turn.t(f"tracks.{name}"),
+        turn.t("progress.bar", bar=progress_bar(done, len(track)), done=done, total=len(track)),
+    ]
+    for step in track:
+        title = step.title.get(turn.lang)
+        record = progress.get(step.id)
+        if record and record.done:
+            day = _day(turn, record)
+            if day:
+                lines.append(turn.t("progress.done_line", title=title, date=day))
+            else:
+                lines.append(turn.t("progress.done_undated", title=title))
+        else:
+            lines.append(turn.t("progress.todo_line", title=title))
+    return lines
+
+
 async def show_progress(turn: Turn) -> None:
-    """Menu → My progress: a bar, the dates steps were done, and the single next action."""
+    """Menu → My progress: each track with a bar and the days steps were done, and the single
+    next action."""
     if await _needs_profile(turn):
         return
     steps = _applicable(turn)
     progress = await turn.svc.steps.progress(turn.user.id)
-    done = [s for s in steps if s.id in progress and progress[s.id].done_at]
-    bar = progress_bar(len(done), len(steps))
-    lines = [
-        turn.t("progress.title"),
-        turn.t("progress.bar", bar=bar, done=len(done), total=len(steps)),
-        "",
-    ]
-    for step in steps:
-        record = progress.get(step.id)
-        if record and record.done_at:
-            lines.append(
-                turn.t(
-                    "progress.done_line",
-                    title=step.title.get(turn.lang),
-                    date=_date(turn, record.done_at),
-                )
-            )
-        else:
-            lines.append(turn.t("progress.todo_line", title=step.title.get(turn.lang)))
+    lines = [turn.t("progress.title")]
+    for name in TRACKS:
+        track = [s for s in steps if s.track == name]
+        if track:
+            lines += ["", *_progress_lines(turn, track, progress)]
     following = next_step(steps, progress)
     lines.append("")
     if following is None:

@@ -60,13 +60,16 @@ class Proactive:
     def start(self) -> None:
         """Schedule the sweep and the broadcast monitor, and start the sender."""
         self.app.bot_data["proactive"] = self
-        self.broadcasts = start_monitor(self.app)
+        self.broadcasts = start_monitor(self.app, on_queued=self.sender.notify)
         if self.app.job_queue is not None:
             self.app.job_queue.run_repeating(self._tick, interval=SWEEP_SECONDS, first=1)
         self._task = asyncio.create_task(self.sender.run(self._stop))
 
     async def stop(self) -> None:
-        """Stop the sender after its in-flight sends finish."""
+        """Stop the broadcast queueing, then the sender after its in-flight sends finish."""
+        monitor = getattr(self, "broadcasts", None)  # set by start()
+        if monitor is not None:
+            await monitor.stop()
         self._stop.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):

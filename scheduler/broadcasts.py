@@ -1,10 +1,21 @@
-"""The broadcast monitor: starts scheduled broadcasts, keeps status messages current, reports."""
+"""The broadcast monitor: starts scheduled broadcasts, queues them in chunks, keeps status
+messages current, reports the end.
+
+Queueing (and tidying a cancelled broadcast's rows) is audience-sized work: it runs in one
+background task per platform, chunk by chunk, each chunk a short transaction of its own, so the
+bot answers everyone meanwhile. A launch wakes it; each tick wakes it too, so work left by a
+restart (a broadcast still 'queueing') goes on where it stopped.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import replace
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
@@ -12,7 +23,16 @@ from telegram.ext import Application, ContextTypes
 
 from bot.i18n import I18n
 from bot.jalali import format_datetime
-from bot.repo.broadcasts import CANCELLED, DONE, SCHEDULED, Broadcast, BroadcastRepo, Figures
+from bot.repo.broadcasts import (
+    CANCELLED,
+    DONE,
+    QUEUED,
+    QUEUEING,
+    SCHEDULED,
+    Broadcast,
+    BroadcastRepo,
+    Figures,
+)
 from bot.services import Services
 from bot.text import normalize_input, progress_bar, to_latin_digits
 from bot.validators import ValidationError, parse_jalali_datetime
@@ -51,23 +71,23 @@ def when_text(i18n: I18n, lang: str, ts: int) -> str:
 
 
 def status_text(i18n: I18n, lang: str, b: Broadcast, f: Figures, state: str) -> str:
-    """The status message: a title for ``state`` then the figures with a progress bar."""
+    """The status message: a title for ``state`` then the figures (``Broadcast.outlook``:
+    recipients not queued yet count as remaining) with a progress bar."""
     title = i18n.t(
         lang, f"broadcast.status.{state}", id=b.id, when=when_text(i18n, lang, b.send_at)
     )
-    total = max(b.total, f.rows)
     body = i18n.t(
         lang,
         "broadcast.status.figures",
-        bar=progress_bar(f.finished, total, width=10),
+        bar=progress_bar(f.finished, f.rows, width=10),
         done=f.finished,
-        total=total,
+        total=f.rows,
         sent=f.sent,
         failed=f.failed,
         unreachable=f.unreachable,
         stopped=f.stopped,
         cancelled=f.cancelled,
-        remaining=f.remaining + max(0, b.total - f.rows),
+        remaining=f.remaining,
     )
     return f"{title}\n{body}"
 
@@ -79,12 +99,22 @@ def cancel_markup(i18n: I18n, lang: str, bid: int) -> InlineKeyboardMarkup:
 
 
 class BroadcastMonitor:
-    """One platform's broadcasts: start the due ones, edit their status, report the end."""
+    """One platform's broadcasts: start the due ones, queue them, edit their status, report."""
 
-    def __init__(self, bot: Bot, svc: Services, platform: str) -> None:
-        """Bind to a Bot and the shared services."""
+    def __init__(
+        self,
+        bot: Bot,
+        svc: Services,
+        platform: str,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
+        """Bind to a Bot and the shared services; ``on_queued`` is called when rows went in
+        (the outbox sender's notify)."""
         self.bot, self.svc, self.platform = bot, svc, platform
+        self.on_queued = on_queued
         self.shown: dict[int, str] = {}
+        self._worker: asyncio.Task[None] | None = None
+        self._again = False
 
     async def job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The JobQueue callback: one tick, never raising."""
@@ -94,13 +124,14 @@ class BroadcastMonitor:
             log.exception("%s: broadcast monitor failed; the next tick tries again", self.platform)
 
     async def tick(self) -> None:
-        """Visit every running broadcast once."""
+        """Visit every running broadcast once, then make sure queueing work goes on."""
         repo = BroadcastRepo(self.svc.db)
         for b in await repo.running(self.platform):
             try:
                 await self._visit(repo, b)
             except Exception:
                 log.exception("%s: broadcast %d status update failed", self.platform, b.id)
+        self.wake()
 
     async def _visit(self, repo: BroadcastRepo, b: Broadcast) -> None:
         """Start a due scheduled broadcast; edit its status if it changed; finish it at the end."""
@@ -108,21 +139,21 @@ class BroadcastMonitor:
         if b.status == SCHEDULED:
             if b.send_at > now:
                 return
-            await repo.start(b.id)
-        f = await repo.figures(b.id)
-        if f.remaining == 0 and f.rows >= b.total:
+            if await repo.start(b.id):
+                b = replace(b, status=QUEUEING)
+        if b.status == QUEUED and b.figures.remaining == 0:
             if await repo.finish(b.id, now):
-                await self._finish(b, f)
+                await self._finish(b)
             return
-        text = status_text(self.svc.i18n, b.staff_lang, b, f, "running")
+        text = status_text(self.svc.i18n, b.staff_lang, b, b.outlook, "running")
         if self.shown.get(b.id) != text:
             await edit_status(self.bot, b, text, cancel_markup(self.svc.i18n, b.staff_lang, b.id))
             self.shown[b.id] = text
 
-    async def _finish(self, b: Broadcast, f: Figures) -> None:
+    async def _finish(self, b: Broadcast) -> None:
         """The final figures on the status message, and a report message under it."""
         self.shown.pop(b.id, None)
-        text = status_text(self.svc.i18n, b.staff_lang, b, f, DONE)
+        text = status_text(self.svc.i18n, b.staff_lang, b, b.figures, DONE)
         await edit_status(self.bot, b, text, None)
         if b.status_chat_id is None:
             return
@@ -130,6 +161,54 @@ class BroadcastMonitor:
             await self.bot.send_message(b.status_chat_id, text)
         except TelegramError as exc:
             log.info("broadcast %d: final report not sent: %s", b.id, exc)
+
+    # --- audience-sized work, in the background ------------------------------------------
+    def wake(self) -> None:
+        """Queue (and tidy) now in the background; a worker already at it looks again."""
+        if self._worker is not None and not self._worker.done():
+            self._again = True
+            return
+        self._worker = asyncio.create_task(self._work_logged())
+
+    async def _work_logged(self) -> None:
+        """The background task: ``work``, its failure logged (the next tick tries again)."""
+        try:
+            await self.work()
+        except Exception:
+            log.exception("%s: broadcast queueing failed; the next tick goes on", self.platform)
+
+    async def work(self) -> int:
+        """Queue every queueing broadcast chunk by chunk, then cancel the pending rows of
+        cancelled ones, until none is left; how many rows were queued."""
+        repo = BroadcastRepo(self.svc.db)
+        added = 0
+        while True:
+            self._again = False
+            found = await repo.queueing(self.platform)
+            for bid in found:
+                now = self.svc.clock.timestamp()
+                added += await repo.fill(bid, now, on_chunk=self._queued)
+            await repo.cancel_rows(self.platform)
+            if not found and not self._again:
+                return added
+
+    def _queued(self, rows: int) -> None:
+        """A chunk of rows is in: they are due, so wake the sender."""
+        if self.on_queued is not None:
+            self.on_queued()
+
+    async def idle(self) -> None:
+        """Wait until the background work (if any) has finished."""
+        while self._worker is not None and not self._worker.done():
+            await asyncio.wait([self._worker])
+
+    async def stop(self) -> None:
+        """Stop the background work (a chunk under way is rolled back; a restart redoes it)."""
+        worker, self._worker = self._worker, None
+        if worker is not None and not worker.done():
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
 
 
 async def edit_status(
@@ -154,9 +233,13 @@ async def show_cancelled(bot: Bot, svc: Services, b: Broadcast, f: Figures) -> N
     await edit_status(bot, b, status_text(svc.i18n, b.staff_lang, b, f, CANCELLED), None)
 
 
-def start_monitor(app: Application) -> BroadcastMonitor:
+def start_monitor(
+    app: Application, on_queued: Callable[[], None] | None = None
+) -> BroadcastMonitor:
     """Create the platform's monitor and run it every few seconds on the JobQueue."""
-    monitor = BroadcastMonitor(app.bot, app.bot_data["services"], app.bot_data["platform"])
+    monitor = BroadcastMonitor(
+        app.bot, app.bot_data["services"], app.bot_data["platform"], on_queued
+    )
     if app.job_queue is not None:
         app.job_queue.run_repeating(monitor.job, interval=STATUS_SECONDS, first=STATUS_SECONDS)
     return monitor

@@ -13,7 +13,8 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.fakeapi.client import ChatClient
-from bot.repo.broadcasts import BroadcastRepo
+from bot.repo.audiences import AudienceRepo
+from bot.repo.broadcasts import BroadcastRepo, Draft
 from bot.repo.outbox import PRIORITY_BROADCAST, OutboxRepo, OutboxRow
 from bot.repo.staff import StaffRepo
 from bot.validators import ValidationError
@@ -77,6 +78,23 @@ async def send_now(me: ChatClient) -> None:
     """From the send options: now, then yes."""
     await me.press("bc:now")
     await me.press("bc:yes")
+
+
+def monitor(bot: Bot) -> BroadcastMonitor:
+    """A broadcast monitor of the bot's platform, as Proactive runs one."""
+    return BroadcastMonitor(bot.app.bot, bot.svc, PLATFORM)
+
+
+async def queue_all(bot: Bot) -> int:
+    """What the running bot's monitor does in the background after a launch: queue every
+    queueing broadcast; the rows queued."""
+    return await monitor(bot).work()
+
+
+async def tick(m: BroadcastMonitor) -> None:
+    """One monitor tick and the background work it started."""
+    await m.tick()
+    await m.idle()
 
 
 def sender(bot: Bot, **options: Any) -> OutboxSender:
@@ -188,6 +206,8 @@ async def test_full_conversation_targets_by_filters_and_delivers_each_language(s
     assert "Send it to 2 people now?" in me.last
     await me.press("✅ Yes, send")
     assert "Broadcast #1 is going out" in me.last and "Remaining: 2" in me.last
+    assert await rows_of(bot, 1) == []  # the turn only stored it: the monitor queues it
+    assert await queue_all(bot) == 2
 
     rows = await rows_of(bot, 1)
     assert sorted(r.chat_id for r in rows) == [601, 602]
@@ -219,6 +239,7 @@ async def test_thousand_applicants_with_flood_waits_and_blocked_chats(sbot: Bot)
     assert "Recipients: 1000\n• Persian version: 667\n• English version: 333" in me.last
     await send_now(me)
     bid = await only_broadcast(bot)
+    assert await queue_all(bot) == 1000
     # The fake's rate clock runs on its own traffic, not the wall: each attempt moves it 2 ms
     # (so 200/s drains 0.6 token per attempt) and each 429 one second (the sender's pause).
     # Flood waits then come at the same points on any machine, however fast.
@@ -232,8 +253,7 @@ async def test_thousand_applicants_with_flood_waits_and_blocked_chats(sbot: Bot)
         await out.drain_once()
         if not await OutboxRepo(bot.svc.db).pending_count(PLATFORM):
             break
-    monitor = BroadcastMonitor(bot.app.bot, bot.svc, PLATFORM)
-    await monitor.tick()
+    await tick(monitor(bot))
     b = await BroadcastRepo(bot.svc.db).get(bid)
     assert b is not None and b.status == "done"
     f = await BroadcastRepo(bot.svc.db).figures(bid)
@@ -266,23 +286,25 @@ async def test_scheduled_in_two_hours_waits_then_goes_out(sbot: Bot) -> None:
     await me.press("✅ Yes, send")
     assert "scheduled for 1405/09/08 (2026-11-29) 13:30" in me.last
     bid = await only_broadcast(bot)
-    rows = await rows_of(bot, bid)
-    assert {r.not_before for r in rows} == {bot.clock.timestamp() + 7200}
     audit = await audit_actions(bot)
     assert audit[-1] == (
         "broadcast_scheduled",
         {"id": bid, "count": 3, "send_at": bot.clock.timestamp() + 7200},
     )
-    monitor = BroadcastMonitor(bot.app.bot, bot.svc, PLATFORM)
+    watch = monitor(bot)
     out = sender(bot)
     bot.clock.advance(hours=1, minutes=59)
+    await tick(watch)
     assert await out.drain_once() == 0
-    await monitor.tick()
     assert (await BroadcastRepo(bot.svc.db).get(bid)).status == "scheduled"
+    assert await rows_of(bot, bid) == []  # queued when its time comes, not before
     bot.clock.advance(minutes=1)
+    await tick(watch)
+    rows = await rows_of(bot, bid)
+    assert {r.not_before for r in rows} == {bot.clock.timestamp()} and len(rows) == 3
     assert await out.drain_once() == 3
     assert all(bot.emulator.last_bot_message(c).content == FA_TEXT for c in (701, 702, 703))
-    await monitor.tick()
+    await tick(watch)
     assert (await BroadcastRepo(bot.svc.db).get(bid)).status == "done"
 
 
@@ -304,8 +326,9 @@ async def test_cancel_a_scheduled_broadcast(sbot: Bot) -> None:
     edited = next(m for m in me.messages if m.message_id == status.message_id)
     assert "لغو شد" in edited.content and not edited.inline_buttons()
     bot.clock.advance(hours=4)
+    await tick(monitor(bot))
     assert await sender(bot).drain_once() == 0
-    assert {r.status for r in await rows_of(bot, bid)} == {"cancelled"}
+    assert await rows_of(bot, bid) == []  # never queued
     assert ("broadcast_cancelled", {"id": bid, "cancelled": 2}) in await audit_actions(bot)
     await me.press_data(f"bc:c:{bid}")
     assert "پیش‌تر تمام یا لغو شده" in me.last
@@ -321,10 +344,12 @@ async def test_broadcasts_lists_figures_and_cancels_a_running_one(sbot: Bot) -> 
     assert "No broadcasts yet" in me.last
     await compose(me, filters=["county:taleqan"])
     await send_now(me)
+    await queue_all(bot)
     await sender(bot).drain_once()
-    await BroadcastMonitor(bot.app.bot, bot.svc, PLATFORM).tick()
+    await tick(monitor(bot))
     await compose(me, "Second one", filters=["county:taleqan"])
     await send_now(me)
+    await queue_all(bot)
     await me.send("/broadcasts")
     listing = me.last
     assert "#2 · 1405/09/08 (2026-11-29) 11:30 · sending · 3 people · sent 0" in listing
@@ -388,22 +413,29 @@ async def test_audience_filters_count_exactly(
     by_user = {p["user_id"]: pk for p, pk in zip(AUDIENCE_PEOPLE, pks, strict=True)}
     for user_id, history in HISTORIES.items():
         await answers(bot, by_user[user_id], history)
-    repo = BroadcastRepo(bot.svc.db)
-    assert await repo.audience_count(PLATFORM, audience) == expected
-    people = await repo.recipients(PLATFORM, audience)
-    assert len(people) == expected
-    assert not {807, 808, 809} & {chat for _, chat, _ in people}
-    assert await repo.audience_count("bale", audience) == 0
+    repo, audiences = BroadcastRepo(bot.svc.db), AudienceRepo(bot.svc.db)
+    assert await audiences.count(PLATFORM, audience) == expected
+    assert await audiences.scan_count(PLATFORM, audience) == expected
+    now = bot.clock.timestamp()
+    content = {"texts": {"fa": FA_TEXT, "en": EN_TEXT}, "photo": None, "document": None}
+    queued = await repo.queue(Draft(PLATFORM, ADMIN, content, dict(audience), now), now)
+    assert (queued[1] if queued else 0) == expected
+    rows = await rows_of(bot, queued[0]) if queued else []
+    assert len({r.chat_id for r in rows}) == expected
+    assert not {807, 808, 809} & {r.chat_id for r in rows}
+    text = {p["user_id"]: EN_TEXT if p.get("lang") == "en" else FA_TEXT for p in AUDIENCE_PEOPLE}
+    assert all(r.payload["text"] == text[r.chat_id] for r in rows)
+    assert await audiences.count("bale", audience) == 0
 
 
 async def test_unknown_filters_are_refused_by_the_repository(bot: Bot) -> None:
     """Only whitelisted dimensions and check-in statuses reach SQL."""
-    repo = BroadcastRepo(bot.svc.db)
+    repo = AudienceRepo(bot.svc.db)
     with pytest.raises(ValueError):
-        await repo.audience_count(PLATFORM, {"county = 'x' OR 1=1 --": ["a"]})
+        await repo.count(PLATFORM, {"county = 'x' OR 1=1 --": ["a"]})
     with pytest.raises(ValueError):
-        await repo.audience_count(PLATFORM, {"checkin": ["operating' OR 1=1"]})
-    assert await repo.audience_count(PLATFORM, {"county": ["x' OR 1=1 --"]}) == 0
+        await repo.count(PLATFORM, {"checkin": ["operating' OR 1=1"]})
+    assert await repo.count(PLATFORM, {"county": ["x' OR 1=1 --"]}) == 0
 
 
 # --- who may do it --------------------------------------------------------------------------
@@ -446,6 +478,7 @@ async def test_photo_with_caption_broadcast(sbot: Bot) -> None:
         "Our stand at the fair (EN)",
     ]
     await send_now(me)
+    await queue_all(bot)
     rows = await rows_of(bot, await only_broadcast(bot))
     file_id = previews[0]["photo"]
     assert {r.payload["photo"] for r in rows} == {file_id} and file_id.startswith("photo")
@@ -469,6 +502,7 @@ async def test_document_with_caption_broadcast(sbot: Bot) -> None:
     await me._run(update)
     await compose(me, None, filters=["county:karaj"])
     await send_now(me)
+    await queue_all(bot)
     await sender(bot).drain_once()
     message = bot.emulator.last_bot_message(751)
     assert message.kind == "document" and message.content == "The new guide"
@@ -485,30 +519,30 @@ async def test_status_message_shows_progress_then_a_final_report(sbot: Bot) -> N
     await send_now(me)
     status = me.last_message
     assert "Broadcast #1 is going out" in status.content and "0/20" in status.content
-    monitor = BroadcastMonitor(bot.app.bot, bot.svc, PLATFORM)
-    monitor.shown[1] = status.content  # as Proactive's monitor learns it from the handler
+    watch = monitor(bot)
+    watch.shown[1] = status.content  # as Proactive's monitor learns it from the handler
     edits = len(bot.emulator.calls_to("editMessageText"))
-    await monitor.tick()
+    await tick(watch)  # its background work queues the rows
     assert len(bot.emulator.calls_to("editMessageText")) == edits  # nothing changed: no edit
 
     bot.emulator.error_rate = 0.5  # some sends fail now and wait for a later retry
     await sender(bot, base_backoff=30.0).drain_once()
     figures = await BroadcastRepo(bot.svc.db).figures(1)
     assert 0 < figures.sent < 20 and figures.remaining == 20 - figures.sent
-    await monitor.tick()
+    await tick(watch)
     edited = next(m for m in me.messages if m.message_id == status.message_id)
     assert f"Sent: {figures.sent}\n" in edited.content
     assert f"Remaining: {figures.remaining}" in edited.content
     assert f"{figures.sent}/20" in edited.content and "▰" in edited.content
     assert edited.inline_buttons()[0]["callback_data"] == "bc:c:1"
     count = len(bot.emulator.calls_to("editMessageText"))
-    await monitor.tick()
+    await tick(watch)
     assert len(bot.emulator.calls_to("editMessageText")) == count
 
     bot.emulator.error_rate = 0.0
     bot.clock.advance(minutes=10)
     await sender(bot).drain_once()
-    await monitor.tick()
+    await tick(watch)
     edited = next(m for m in me.messages if m.message_id == status.message_id)
     assert "has finished" in edited.content and "▰" * 10 in edited.content
     assert "Sent: 20" in edited.content and not edited.inline_buttons()
@@ -516,7 +550,7 @@ async def test_status_message_shows_progress_then_a_final_report(sbot: Bot) -> N
     b = await BroadcastRepo(bot.svc.db).get(1)
     assert b is not None and b.status == "done" and b.finished_at == bot.clock.timestamp()
     replies = len(me.messages)
-    await monitor.tick()
+    await tick(watch)
     assert len(me.messages) == replies  # reported once
 
 

@@ -39,7 +39,7 @@ async def test_first_checkin_is_timed_from_the_loan_and_answered_operating(bot: 
     """Loan 1405/08/01 → first check-in 30 days later (already past: now); then every 90 days."""
     me = await loan_holder(bot, 801)
     transcript = "\n".join(m.content for m in me.history[-4:])
-    assert "Date 1405/08/01 (2026-10-23) recorded" in transcript
+    assert "“Loan received” done on 1405/08/01 (2026-10-23)" in transcript
     assert "From 1405/09/08 (2026-11-29) we will ask" in transcript
     person = await user(bot, 801)
     assert person.loan_on == "2026-10-23"
@@ -267,7 +267,11 @@ async def test_dates_can_be_corrected_from_settings(bot: Bot) -> None:
     before = await CheckinRepo(bot.svc.db).next_at(person.id)
     await me.press("⚙️ Settings")
     await me.press("set:dates")
-    assert "receive the loan" in me.last and "1405/08/01" in me.last
+    assert "permit issued" in me.last  # implied by the loan stage, its date never given
+    assert me.reply_keyboard == ["📅 Today", "Skip"]
+    await me.press("Skip")
+    assert "receive the loan" in me.last and "Recorded date: 1405/08/01" in me.last
+    assert me.reply_keyboard == ["📅 Today", "No change"]
     await me.send("1405/09/01")
     person = await user(bot, 816)
     assert person.loan_on == "2026-11-22"

@@ -313,3 +313,22 @@ def test_a_placeholder_in_one_language_of_the_content_is_refused(
         r"\{name\} is in 'fa' but not in 'en' \(line \d+\)",
         message,
     ), message
+
+
+def test_stats_writes_the_chart_owner_only(tmp_path: Path) -> None:
+    """`homebiz stats --chart PATH`: the figures on stdout and the /stats chart as a PNG that
+    only its owner can read, even under umask 0."""
+    old = os.umask(0)
+    try:
+        result = _homebiz(["stats", "--chart", "chart.png"], tmp_path)
+    finally:
+        os.umask(old)
+    assert result.returncode == 0, result.stderr
+    assert "📊" in result.stdout and "کل متقاضیان: ۰" in result.stdout
+    png = tmp_path / "chart.png"
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 10_000
+    assert oct(png.stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    english = _homebiz(["stats", "--lang", "en", "--chart", str(tmp_path / "en.png")], tmp_path)
+    assert english.returncode == 0 and "Applicants: 0" in english.stdout
+    assert (tmp_path / "en.png").stat().st_size > 10_000

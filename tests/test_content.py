@@ -194,6 +194,16 @@ def test_each_field_has_a_sensible_path(content: Content, field_id: str) -> None
     assert (field.note is not None) == bool(field.extra_steps)
 
 
+def test_every_field_has_a_permit_track_then_a_loan_track(content: Content) -> None:
+    """Permit steps first, ending with the permit; loan steps after, ending with the loan."""
+    for field in content.fields:
+        steps = content.steps_for(field.id)
+        permit = content.track_steps(field.id, "permit")
+        loan = content.track_steps(field.id, "loan")
+        assert steps == permit + loan and permit and loan
+        assert (permit[-1].milestone, loan[-1].milestone) == ("permit_issued", "loan_received")
+
+
 def test_milestones_and_lookups(content: Content) -> None:
     """Milestone steps are found; lookups answer None for unknown ids."""
     permit = content.milestone_step("permit_issued")
@@ -427,6 +437,35 @@ def _milestone_twice(d: dict[str, Any]) -> str:
     return "steps: exactly one step must have milestone 'permit_issued', found 2"
 
 
+def _missing_track(d: dict[str, Any]) -> str:
+    """A step that does not say whether it is a permit or a loan step."""
+    i = _index(d["steps"], "agency_review")
+    del d["steps"][i]["track"]
+    return f"steps[{i}].track: missing"
+
+
+def _unknown_track(d: dict[str, Any]) -> str:
+    """A track that is neither permit nor loan."""
+    i = _index(d["steps"], "bank_intro")
+    d["steps"][i]["track"] = "bank"
+    return f"steps[{i}].track: unknown track 'bank' (expected permit or loan)"
+
+
+def _permit_step_among_loan_steps(d: dict[str, Any]) -> str:
+    """A permit step after the loan steps have begun."""
+    i = _index(d["steps"], "county_review")
+    d["steps"][i]["track"] = "permit"
+    return f"steps[{i}].track: the permit steps must all come before the loan steps"
+
+
+def _track_not_ending_with_its_milestone(d: dict[str, Any]) -> str:
+    """A loan step after "loan received"."""
+    step = d["steps"].pop(_index(d["steps"], "bank_intro"))
+    d["steps"].append(step)
+    last = len(d["steps"]) - 1
+    return f"steps[{last}]: the last loan step must be the one with milestone 'loan_received'"
+
+
 def _unknown_key(d: dict[str, Any]) -> str:
     """A misspelt key."""
     i = _index(d["steps"], "vet_approval")
@@ -516,6 +555,10 @@ BROKEN: list[Callable[[dict[str, Any]], str]] = [
     _one_answer,
     _unknown_milestone,
     _milestone_twice,
+    _missing_track,
+    _unknown_track,
+    _permit_step_among_loan_steps,
+    _track_not_ending_with_its_milestone,
     _unknown_key,
     _missing_section,
     _negative_days,

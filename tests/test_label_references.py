@@ -43,6 +43,8 @@ def test_the_shipped_texts_name_only_real_labels() -> None:
         ("یا «۳ ساعت دیگر»، «3h» یا «۹۰ دقیقه دیگر».", "fa", []),
         ("or “in 3 hours”, “3h” or “90 min”.", "en", []),
         ("در مرحله «{title}» هستید", "fa", []),  # filled in at run time
+        ("این مرحله «انجام‌نشده» ثبت شد.", "fa", []),  # what this step is, not a place
+        ("This step is “not done”.", "en", []),
         ("“{title}”", "en", []),
     ],
 )

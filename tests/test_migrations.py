@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import re
 import sqlite3
@@ -15,6 +16,8 @@ import pytest
 
 import bot.db as dbmod
 from bot.db import Database, MigrationError, latest_version, migrations
+from bot.jalali import TEHRAN
+from bot.repo.audiences import AudienceRepo
 from bot.repo.outbox import OutboxRepo
 from bot.repo.steps import StepRepo
 from bot.repo.users import UserRepo
@@ -23,11 +26,58 @@ LATEST = latest_version()
 NOW = 1_795_939_200  # 2026-11-29 08:00 UTC
 Rows = dict[str, list[dict[str, Any]]]
 
-# Columns a migration fills from the existing data instead of a default: (table, column) → value.
-BACKFILLS: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
-    ("checkin_rounds", "next_action_at"): lambda r: r["sent_at"] if r["status"] == "open" else None,
-    ("step_progress", "nudge_at"): lambda r: r["started_at"] if r["done_at"] is None else None,
-    ("outbox", "lease_until"): lambda r: 0 if r["status"] == "sending" else None,
+
+
+def _latest_answer(user: dict[str, Any], old: Rows) -> str | None:
+    """The status of a person's latest check-in answer (highest id) in the old rows."""
+    mine = [a for a in old.get("checkin_answers", []) if a["user_pk"] == user["id"]]
+    return max(mine, key=lambda a: a["id"])["status"] if mine else None
+
+
+def _figure(row: dict[str, Any]) -> str:
+    """Which of a broadcast's figures an outbox row counts in."""
+    status, error = row["status"], row["error"] or ""
+    if status in ("pending", "sending"):
+        return "remaining"
+    if status == "failed":
+        return "unreachable" if error.lower().startswith("forbidden") else "failed"
+    if status == "cancelled" and error in ("unreachable", "stopped"):
+        return error
+    return str(status)
+
+
+def _broadcast_figure(name: str) -> Callable[[dict[str, Any], Rows], int]:
+    """How many of a broadcast's old outbox rows count in figure ``name`` ("rows": all)."""
+
+    def count(broadcast: dict[str, Any], old: Rows) -> int:
+        """Count them."""
+        rows = [r for r in old.get("outbox", []) if r["broadcast_id"] == broadcast["id"]]
+        return sum(1 for r in rows if name == "rows" or _figure(r) == name)
+
+    return count
+
+
+# Columns a migration fills from the existing data instead of a default:
+# (table, column) → value from the row and every old row.
+BACKFILLS: dict[tuple[str, str], Callable[[dict[str, Any], Rows], Any]] = {
+    ("checkin_rounds", "next_action_at"): (
+        lambda r, _: r["sent_at"] if r["status"] == "open" else None
+    ),
+    ("step_progress", "nudge_at"): lambda r, _: r["started_at"] if r["done_at"] is None else None,
+    ("outbox", "lease_until"): lambda r, _: 0 if r["status"] == "sending" else None,
+    ("users", "checkin_status"): _latest_answer,
+    ("broadcasts", "queue_upto"): lambda r, _: 0,  # queued whole at their launch
+    ("broadcasts", "queued"): _broadcast_figure("rows"),
+    ("broadcasts", "outbox_rows"): _broadcast_figure("rows"),
+    **{
+        ("broadcasts", name): _broadcast_figure(name)
+        for name in ("sent", "failed", "unreachable", "stopped", "cancelled", "remaining")
+    },
+    ("step_progress", "done_on"): lambda r, _: (
+        None
+        if r["done_at"] is None
+        else dt.datetime.fromtimestamp(r["done_at"], TEHRAN).date().isoformat()
+    ),
 }
 
 
@@ -118,6 +168,32 @@ async def seed(db: Database, version: int) -> None:
             " status, total) VALUES ('telegram', 1, ?, ?, '{}', ?, 'done', 1)",
             (NOW, json.dumps({"texts": {"fa": "سلام"}}), NOW),
         )
+        await db.execute(  # a broadcast on its way, its rows in every figure
+            "INSERT INTO broadcasts (platform, created_by, created_at, content, audience, send_at,"
+            " status, total) VALUES ('telegram', 1, ?, ?, '{}', ?, 'queued', 7)",
+            (NOW, json.dumps({"texts": {"fa": "خبر"}}), NOW),
+        )
+        await db.executemany(
+            "INSERT INTO outbox (platform, chat_id, user_pk, kind, priority, payload, dedupe_key,"
+            " broadcast_id, status, not_before, created_at, error)"
+            " VALUES ('telegram', ?, NULL, 'broadcast', 50, '{}', ?, 2, ?, ?, ?, ?)",
+            [
+                (900 + i, f"bc:2:{900 + i}", status, NOW + 86_400 * 10, NOW, error)
+                for i, (status, error) in enumerate(
+                    [
+                        ("sent", None), ("failed", "Forbidden: bot was blocked"),
+                        ("failed", "bad_request"), ("failed", None), ("cancelled", "stopped"),
+                        ("cancelled", "unreachable"), ("cancelled", "cancelled"),
+                        ("pending", "retry"),
+                    ]
+                )
+            ],
+        )  # fmt: skip
+        await db.execute(  # a later answer: the latest one is what the audience builder reads
+            "INSERT INTO checkin_answers (round_id, user_pk, status, answered_at)"
+            " VALUES (NULL, 1, 'operating', ?)",
+            (NOW,),
+        )
         await db.execute(
             "INSERT INTO tickets (id, platform, user_pk, kind, followup_id, status, created_at)"
             " VALUES (1, 'telegram', 1, 'question', 1, 'open', ?)",
@@ -158,7 +234,8 @@ async def column_defaults(db: Database, table: str) -> dict[str, Any]:
 
 # --- upgrades ---------------------------------------------------------------------------------
 def test_migrations_are_numbered_and_transaction_free() -> None:
-    """Files are 001…N; none controls transactions or the version (migrate does that)."""
+    """Files are 001…N; none controls transactions or the version (migrate does that). A
+    trigger's BEGIN … END is its body, not a transaction."""
     found = migrations()
     assert [v for v, _, _ in found] == list(range(1, LATEST + 1))
     forbidden = re.compile(
@@ -166,6 +243,7 @@ def test_migrations_are_numbered_and_transaction_free() -> None:
     )
     for _, name, sql in found:
         code = re.sub(r"--[^\n]*", "", sql)
+        code = re.sub(r"CREATE\s+TRIGGER\b.*?^END;", "", code, flags=re.S | re.M | re.I)
         assert not forbidden.search(code), name
 
 
@@ -195,7 +273,7 @@ async def test_upgrade_from_every_earlier_version_keeps_the_data(
                 assert {k: after[k] for k in before} == before, table
                 added = {k: v for k, v in after.items() if k not in before}
                 expected = {
-                    k: BACKFILLS[table, k](before) if (table, k) in BACKFILLS else defaults[k]
+                    k: BACKFILLS[table, k](before, old) if (table, k) in BACKFILLS else defaults[k]
                     for k in added
                 }
                 assert added == expected, table
@@ -215,6 +293,11 @@ async def _the_code_reads_the_old_rows(db: Database) -> None:
     assert sara is not None and sara.state_data == {"mode": "onboard"} and not sara.proactive
     progress = await StepRepo(db).progress(1)
     assert progress["register"].done_at == NOW - 70_000 and progress["training"].help_at
+    audiences = AudienceRepo(db)
+    for platform in ("telegram", "bale"):
+        for audience in ({}, {"checkin": ["none"]}, {"checkin": ["operating", "problems"]}):
+            expected = await audiences.scan_count(platform, audience)
+            assert await audiences.count(platform, audience) == expected
     orphan = await db.fetchone("SELECT COUNT(*) FROM outbox WHERE status = 'sending'")
     if orphan and orphan[0]:  # left by a process without leases: taken over at once
         taken = await OutboxRepo(db).claim("telegram", NOW, 10, owner="new", lease_until=NOW + 30)
@@ -232,6 +315,39 @@ async def test_reopening_an_up_to_date_database_applies_nothing(tmp_path: Path) 
     try:
         assert await db.migrate() == []
         assert await snapshot(db) == before
+    finally:
+        await db.close()
+
+
+async def test_step_days_come_from_the_milestone_dates_people_gave(tmp_path: Path) -> None:
+    """Schema 9: a step's day is the day it was tapped (Tehran), except the permit and loan
+    steps, whose day is the date the person typed; steps not done have none."""
+    path = tmp_path / "v8.sqlite3"
+    db = await Database.open(path, upto=8)
+    try:
+        await seed(db, 8)
+        await db.executemany(
+            "INSERT INTO step_progress (user_pk, step_id, started_at, done_at) VALUES (?, ?, ?, ?)",
+            [(1, "permit_issued", NOW - 5_000, NOW - 4_000),  # typed: 2026-09-01
+             (1, "loan_received", NOW - 3_000, NOW - 2_000),  # typed: 2026-10-23
+             (2, "permit_issued", NOW - 900, NOW - 800)],  # no date given: the tap's day
+        )  # fmt: skip
+    finally:
+        await db.close()
+    db = await Database.open(path)
+    try:
+        days = {
+            (r["user_pk"], r["step_id"]): r["done_on"]
+            for r in await db.fetchall("SELECT user_pk, step_id, done_on FROM step_progress")
+        }
+        assert days == {
+            (1, "register"): "2026-11-28",  # 2026-11-28 12:33 UTC is 16:03 in Tehran
+            (1, "training"): None,
+            (2, "register"): None,
+            (1, "permit_issued"): "2026-09-01",
+            (1, "loan_received"): "2026-10-23",
+            (2, "permit_issued"): "2026-11-29",
+        }
     finally:
         await db.close()
 

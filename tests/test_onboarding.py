@@ -55,8 +55,11 @@ async def test_persian_applicant_completes_profile(bot: Bot) -> None:
         "0013542419",
     )
     assert (user.county, user.field, user.stage) == ("karaj", "handicrafts", "permit")
+    assert "مجوزتان در چه تاریخی صادر شد" in me.last and "تاریخ ثبت‌شده" not in me.last
+    assert me.reply_keyboard == ["📅 امروز"]
+    await me.send("۱۴۰۵/۰۸/۲۰")
+    assert "«امضای دوم و صدور مجوز» در ۱۴۰۵/۰۸/۲۰ انجام شد" in me.last
     assert "📋 مراحل مجوز" in me.reply_keyboard
-    assert "مجوزتان در چه تاریخی صادر شد" in me.last and "۱۴۰۵/۰۹/۰۸" in me.last
     transcript = "\n".join(m.content for m in me.history)
     assert "نمایه شما کامل شد" in transcript and "📱 همراه: \u200e۰۹۱۲ ۳۴۵ ۶۷۸۹" in transcript
     assert "+۹۸" not in transcript
@@ -85,6 +88,9 @@ async def test_english_applicant_and_contact_button(bot: Bot) -> None:
         "",
         "fardis",
     )
+    assert "Since what date has your business been operating" in me.last
+    assert me.reply_keyboard == ["📅 Today"]
+    await me.press("📅 Today")
     assert "📋 Permit steps" in me.reply_keyboard
 
 

@@ -15,7 +15,7 @@ import pytest
 from matplotlib.ft2font import FT2Font, LoadFlags
 from PIL import Image
 
-from bot.charts import NATIVE_LAYOUT, chart_font_path, render_status_chart, shape
+from bot.charts import chart_font_path, render_status_chart
 from bot.content import Content, load_content
 from bot.db import Database
 from bot.i18n import load_i18n
@@ -399,33 +399,42 @@ def _chart_texts(content: Content) -> list[str]:
 
 
 def test_chart_font_has_every_persian_glyph(content: Content) -> None:
-    """DejaVu Sans (bundled with matplotlib) has every letter, joined form and digit drawn."""
+    """DejaVu Sans (bundled with matplotlib) has every letter and digit the chart draws."""
     path = chart_font_path()
     assert Path(path).name == "DejaVuSans.ttf"
     charmap = FT2Font(path).get_charmap()
-    for native in (True, False):
-        shaped = "".join(shape(t, "fa", native_layout=native) for t in _chart_texts(content))
-        assert not {ch for ch in shaped if ord(ch) not in charmap}
+    drawn = "".join(_chart_texts(content))
+    assert not {ch for ch in drawn if ord(ch) not in charmap}
 
 
-def test_shape_without_native_layout_reshapes_and_reverses() -> None:
-    """Old matplotlib: joined presentation forms in visual order, no ZWNJ; English untouched."""
-    shaped = shape("فعال", "fa", native_layout=False)
-    assert shaped == "\ufedd\ufe8e\ufecc\ufed3"  # lam-final, alef-final, ain-medial, feh-initial
-    assert "\u200c" not in shape("پاسخ نداد‌ها", "fa", native_layout=False)
-    assert shape("Operating", "en", native_layout=False) == "Operating"
-
-
-@pytest.mark.skipif(not NATIVE_LAYOUT, reason="matplotlib without libraqm")
-def test_native_layout_draws_persian_right_to_left_and_joined() -> None:
-    """matplotlib's own layout of shape()'s output: first letter rightmost, letters joined."""
+def _drawn(text: str) -> tuple[str, str]:
+    """matplotlib's own layout of ``text``: its characters in visual order (left to right),
+    and the brackets as drawn (a mirrored bracket is drawn with the other one's glyph)."""
     font = FT2Font(chart_font_path())
-    text = shape("فعال ۱۲", "fa")
-    assert text == "فعال ۱۲"  # logical order: libraqm does shaping and bidi itself
     items = list(font._layout(text, LoadFlags.NO_HINTING))
-    assert "".join(item.char for item in items) == "۱۲ لاعف"  # visual order, left to right
+    glyphs = {font.get_char_index(ord(b)): b for b in "()"}
+    brackets = "".join(glyphs[i.glyph_index] for i in items if i.glyph_index in glyphs)
+    return "".join(item.char for item in items), brackets
+
+
+def test_matplotlib_draws_persian_right_to_left_and_joined() -> None:
+    """Logical text in, first letter rightmost and letters joined out (libraqm, matplotlib 3.11)."""
+    font = FT2Font(chart_font_path())
+    order, _ = _drawn("فعال ۱۲")
+    assert order == "۱۲ لاعف"  # visual order, left to right
+    items = list(font._layout("فعال", LoadFlags.NO_HINTING))
     feh = next(item for item in items if item.char == "ف")
     assert feh.glyph_index != font.get_char_index(ord("ف"))  # initial form, not isolated
+
+
+def test_the_axis_label_keeps_its_brackets_the_right_way_round() -> None:
+    """«تعداد افراد (آخرین پاسخ پیگیری)» reads with its brackets around the note: drawn left to
+    right as "(…) … تعداد"; matplotlib 3.10 drew ")…(" (hence matplotlib >= 3.11)."""
+    text = label("fa", "chart_axis")
+    assert text == "تعداد افراد (آخرین پاسخ پیگیری)"
+    order, brackets = _drawn(text)
+    assert order.endswith("دادعت")  # the first word is drawn rightmost
+    assert brackets == "()"
 
 
 @pytest.mark.parametrize("lang", ["fa", "en"])

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 
 from bot.clock import ManualClock
+from bot.export_sheets import SHEET_NAMES
 from bot.repo.staff import StaffRepo
 from tests.conftest import Bot
-from tests.test_onboarding import onboard
+from tests.test_checkins import deliver, loan_holder
+from tests.test_onboarding import FA_NAME, onboard
 
 ADMIN, STAFF = 1, 2
 
@@ -53,6 +57,18 @@ async def test_stats_for_staff_with_a_persian_chart(desk: Bot) -> None:
     assert upload["photo"]["size"] > 5000
 
 
+def _sheet(book: Any, title: str) -> list[dict[str, Any]]:
+    """A sheet's rows as {header: value}."""
+    rows = list(book[title].iter_rows(values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def _csv(data: bytes) -> list[dict[str, str]]:
+    """A CSV file's rows as {header: text}."""
+    text = data.decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
 async def test_export_for_admins_only(desk: Bot) -> None:
     """An admin receives the workbook and CSVs; staff and applicants are denied and recorded."""
     await onboard(desk, 21, lang="en")
@@ -67,25 +83,29 @@ async def test_export_for_admins_only(desk: Bot) -> None:
     admin = desk.client(ADMIN, lang="en")
     await admin.send("/export")
     files = _documents(desk, ADMIN)
-    names = sorted(files)
-    workbooks = [n for n in names if n.endswith(".xlsx")]
-    assert len(workbooks) == 1 and "applicants.csv" in names and "tickets.csv" in names
-    assert files["applicants.csv"].startswith(b"\xef\xbb\xbf")
-    book = load_workbook(io.BytesIO(files[workbooks[0]]))
-    ws = book["applicants"]
-    header = [c.value for c in ws[1]]
-    row = {h: c.value for h, c in zip(header, ws[2], strict=True)}
-    stored = await desk.svc.users.find("telegram", 21)
-    assert (row["user_id"], row["full_name"], row["mobile"]) == (
-        21,
-        stored.full_name,
-        stored.mobile,
+    assert sorted(files) == sorted(
+        ["homebiz-1405-09-08.xlsx"]
+        + [f"homebiz-1405-09-08-{name}.csv" for name in SHEET_NAMES]
     )
-    assert [row[k] for k in ("county", "county_name", "field", "field_name")] == [
-        "karaj",
+    assert files["homebiz-1405-09-08-applicants.csv"].startswith(b"\xef\xbb\xbf")
+    book = load_workbook(io.BytesIO(files["homebiz-1405-09-08.xlsx"]))
+    assert book.sheetnames == [
+        "Applicants", "Steps", "Check-in answers", "Staff follow-ups", "Questions"
+    ]  # fmt: skip
+    (row,) = [r for r in _sheet(book, "Applicants") if r["User ID in the messenger"] == 21]
+    stored = await desk.svc.users.find("telegram", 21)
+    assert stored is not None
+    assert (row["Full name"], row["Mobile"], row["National code"]) == (
+        stored.full_name,
+        "0912 345 6789",  # stored as +989123456789
+        "001-354241-9",  # as on the national card
+    )
+    assert [row[k] for k in ("Messenger", "Language", "County", "Business field", "Stage")] == [
+        "Telegram",
+        "English",
         "Karaj",  # the names in the admin's language
-        "handicrafts",
         "Handicrafts and traditional arts",
+        "Only an idea",
     ]
     assert "export_taken" in [e.action for e in await StaffRepo(desk.svc.db).latest()]
 
@@ -112,5 +132,65 @@ async def test_figures_count_only_applicants_who_agreed(desk: Bot) -> None:
     await admin.send("/export")
     files = _documents(desk, ADMIN)
     book = load_workbook(io.BytesIO(next(v for k, v in files.items() if k.endswith(".xlsx"))))
-    ws = book["applicants"]
+    ws = book.worksheets[0]  # the applicants
     assert ws.max_row == 1 + 2  # the header and the two applicants
+
+
+async def test_export_cells_are_the_words_the_applicant_saw(desk: Bot) -> None:
+    """A Persian admin's export: each cell holds what the bot showed the applicant — the
+    county, field and stage buttons, the check-in answers pressed, the mobile as typed — in
+    the workbook and in the CSVs alike; the follow-ups carry name, mobile and county."""
+    zahra = await loan_holder(desk, 31, lang="fa", loan_date="1405/08/01")
+    sara = await loan_holder(desk, 32, lang="fa", loan_date="1405/08/01")
+    assert await deliver(desk) == 2
+    await zahra.press("✅ فعال است، مثل همیشه")
+    staff_button = "۵+"
+    assert staff_button in zahra.buttons
+    await zahra.press(staff_button)
+    band = desk.svc.content.checkin.sales_bands[2].label.fa
+    await zahra.press(band)
+    await sara.press("⚠️ فعال است ولی با مشکل")
+    problem = desk.svc.content.checkin.problems[1].label.fa
+    await sara.press(problem)
+    admin = desk.client(ADMIN, lang="fa")
+    await admin.send("/export")
+    files = _documents(desk, ADMIN)
+    book = load_workbook(io.BytesIO(files["homebiz-1405-09-08.xlsx"]))
+    assert book.sheetnames == [
+        "متقاضیان", "مراحل", "پاسخ‌های پیگیری", "فهرست پیگیری کارشناسان", "پرسش‌ها"
+    ]  # fmt: skip
+    assert all(book[name].sheet_view.rightToLeft for name in book.sheetnames)
+    people = {r["شناسه کاربر در پیام‌رسان"]: r for r in _sheet(book, "متقاضیان")}
+    person = people[31]
+    assert person["نام و نام خانوادگی"] == FA_NAME
+    assert person["شماره همراه"] == "۰۹۱۲۳۴۵۶۷۸۹"  # typed as «۰۹۱۲ ۳۴۵ ۶۷۸۹»
+    assert person["کد ملی"] == "۰۰۱۳۵۴۲۴۱۹"
+    assert [person[k] for k in ("پیام‌رسان", "زبان", "شهرستان", "رشته کسب‌وکار", "مرحله")] == [
+        "تلگرام", "فارسی", "کرج", "صنایع دستی و هنرهای سنتی", "کسب‌وکارم فعال است",
+    ]  # fmt: skip  (answering "operating" moved her stage forward)
+    assert person["تاریخ دریافت تسهیلات"] == "1405/08/01"
+    assert person["تاریخ دریافت تسهیلات (میلادی)"] == "2026-10-23"
+    assert (person["آخرین پاسخ پیگیری"], people[32]["آخرین پاسخ پیگیری"]) == (
+        "فعال", "فعال با مشکل"
+    )  # fmt: skip
+    answers = {r["شناسه متقاضی"]: r for r in _sheet(book, "پاسخ‌های پیگیری")}
+    mine = answers[person["شناسه"]]
+    assert (mine["پاسخ"], mine["تعداد افراد"], mine["فروش ماهانه"]) == (
+        "فعال", staff_button, band
+    )  # fmt: skip
+    assert mine["وضعیت نوبت"] == "پاسخ داده شد"
+    assert answers[people[32]["شناسه"]]["مشکل"] == problem
+    (followup,) = _sheet(book, "فهرست پیگیری کارشناسان")
+    assert [followup[k] for k in ("نام و نام خانوادگی", "شماره همراه", "شهرستان")] == [
+        FA_NAME, "۰۹۱۲۳۴۵۶۷۸۹", "کرج"
+    ]  # fmt: skip
+    assert (followup["نوع"], followup["موضوع"], followup["وضعیت"]) == (
+        "پیگیری: مشکل در کار", problem, "باز"
+    )  # fmt: skip
+    for name, title in zip(SHEET_NAMES, book.sheetnames, strict=True):
+        table = _csv(files[f"homebiz-1405-09-08-{name}.csv"])
+        sheet = _sheet(book, title)
+        as_text = [{k: "" if v is None else str(v) for k, v in row.items()} for row in sheet]
+        assert table == as_text, name
+
+

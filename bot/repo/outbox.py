@@ -36,9 +36,14 @@ _SELECT_CLAIM = (
     "SELECT o.id, o.platform, o.chat_id, o.user_pk, o.kind, o.priority, o.payload, "
     "o.dedupe_key, o.broadcast_id, o.status, o.attempts, o.not_before, o.created_at, "
     "o.sent_at, o.message_id, o.error, o.lease_owner, o.lease_until, o.flood_waits, "
-    "u.unreachable_at AS u_unreachable, u.proactive AS u_proactive "
+    "u.unreachable_at AS u_unreachable, u.proactive AS u_proactive, b.status AS b_status "
     "FROM outbox AS o LEFT JOIN users AS u ON u.id = o.user_pk "
+    "LEFT JOIN broadcasts AS b ON b.id = o.broadcast_id "
 )
+# Rounds of CLAIM_SQL per claim: rows it cancels instead of taking (stopped or unreachable
+# people, a cancelled broadcast's rows not tidied yet) are made up for, but only so often, so
+# one claim never walks a whole cancelled broadcast.
+CLAIM_ROUNDS = 4
 # Walks the partial index outbox_due (platform, priority, not_before, id) WHERE status='pending'
 # in order; the users join is by primary key.
 CLAIM_SQL = (
@@ -200,7 +205,7 @@ class OutboxRepo:
 
         First rows whose lease expired under another owner (``taken_over``), then due pending
         rows, best priority first. Rows of unreachable or stopped people are cancelled instead,
-        in the same transaction.
+        in the same transaction, and so are rows of a cancelled broadcast.
         """
         chosen: list[OutboxRow] = []
         async with self.db.transaction() as conn:
@@ -209,8 +214,10 @@ class OutboxRepo:
             for row in rows:
                 row.taken_over = True
             chosen.extend(rows)
-            while len(chosen) < limit:
+            for _ in range(CLAIM_ROUNDS):
                 want = limit - len(chosen)
+                if want <= 0:
+                    break
                 rows, found = await _take(conn, CLAIM_SQL, (platform, now, want), take)
                 chosen.extend(rows)
                 if found < want:
@@ -352,7 +359,8 @@ class OutboxRepo:
 async def _take(
     conn: Transaction, sql: str, params: tuple[Any, ...], lease: tuple[str, int]
 ) -> tuple[list[OutboxRow], int]:
-    """Lease the rows ``sql`` finds, cancelling unreachable or stopped people's; (rows, found)."""
+    """Lease the rows ``sql`` finds, cancelling unreachable or stopped people's and those of a
+    cancelled broadcast; (rows, found)."""
     found = (await conn.execute(sql, params)).rows
     take: list[OutboxRow] = []
     skipped: list[tuple[str, int]] = []
@@ -361,6 +369,8 @@ async def _take(
             skipped.append(("unreachable", row["id"]))
         elif row["u_proactive"] is not None and not row["u_proactive"]:
             skipped.append(("stopped", row["id"]))
+        elif row["b_status"] == "cancelled":
+            skipped.append(("cancelled", row["id"]))
         else:
             take.append(OutboxRow.from_row(row))
     if skipped:

@@ -68,7 +68,7 @@ TIMESTAMP_COLUMNS = frozenset(
     }
 )
 #: Export columns holding ISO 'YYYY-MM-DD' dates.
-DATE_COLUMNS = frozenset({"permit_on", "loan_on", "operating_since", "paused_until"})
+DATE_COLUMNS = frozenset({"permit_on", "loan_on", "operating_since", "paused_until", "done_on"})
 
 APPLICANT_COLUMNS: tuple[str, ...] = (
     "id",
@@ -100,6 +100,7 @@ STEP_COLUMNS: tuple[str, ...] = (
     "user_pk",
     "step_id",
     "started_at",
+    "done_on",
     "done_at",
     "help_at",
     "nudges_sent",
@@ -121,6 +122,9 @@ CHECKIN_COLUMNS: tuple[str, ...] = (
 FOLLOWUP_COLUMNS: tuple[str, ...] = (
     "id",
     "user_pk",
+    "full_name",
+    "mobile",
+    "county",
     "kind",
     "status",
     "detail",
@@ -407,8 +411,8 @@ class ReportRepo:
     async def step_progress(self, page_size: int = PAGE_SIZE) -> AsyncIterator[dict[str, Any]]:
         """Every step started, by user and step id."""
         sql = (
-            "SELECT user_pk, step_id, started_at, done_at, help_at, nudges_sent, last_nudge_at"
-            " FROM step_progress WHERE (user_pk, step_id) > (?, ?)"
+            "SELECT user_pk, step_id, started_at, done_on, done_at, help_at, nudges_sent,"
+            " last_nudge_at FROM step_progress WHERE (user_pk, step_id) > (?, ?)"
             " ORDER BY user_pk, step_id LIMIT ?"
         )
         async for row in self._pages(sql, STEP_COLUMNS, ("user_pk", "step_id"), page_size):
@@ -426,10 +430,12 @@ class ReportRepo:
             yield row
 
     async def followups(self, page_size: int = PAGE_SIZE) -> AsyncIterator[dict[str, Any]]:
-        """Every staff follow-up ticket, by id."""
+        """Every staff follow-up with the person's name, mobile and county, by id."""
         sql = (
-            "SELECT id, user_pk, kind, status, detail, created_at, closed_at"
-            " FROM followups WHERE id > ? ORDER BY id LIMIT ?"
+            "SELECT f.id, f.user_pk, u.full_name, u.mobile, u.county, f.kind, f.status,"
+            " f.detail, f.created_at, f.closed_at"
+            " FROM followups f LEFT JOIN users u ON u.id = f.user_pk"
+            " WHERE f.id > ? ORDER BY f.id LIMIT ?"
         )
         async for row in self._pages(sql, FOLLOWUP_COLUMNS, ("id",), page_size):
             yield row

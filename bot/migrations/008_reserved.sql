@@ -1,2 +1,0 @@
--- Placeholder so this branch's migration 010 applies in order: the real 008 comes from another
--- branch (008: audience, issue 9; 009: dates, issue 10). Delete this file when that one is merged.
