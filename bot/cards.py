@@ -7,8 +7,8 @@ import datetime as dt
 from bot.content import Content
 from bot.i18n import I18n
 from bot.jalali import format_date
+from bot.labels import format_mobile
 from bot.repo.tickets import CardInfo, Ticket
-from bot.validators import format_mobile
 
 
 def _label(content: Content, kind: str, value: str | None, lang: str, i18n: I18n) -> str:

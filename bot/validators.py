@@ -9,15 +9,13 @@ import unicodedata
 import jdatetime
 
 from bot.jalali import TEHRAN, to_tehran
-from bot.text import LRM, ZWNJ, compact_digits, localize_digits, normalize_input, to_latin_digits
+from bot.text import ZWNJ, compact_digits, normalize_input, to_latin_digits
 
 __all__ = [
     "ERROR_CODES",
     "MAX_INPUT_LEN",
     "MIN_JALALI_YEAR",
     "ValidationError",
-    "format_mobile",
-    "national_mobile",
     "parse_full_name",
     "parse_int_in_range",
     "parse_jalali_date",
@@ -110,28 +108,6 @@ def parse_mobile(s: str) -> str:
     if national[0] != "9":
         raise ValidationError("mobile.format")
     return "+98" + national
-
-
-def national_mobile(stored: str) -> str | None:
-    """A stored mobile ("+989121234567") as dialled at home ("09121234567"); None if not one."""
-    try:
-        return "0" + parse_mobile(stored)[3:]
-    except ValidationError:
-        return None
-
-
-def format_mobile(stored: str | None, lang: str) -> str:
-    """A mobile as people know it: "0912 123 4567", in Persian digits for Persian.
-
-    One function for every screen that shows a mobile. The groups are led by a left-to-right
-    mark, so a right-to-left line neither reverses them nor moves a sign to the wrong side;
-    a value that is not an Iranian mobile (an old row) is shown as stored, behind the same mark.
-    """
-    if not stored:
-        return "—"
-    national = national_mobile(stored)
-    shown = f"{national[:4]} {national[4:7]} {national[7:]}" if national else stored
-    return LRM + localize_digits(shown, lang)
 
 
 # --- national code ------------------------------------------------------------------------

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.labels import format_mobile
 from bot.stages import STAGES, rank
 from bot.text import localize_digits
 from bot.validators import (
     ValidationError,
-    format_mobile,
     parse_full_name,
     parse_mobile,
     parse_national_code,
