@@ -117,6 +117,8 @@ async def test_an_unreachable_api_is_retried_with_back_off_until_it_answers(
         async with BotApiServer(emulator, token=TOKEN, port=port) as server:
             emulator.user_text(USER, "/start")
             await press(bot, emulator, "lang:en", "the language question")
+            # the press answered (not still in flight: a stop would race it)
+            await bot.wait_for(lambda: said_since(emulator, USER, 0, "Privacy"), "the answer")
             assert "serving telegram" in bot.stderr
             status = await bot.stop(signal.SIGTERM)
             assert status == 0, bot.describe()
