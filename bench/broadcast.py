@@ -178,19 +178,13 @@ class Chatter:
         ]
 
     async def act(self, kind: str, value: str) -> bool:
-        """Send one thing and wait for the bot's first visible reply; whether it came."""
+        """Send one thing and wait for the bot's first visible reply; whether it came. A button
+        is pressed once it is on screen (the answer before may still be arriving)."""
         before = (await self.api.control("bench", chat_id=self.user_id))["replies"]
         if kind == "text":
             await self.api.control("user_text", user_id=self.user_id, text=value)
         else:
-            messages = await self.api.control("messages", chat_id=self.user_id)
-            target = None
-            for msg in reversed(messages):
-                data = [b.get("callback_data", "") for b in msg["buttons"] if isinstance(b, dict)]
-                match = next((d for d in data if d.startswith(value)), None)
-                if match:
-                    target = (msg["message_id"], match)
-                    break
+            target = await self._button(value)
             if target is None:
                 return False
             await self.api.control(
@@ -202,3 +196,16 @@ class Chatter:
             if (await self.api.control("bench", chat_id=self.user_id))["replies"] > before:
                 return True
         return False
+
+    async def _button(self, prefix: str) -> tuple[int, str] | None:
+        """(message id, callback data) of the newest button starting with ``prefix``, waiting
+        up to REPLY_WAIT for it to appear."""
+        for _ in range(int(REPLY_WAIT / POLL)):
+            messages = await self.api.control("messages", chat_id=self.user_id)
+            for msg in reversed(messages):
+                data = [b.get("callback_data", "") for b in msg["buttons"] if isinstance(b, dict)]
+                match = next((d for d in data if d.startswith(prefix)), None)
+                if match:
+                    return msg["message_id"], match
+            await asyncio.sleep(POLL)
+        return None

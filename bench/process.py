@@ -91,8 +91,8 @@ def _progress(path: Path) -> dict[str, Any] | None:
         conn.close()
 
 
-async def _admin_launches(admin: Chatter) -> bool:
-    """/broadcast → text → same for everyone → everyone → next → now → yes."""
+async def _admin_launches(admin: Chatter) -> str:
+    """/broadcast → text → same for everyone → next → now → yes; "" or what went wrong."""
     steps = [
         ("text", "/broadcast"),
         ("text", "اطلاعیه: مهلت ثبت‌نام تسهیلات تا پایان آذر تمدید شد."),
@@ -102,9 +102,12 @@ async def _admin_launches(admin: Chatter) -> bool:
         ("press", "bc:yes"),
     ]
     for kind, value in steps:
+        await asyncio.sleep(THINK)  # a person reads before tapping on
         if not await admin.act(kind, value):
-            return False
-    return True
+            messages = await admin.api.control("messages", chat_id=admin.user_id)
+            last = messages[-1]["text"][:80] if messages else "nothing"
+            return f"no answer to {value!r}; the admin's last message: {last!r}"
+    return ""
 
 
 async def _chat(api: ApiServerProcess, first_id: int, until: float) -> tuple[int, int]:
@@ -143,8 +146,9 @@ async def everyone_while_chatting(
                 await asyncio.sleep(IDLE_SECONDS)
                 memory.phase("broadcast")
                 admin = Chatter(api, ADMIN)
-                began = time.monotonic()
-                launched = await _admin_launches(admin)
+                failure = await _admin_launches(admin)
+                launched = not failure
+                began = time.monotonic()  # "send now" confirmed: queueing runs from here
                 until = time.monotonic() + window
                 chats = asyncio.gather(
                     *(_chat(api, INTERACTIVE_FROM + i, until) for i in range(CHATTERS))
@@ -175,11 +179,11 @@ async def everyone_while_chatting(
         f"of 1) on the {scale.applicants:,}-applicant database, against the strict server "
         f"(30 in any second, about 1/s per chat with bursts of 3, a 1 s penalty); an admin "
         f"launched a broadcast to everyone through the conversation "
-        f"({'launched' if launched else 'LAUNCH FAILED'}), {CHATTERS} people onboarded "
+        f"({'launched' if launched else 'LAUNCH FAILED: ' + failure}), {CHATTERS} people onboarded "
         f"(think time {THINK:g} s) for {window:.0f} s; exit status {status}"
     )
     section.line(
-        f"queueing: {final.get('total', '?'):,} recipients queued "
+        f"queueing: {final.get('total', 0):,} recipients queued "
         + (f"in {queued_at:.1f} s" if queued_at is not None else "NOT finished in the window")
         + f"; sent {final.get('sent', '?')} in the window at {bulk_rate:.1f}/s "
         f"({bulk_rate / LIMIT:.0%} of the limit); duplicates {report.get('bulk_duplicates')}"

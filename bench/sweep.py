@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 from bench.common import (
-    BIG_COUNTY,
     FIELDS,
     PLATFORM,
     START_TS,
@@ -24,7 +23,7 @@ from bench.common import (
     seed_users,
 )
 from bot.db import Database
-from bot.repo.broadcasts import BroadcastRepo, Draft
+from bot.repo.broadcasts import Draft
 from bot.repo.checkins import CheckinRepo, DuePerson
 from bot.repo.steps import StepRepo
 from bot.services import Services
@@ -187,37 +186,6 @@ async def _timed_sweeps(planner: Planner, count: int) -> list[float]:
         seconds.append(time.perf_counter() - began)
         assert report.checkins == 0, report
     return seconds
-
-
-async def queue_big(svc: Services, scale: Scale, section: Section) -> None:
-    """Time BroadcastRepo.queue to the big audience (recipient query + enqueue_many)."""
-    repo = BroadcastRepo(svc.db)
-    now = svc.clock.timestamp()
-    before = rss_mb()
-    began = time.perf_counter()
-    profiler = Profiler()
-    with profiler:
-        queued = await repo.queue(draft({"county": [BIG_COUNTY]}, now + 3600), now)
-    seconds = time.perf_counter() - began
-    assert queued is not None
-    bid, rows = queued
-    after = rss_mb()
-    section.line(
-        f"queued broadcast {bid} to {rows:,} of {scale.applicants:,} applicants in "
-        f"{seconds:.2f} s ({rows / seconds:,.0f} rows/s); RSS {before:.0f} → {after:.0f} MB"
-    )
-    section.rows.append(
-        Row(
-            f"queueing a broadcast to {scale.queue_big:,}",
-            f"{seconds:.2f} s",
-            "≤ 3 s",
-            seconds <= 3.0 and rows == scale.queue_big,
-        )
-    )
-    if seconds > 3.0:
-        section.profiles.append(("cProfile of queueing the broadcast (tottime)", profiler.top()))
-    await repo.cancel(bid, now)
-    await asyncio.sleep(0)
 
 
 # --- reminders, expiries and nudges due: one sweep each, per item (before) beside batched -------

@@ -23,7 +23,7 @@ from bot.repo.broadcasts import (
 )
 from bot.repo.outbox import Payload
 from bot.repo.staff import StaffRepo
-from bot.text import parse_id, utf16_len
+from bot.text import localize_digits, parse_id, utf16_len
 from bot.validators import ValidationError
 from handlers.keyboards import leave_question
 from handlers.profile import STAGES
@@ -56,6 +56,24 @@ def _monitor(turn: Turn) -> BroadcastMonitor | None:
     """The platform's broadcast monitor, where the bot runs one (not in ``homebiz chat``)."""
     proactive = turn.context.application.bot_data.get("proactive")
     return getattr(proactive, "broadcasts", None)
+
+
+def _served(turn: Turn) -> list[str]:
+    """The messengers this bot serves (the one it talks on when none is configured)."""
+    return [p.name for p in turn.svc.settings.platforms] or [turn.platform]
+
+
+def _target(turn: Turn, data: dict[str, Any]) -> dict[str, list[str]]:
+    """A draft's audience with its messengers said: every one served unless staff chose."""
+    aud = _aud(data)
+    if not aud.get("platform"):
+        aud["platform"] = _served(turn)
+    return aud
+
+
+def _dimensions(turn: Turn) -> list[str]:
+    """The builder's filters (the messenger only where there is a choice)."""
+    return [d for d in DIMENSIONS if d != "platform" or len(_served(turn)) > 1]
 
 
 def _step(turn: Turn) -> str:
@@ -186,6 +204,8 @@ def _values(turn: Turn, dim: str) -> list[tuple[str, str]]:
         return [(s, turn.t(f"stages.{s}")) for s in STAGES]
     if dim == "checkin":
         return [(c, turn.t(f"broadcast.checkin.{c}")) for c in CHECKIN_VALUES]
+    if dim == "platform":
+        return [(p, turn.t(f"broadcast.platform.{p}")) for p in _served(turn)]
     return [(lang, turn.t(f"broadcast.lang.{lang}")) for lang in LANG_VALUES]
 
 
@@ -202,7 +222,7 @@ def _summary(turn: Turn, dim: str, chosen: list[str]) -> str:
 async def _builder(turn: Turn, *, edit: bool) -> None:
     """The audience builder: one button per dimension with its current choice, and the count."""
     aud = _aud(turn.user.state_data)
-    count = await _audiences(turn).count(turn.platform, aud)
+    count = await _audiences(turn).count(turn.platform, _target(turn, turn.user.state_data))
     rows = [
         [
             (
@@ -214,7 +234,7 @@ async def _builder(turn: Turn, *, edit: bool) -> None:
                 f"bc:a:{dim}",
             )
         ]
-        for dim in DIMENSIONS
+        for dim in _dimensions(turn)
     ]
     rows.append([(turn.t("broadcast.btn_everyone"), "bc:all")])
     rows.append([(turn.t("broadcast.btn_next"), "bc:next")])
@@ -243,7 +263,7 @@ async def _dimension(turn: Turn, dim: str) -> None:
 async def _on_audience(turn: Turn, args: list[str]) -> None:
     """bc:a:<dim> opens a list; bc:a:<dim>:<value> toggles a value; forged values are stale."""
     dim = args[1] if len(args) in (2, 3) else ""
-    if dim not in DIMENSIONS:
+    if dim not in _dimensions(turn):
         await _stale(turn)
         return
     if len(args) == 3:
@@ -273,7 +293,7 @@ async def _preview(turn: Turn, payload: Payload) -> int:
 async def _review(turn: Turn) -> None:
     """One preview (the Persian version), then one message with the count and the choices."""
     data = _data(turn)
-    by_lang = await _audiences(turn).languages(turn.platform, _aud(data))
+    by_lang = await _audiences(turn).languages(turn.platform, _target(turn, data))
     if not by_lang:
         await turn.say(turn.t("broadcast.no_one"))
         await _builder(turn, edit=False)
@@ -287,14 +307,18 @@ async def _review(turn: Turn) -> None:
 async def _options(turn: Turn, by_lang: dict[str, int] | None = None) -> None:
     """The recipients per version and the choices: now, at a time, the English preview."""
     data = turn.user.state_data
+    target = _target(turn, data)
     if by_lang is None:
-        by_lang = await _audiences(turn).languages(turn.platform, _aud(data))
+        by_lang = await _audiences(turn).languages(turn.platform, target)
     count = sum(by_lang.values())
     if "en" in data.get("texts", {}):
         english = by_lang.get("en", 0)
         text = turn.t("broadcast.review_two", count=count, fa=count - english, en=english)
     else:
         text = turn.t("broadcast.review_one", count=count)
+    if len(_served(turn)) > 1:
+        by_messenger = await _audiences(turn).messengers(turn.platform, target)
+        text += "\n" + _per_messenger(turn, by_messenger)
     rows = [[(turn.t("broadcast.btn_now"), "bc:now"), (turn.t("broadcast.btn_at"), "bc:at")]]
     if "en" in data.get("texts", {}):
         rows.append([(turn.t("broadcast.btn_preview_en"), "bc:pen")])
@@ -304,10 +328,22 @@ async def _options(turn: Turn, by_lang: dict[str, int] | None = None) -> None:
     await turn.say(text, inline(rows))
 
 
+def _per_messenger(turn: Turn, counts: dict[str, int]) -> str:
+    """ "On Telegram: N · on Bale: M" for every messenger served."""
+    return turn.t(
+        "broadcast.by_messenger",
+        parts=" · ".join(
+            turn.t("broadcast.on_messenger", messenger=turn.t(f"broadcast.platform.{p}"),
+                   count=localize_digits(str(counts.get(p, 0)), turn.lang))
+            for p in _served(turn)
+        ),
+    )  # fmt: skip
+
+
 async def _final(turn: Turn) -> None:
     """The last question before anything is queued."""
     send_at = turn.user.state_data.get("send_at")
-    count = await _audiences(turn).count(turn.platform, _aud(turn.user.state_data))
+    count = await _audiences(turn).count(turn.platform, _target(turn, turn.user.state_data))
     if send_at is None:
         text = turn.t("broadcast.final_now", count=count)
     else:
@@ -324,7 +360,7 @@ async def _launch(turn: Turn) -> None:
     data = _data(turn)
     send_at = max(int(data.get("send_at") or turn.now), turn.now)
     content = {k: data.get(k) for k in ("texts", "photo", "document")}
-    draft = Draft(turn.platform, turn.user.user_id, content, _aud(data), send_at)
+    draft = Draft(turn.platform, turn.user.user_id, content, _target(turn, data), send_at)
     repo = _repo(turn)
     launched = await repo.launch(draft, turn.now)
     await turn.ack()

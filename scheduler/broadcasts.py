@@ -34,7 +34,7 @@ from bot.repo.broadcasts import (
     Figures,
 )
 from bot.services import Services
-from bot.text import normalize_input, progress_bar, to_latin_digits
+from bot.text import localize_digits, normalize_input, progress_bar, to_latin_digits
 from bot.validators import ValidationError, parse_jalali_datetime
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,21 @@ def status_text(i18n: I18n, lang: str, b: Broadcast, f: Figures, state: str) -> 
         remaining=f.remaining,
     )
     return f"{title}\n{body}"
+
+
+def messenger_line(i18n: I18n, lang: str, per: dict[str, tuple[int, int]]) -> str:
+    """ "Per messenger: Telegram 120 of 125 · Bale 80 of 80" for a final report."""
+    parts = " · ".join(
+        i18n.t(
+            lang,
+            "broadcast.sent_on_messenger",
+            messenger=i18n.t(lang, f"broadcast.platform.{name}"),
+            sent=localize_digits(str(sent), lang),
+            total=localize_digits(str(total), lang),
+        )
+        for name, (sent, total) in sorted(per.items())
+    )
+    return i18n.t(lang, "broadcast.by_messenger", parts=parts)
 
 
 def cancel_markup(i18n: I18n, lang: str, bid: int) -> InlineKeyboardMarkup:
@@ -157,6 +172,9 @@ class BroadcastMonitor:
         await edit_status(self.bot, b, text, None)
         if b.status_chat_id is None:
             return
+        if len(b.audience.get("platform") or ()) > 1:
+            per = await BroadcastRepo(self.svc.db).sent_by_messenger(b.id)
+            text += "\n" + messenger_line(self.svc.i18n, b.staff_lang, per)
         try:
             await self.bot.send_message(b.status_chat_id, text)
         except TelegramError as exc:

@@ -16,7 +16,7 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.clock import ManualClock
-from bot.config import Settings
+from bot.config import PlatformSettings, Settings
 from bot.fakeapi.client import ChatClient
 from bot.fakeapi.emulator import BotApiEmulator
 from bot.fakeapi.request import EmulatorRequest
@@ -40,12 +40,18 @@ class Bot:
     staff_chats: dict[str, int] = field(default_factory=dict)
     emulator: BotApiEmulator = field(default_factory=BotApiEmulator)
     limits: Limits = field(default_factory=Limits.unlimited)
+    platforms: tuple[PlatformSettings, ...] = ()  # the messengers served (none: just this one)
     services: Services | None = None
     app: Application | None = None
 
     async def start(self) -> None:
         """Open services and initialise the Application."""
-        settings = Settings(db_path=self.db_path, admins=self.admins, staff_chats=self.staff_chats)
+        settings = Settings(
+            db_path=self.db_path,
+            admins=self.admins,
+            staff_chats=self.staff_chats,
+            platforms=self.platforms,
+        )
         self.services = await Services.open(settings, clock=self.clock)
         self.app = build_application(
             self.services,

@@ -38,6 +38,7 @@ VALUES: dict[str, tuple[Any, ...]] = {
 }
 # What a builder can choose, plus values nobody has.
 CHOICES: dict[str, tuple[str, ...]] = {
+    "platform": PLATFORMS,
     "county": ("karaj", "fardis", "taleqan", "nazarabad"),
     "field": ("food", "services", "other"),
     "stage": ("idea", "loan", "operating"),
@@ -139,6 +140,13 @@ async def assert_counts_match(db: Database, audience: dict[str, list[str]]) -> N
                 continue
             alone = await repo.scan_count(platform, {**audience, "lang": [lang]})
             assert split.get(lang, 0) == alone, (platform, audience, lang, split)
+        by_messenger = await repo.messengers(platform, audience)
+        for name in PLATFORMS:
+            alone = await repo.scan_count(name, {**audience, "platform": [name]})
+            if audience.get("platform") and name not in audience["platform"]:
+                assert name not in by_messenger
+            elif audience.get("platform") or name == platform:
+                assert by_messenger.get(name, 0) == alone, (platform, audience, name)
 
 
 async def assert_cells_equal_users(db: Database) -> None:

@@ -1,5 +1,8 @@
 """Audiences: who a broadcast's filters hold, counted from a summary instead of every applicant.
 
+An audience may span messengers: its "platform" filter names them (a broadcast reaches
+everyone on Telegram and on Bale); without one it is the broadcast's own messenger.
+
 ``audience_cells`` (migration 008) holds how many reachable, consenting people (consent given,
 no /stop, not unreachable) share each combination of the builder's filters — platform, county,
 field, stage, language and the latest check-in answer (``users.checkin_status``) — kept exact
@@ -14,7 +17,7 @@ from typing import Any
 
 from bot.db import Database
 
-DIMENSIONS = ("county", "field", "stage", "checkin", "lang")
+DIMENSIONS = ("platform", "county", "field", "stage", "checkin", "lang")
 CHECKIN_VALUES = ("operating", "problems", "paused", "closed", "no_answer", "none")
 LANG_VALUES = ("fa", "en")
 MAX_VALUES = 100  # per dimension; far above any real list, well below SQLite's variable limit
@@ -23,10 +26,12 @@ Audience = Mapping[str, Sequence[str]]
 
 # Column names come from these tables only; chosen values always travel as parameters.
 _CELLS = {
-    "county": "county", "field": "field", "stage": "stage", "lang": "lang",
-    "checkin": "checkin_status",
+    "platform": "platform", "county": "county", "field": "field", "stage": "stage",
+    "lang": "lang", "checkin": "checkin_status",
 }  # fmt: skip
-_USERS = {dim: f"u.{column}" for dim, column in _CELLS.items()}
+# ``+u.platform`` keeps SQLite from walking the (platform, user_id) index instead of the
+# primary-key range a queueing chunk reads.
+_USERS = {**{dim: f"u.{column}" for dim, column in _CELLS.items()}, "platform": "+u.platform"}
 _REACHABLE = "u.consent_at IS NOT NULL AND u.proactive = 1 AND u.unreachable_at IS NULL"
 # The latest answer as the builder used to find it (a reference for checks and benchmarks).
 _LATEST_CHECKIN = (
@@ -66,20 +71,25 @@ def _filters(audience: Audience, columns: Mapping[str, str]) -> tuple[list[str],
     return clauses, params
 
 
-def audience_sql(platform: str, audience: Audience) -> tuple[str, list[Any]]:
-    """The WHERE condition of an audience over ``users AS u`` and its parameters.
+def on_messengers(platform: str, audience: Audience) -> dict[str, list[str]]:
+    """The audience with its messengers said: those it names, else ``platform`` alone (a
+    broadcast stored before audiences could span messengers)."""
+    found = {k: list(v) for k, v in audience.items()}
+    if not found.get("platform"):
+        found["platform"] = [platform]
+    return found
 
-    ``+u.platform`` keeps SQLite from walking the (platform, user_id) index instead of the
-    primary-key range a chunk reads.
-    """
-    clauses, params = _filters(audience, _USERS)
-    return " AND ".join(["+u.platform = ?", _REACHABLE, *clauses]), [platform, *params]
+
+def audience_sql(platform: str, audience: Audience) -> tuple[str, list[Any]]:
+    """The WHERE condition of an audience over ``users AS u`` and its parameters."""
+    clauses, params = _filters(on_messengers(platform, audience), _USERS)
+    return " AND ".join([_REACHABLE, *clauses]), params
 
 
 def _cells_sql(platform: str, audience: Audience) -> tuple[str, list[Any]]:
     """The WHERE condition of an audience over ``audience_cells`` and its parameters."""
-    clauses, params = _filters(audience, _CELLS)
-    return " AND ".join(["platform = ?", *clauses]), [platform, *params]
+    clauses, params = _filters(on_messengers(platform, audience), _CELLS)
+    return " AND ".join(clauses), params
 
 
 class AudienceRepo:
@@ -105,14 +115,22 @@ class AudienceRepo:
         )
         return {str(r[0]): int(r[1]) for r in rows if r[1]}
 
+    async def messengers(self, platform: str, audience: Audience) -> dict[str, int]:
+        """How many reachable, consenting people an audience holds, per messenger."""
+        where, params = _cells_sql(platform, audience)
+        rows = await self.db.fetchall(
+            f"SELECT platform, SUM(people) FROM audience_cells WHERE {where} GROUP BY platform",
+            params,
+        )
+        return {str(r[0]): int(r[1]) for r in rows if r[1]}
+
     async def scan_count(self, platform: str, audience: Audience) -> int:
         """The same count read from every applicant's row and their latest answer, as it was
         before the cells: a reference for checks and benchmarks, never for a person's turn."""
-        clauses, params = _filters(audience, {**_USERS, "checkin": "ca.status"})
-        where = " AND ".join(["u.platform = ?", _REACHABLE, *clauses])
+        columns = {**_USERS, "platform": "u.platform", "checkin": "ca.status"}
+        clauses, params = _filters(on_messengers(platform, audience), columns)
+        where = " AND ".join([_REACHABLE, *clauses])
         row = await self.db.fetchone(
-            f"SELECT COUNT(*) FROM users AS u{_LATEST_CHECKIN} WHERE {where}",
-            [platform, *params],
-            slow=True,
+            f"SELECT COUNT(*) FROM users AS u{_LATEST_CHECKIN} WHERE {where}", params, slow=True
         )
         return int(row[0]) if row else 0

@@ -253,6 +253,16 @@ class BroadcastRepo:
         row = await self.db.fetchone(f"{_SELECT} WHERE b.id = ?", (bid,))
         return Broadcast.from_row(row) if row else None
 
+    async def sent_by_messenger(self, bid: int) -> dict[str, tuple[int, int]]:
+        """(sent, rows) of a broadcast per messenger: once, for its final report (reads every
+        row of the broadcast, through the read-only connection)."""
+        rows = await self.db.reader().fetchall(
+            "SELECT platform, SUM(status = 'sent'), COUNT(*) FROM outbox "
+            "WHERE broadcast_id = ? GROUP BY platform",
+            (bid,),
+        )
+        return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
     async def list_recent(self, platform: str, limit: int = 10) -> list[Broadcast]:
         """The newest broadcasts of a platform, newest first."""
         rows = await self.db.fetchall(
