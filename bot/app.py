@@ -17,7 +17,9 @@ from bot.services import Services
 from bot.update_order import PersonOrderedProcessor
 
 log = logging.getLogger(__name__)
-COMMANDS = ("start", "menu", "steps", "progress", "settings", "help", "cancel", "stop", "delete")
+COMMANDS = (
+    "start", "menu", "steps", "progress", "faq", "settings", "help", "cancel", "stop", "delete",
+)  # fmt: skip
 
 
 async def set_commands(app: Application) -> None:

@@ -7,8 +7,8 @@ import datetime as dt
 from bot.content import Content
 from bot.i18n import I18n
 from bot.jalali import format_date
+from bot.labels import format_mobile
 from bot.repo.tickets import CardInfo, Ticket
-from bot.text import localize_digits
 
 
 def _label(content: Content, kind: str, value: str | None, lang: str, i18n: I18n) -> str:
@@ -36,7 +36,7 @@ def card_text(
         latest = f"{t(lang, f'inbox.status.{info.latest_status}')} ({when})"
     lines = [
         t(lang, "inbox.card_title", id=ticket.id, kind=t(lang, f"inbox.kind.{ticket.kind}")),
-        f"👤 {info.full_name or '—'} · 📱 {localize_digits(info.mobile or '—', lang)}",
+        f"👤 {info.full_name or '—'} · 📱 {format_mobile(info.mobile, lang)}",
         "📍 "
         + _label(content, "county", info.county, lang, i18n)
         + " · 🧵 "

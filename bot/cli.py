@@ -216,8 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"configuration error: {exc}", redact)
         return 2
     except ContentError as exc:
-        for problem in exc.problems:  # one line per problem: staff fix them all at once
-            _say(f"cannot start: {exc.source}: {problem}", redact)
+        for line in exc.lines():  # one line per problem: staff fix them all at once
+            _say(f"cannot start: {line}", redact)
         return 2
     except (StartupError, I18nError, MigrationError) as exc:
         _say(f"cannot start: {exc}", redact)

@@ -65,10 +65,17 @@ class ContentError(Exception):
     """The content file is unreadable or invalid; the message names the file, key and line."""
 
     def __init__(self, source: str, problems: Sequence[str]) -> None:
-        """Keep the file name and every problem (each 'key: message'), one per message line."""
+        """Keep the file name and every problem (each 'key: message'), one per message line.
+
+        An empty source: the problems span several files and each names its own.
+        """
         self.source = source
         self.problems = tuple(problems)
-        super().__init__("\n".join(f"{source}: {p}" for p in self.problems))
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """One 'file: key: message' line per problem."""
+        return [f"{self.source}: {p}" if self.source else p for p in self.problems]
 
 
 # --------------------------------------------------------------------------- values
@@ -114,10 +121,15 @@ class Programme:
 
 @dataclass(frozen=True)
 class Contact:
-    """Where applicants can call; hours and note are optional."""
+    """Where applicants can call; hours and note are optional.
+
+    followup: what happens after someone asks for help ("I need help" on a step): how the staff
+    get back to them and roughly when.
+    """
 
     office: LText
     phone: str
+    followup: LText
     hours: LText | None = None
     note: LText | None = None
 

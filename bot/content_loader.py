@@ -338,10 +338,11 @@ def _programme(r: _Reader, value: Any) -> Programme:
 
 def _contact(r: _Reader, value: Any) -> Contact:
     """The contact section."""
-    m = r.mapping(value, "contact", ("office", "phone"), ("hours", "note")) or {}
+    m = r.mapping(value, "contact", ("office", "phone", "followup"), ("hours", "note")) or {}
     return Contact(
         office=r.ltext(m.get("office", _MISSING), "contact.office"),
         phone=r.string(m.get("phone", _MISSING), "contact.phone", value),
+        followup=r.ltext(m.get("followup", _MISSING), "contact.followup"),
         hours=r.optional_ltext(m.get("hours", _MISSING), "contact.hours"),
         note=r.optional_ltext(m.get("note", _MISSING), "contact.note"),
     )

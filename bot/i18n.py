@@ -57,10 +57,15 @@ def load_catalog(path: Path) -> dict[str, str]:
 class I18n:
     """Translations for several languages with identical keys and placeholders."""
 
-    def __init__(self, catalogs: dict[str, dict[str, str]]) -> None:
-        """Validate the catalogs against each other."""
+    def __init__(
+        self,
+        catalogs: dict[str, dict[str, str]],
+        files: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        """Validate the catalogs against each other (files: which file defined each key)."""
         self.languages = tuple(catalogs)
         self._catalogs = catalogs
+        self._files = files or {}
         base_lang = self.languages[0]
         base = catalogs[base_lang]
         for lang, catalog in catalogs.items():
@@ -99,22 +104,37 @@ class I18n:
         """The text of a key in every language (to recognise a button in any language)."""
         return frozenset(c[key] for c in self._catalogs.values())
 
+    def file_of(self, lang: str, key: str) -> str:
+        """The locale file that defines a key in one language."""
+        return self._files.get(lang, {}).get(key, f"locales/{lang}.yaml")
+
     def keys(self, prefix: str = "") -> Iterable[str]:
         """All keys under a prefix."""
         return (k for k in self._catalogs[self.languages[0]] if k.startswith(prefix))
 
 
-def load_language(directory: Path, lang: str) -> dict[str, str]:
-    """One language: `<lang>.yaml` plus any `<lang>.<feature>.yaml`, with no key defined twice."""
+def load_language(
+    directory: Path, lang: str, files: dict[str, str] | None = None
+) -> dict[str, str]:
+    """One language: `<lang>.yaml` plus any `<lang>.<feature>.yaml`, with no key defined twice.
+
+    ``files``, when given, is filled with the file that defines each key.
+    """
     merged = load_catalog(directory / f"{lang}.yaml")
+    where = {key: f"locales/{lang}.yaml" for key in merged}
     for extra in sorted(directory.glob(f"{lang}.*.yaml")):
         for key, text in load_catalog(extra).items():
             if key in merged:
                 raise I18nError(f"locales/{extra.name}: {key}: already defined in another file")
             merged[key] = text
+            where[key] = f"locales/{extra.name}"
+    if files is not None:
+        files.update(where)
     return merged
 
 
 def load_i18n(directory: Path = LOCALES_DIR, languages: tuple[str, ...] = ("fa", "en")) -> I18n:
     """Load and cross-check every language's catalog."""
-    return I18n({lang: load_language(directory, lang) for lang in languages})
+    files: dict[str, dict[str, str]] = {lang: {} for lang in languages}
+    catalogs = {lang: load_language(directory, lang, files[lang]) for lang in languages}
+    return I18n(catalogs, files)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import re
 
-from bot.text import localize_digits
+from bot.text import LRM, localize_digits
 
-__all__ = ["STAFF_COUNTS", "card_national_code", "national_mobile", "staff_count_label"]
+__all__ = [
+    "STAFF_COUNTS",
+    "card_national_code",
+    "format_mobile",
+    "national_mobile",
+    "staff_count_label",
+]
 
 #: The check-in's "how many people work in it" answers; the last one means "that many or more".
 STAFF_COUNTS: tuple[str, ...] = ("1", "2", "3", "4", "5")
@@ -30,6 +36,18 @@ def national_mobile(stored: str | None, *, grouped: bool = False) -> str | None:
         return stored
     digits = "0" + found.group(1)
     return f"{digits[:4]} {digits[4:7]} {digits[7:]}" if grouped else digits
+
+
+def format_mobile(stored: str | None, lang: str) -> str:
+    """A mobile on screen: «۰۹۱۲ ۱۲۳ ۴۵۶۷» (Latin digits in English), "—" when there is none.
+
+    Every screen that shows a mobile uses this: the profile, its "(current value: …)" prompts
+    and the staff cards. The groups are led by a left-to-right mark, so a right-to-left line
+    neither reverses them nor moves a sign to the far side (a value that is not an Iranian
+    mobile is shown as stored, behind the same mark).
+    """
+    shown = national_mobile(stored, grouped=True)
+    return LRM + localize_digits(shown, lang) if shown else "—"
 
 
 def card_national_code(stored: str | None) -> str | None:

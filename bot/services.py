@@ -7,9 +7,10 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.content import Content, default_content_path, load_content
+from bot.content import Content, ContentError, default_content_path, load_content
 from bot.db import Database
 from bot.i18n import I18n, load_i18n
+from bot.references import label_problems
 from bot.repo.staff import StaffRepo
 from bot.repo.steps import StepRepo
 from bot.repo.users import UserRepo
@@ -29,9 +30,13 @@ class Services:
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
-        """Load and validate content, open the database and build the repositories."""
+        """Load and validate content (and the labels texts refer to), open the database and
+        build the repositories."""
         content = load_content(settings.content_path or default_content_path())
         i18n = load_i18n()
+        problems = label_problems(content, i18n)
+        if problems:  # each line names its own file: content.yaml or a locale file
+            raise ContentError("", problems)
         db = await Database.open(Path(settings.db_path))
         clock = clock or Clock()
         await StaffRepo(db).ensure_admins(settings.admins, clock.timestamp())

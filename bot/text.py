@@ -8,8 +8,10 @@ import unicodedata
 __all__ = [
     "compact_digits",
     "format_number",
+    "label_width",
     "localize_digits",
     "normalize_input",
+    "pair_rows",
     "progress_bar",
     "to_latin_digits",
     "to_persian_digits",
@@ -23,6 +25,7 @@ LATIN_DIGITS = "0123456789"
 
 ZWNJ = "\u200c"
 ZWJ = "\u200d"
+LRM = "\u200e"
 ELLIPSIS = "…"
 BAR_DONE = "▰"
 BAR_TODO = "▱"
@@ -63,6 +66,10 @@ _COMPACT_DROP = frozenset(
 )
 
 _MAX_PASSES = 5
+
+#: A button label wider than this many characters gets a row of its own: two such labels side
+#: by side are cut on a narrow phone (issue 10 measured ~14 as the edge).
+PAIR_WIDTH = 14
 
 
 def to_latin_digits(s: str) -> str:
@@ -223,3 +230,29 @@ def format_number(n: int, lang: str) -> str:
 def parse_id(s: str) -> int | None:
     """A database id from untrusted text (button data, commands): 1-18 ASCII digits, else None."""
     return int(s) if re.fullmatch(r"[0-9]{1,18}", s) else None
+
+
+def label_width(label: str) -> int:
+    """How many characters a label shows: joiners, variation selectors and marks take none."""
+    return sum(
+        1
+        for ch in label
+        if ch not in _JOINERS
+        and not 0xFE00 <= ord(ch) <= 0xFE0F
+        and unicodedata.category(ch) not in ("Mn", "Me", "Cf")
+    )
+
+
+def pair_rows(labels: list[str], width: int = PAIR_WIDTH) -> list[list[str]]:
+    """Lay labels out two to a row, in order; a label wider than ``width`` gets a row alone."""
+    rows: list[list[str]] = []
+    i = 0
+    while i < len(labels):
+        pair = labels[i : i + 2]
+        if len(pair) == 2 and all(label_width(label) <= width for label in pair):
+            rows.append(pair)
+            i += 2
+        else:
+            rows.append([labels[i]])
+            i += 1
+    return rows

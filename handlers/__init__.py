@@ -8,6 +8,7 @@ from handlers import (
     menu,
     milestones,
     profile,
+    questions,
     reports,
     settings,
     staff,
@@ -27,6 +28,7 @@ FEATURES = (
     checkin,
     staff,
     inbox,
+    questions,
     broadcast,
     reports,
 )

@@ -75,23 +75,35 @@ async def on_media(turn: Turn) -> None:
 
 async def _submit(turn: Turn, kind: str, text: str) -> None:
     """Join the open ticket (or open one), copy the message to the staff group, confirm."""
-    repo = TicketRepo(turn.svc.db)
-    ticket = await repo.open_ticket(turn.user.id)
-    if ticket is None:
-        ticket = await repo.create(turn.platform, turn.user.id, turn.now)
-    await _post(turn, repo, ticket, kind, text)
+    ticket = await file_question(turn, kind, text, copy=True)
     await turn.clear_state()
     from handlers.menu import main_keyboard
 
     await turn.say(turn.t("inbox.sent", id=ticket.id), main_keyboard(turn))
 
 
-async def _post(turn: Turn, repo: TicketRepo, ticket: Ticket, kind: str, text: str) -> None:
+async def file_question(turn: Turn, kind: str, text: str, *, copy: bool) -> Ticket:
+    """Join the open ticket (or open one) and put the question in the staff group.
+
+    copy: the update's own message is the question (it is copied under the card); otherwise
+    the text is one kept from earlier messages and is posted as a new message.
+    """
+    repo = TicketRepo(turn.svc.db)
+    ticket = await repo.open_ticket(turn.user.id)
+    if ticket is None:
+        ticket = await repo.create(turn.platform, turn.user.id, turn.now)
+    message = turn.update.effective_message if copy else None
+    await _post(turn, repo, ticket, kind, text, message)
+    return ticket
+
+
+async def _post(
+    turn: Turn, repo: TicketRepo, ticket: Ticket, kind: str, text: str, message: Message | None
+) -> None:
     """Put the message in the staff group, under the ticket's card (created on first use)."""
     chat = staff_chat(turn.context)
-    message = turn.update.effective_message
     staff_ids: tuple[int | None, int | None] = (None, None)
-    if chat is not None and message is not None:
+    if chat is not None and (message is not None or kind == "text"):
         try:
             card = await repo.card_message(ticket.id)
             if card is None:
@@ -118,7 +130,7 @@ async def _post(turn: Turn, repo: TicketRepo, ticket: Ticket, kind: str, text: s
                 card = (chat, sent.message_id)
                 if kind == "text":
                     staff_ids = card
-            if staff_ids == (None, None):
+            if staff_ids == (None, None) and message is not None:
                 copy = await turn.context.bot.copy_message(
                     chat_id=chat,
                     from_chat_id=turn.user.chat_id,
@@ -126,6 +138,11 @@ async def _post(turn: Turn, repo: TicketRepo, ticket: Ticket, kind: str, text: s
                     reply_to_message_id=card[1],
                 )
                 staff_ids = (chat, copy.message_id)
+            elif staff_ids == (None, None):
+                posted = await turn.context.bot.send_message(
+                    chat_id=chat, text=text[:4096], reply_to_message_id=card[1]
+                )
+                staff_ids = (chat, posted.message_id)
         except TelegramError as exc:
             log.warning("could not post ticket %s to the staff group: %s", ticket.id, exc)
     await repo.add_message(

@@ -7,15 +7,20 @@ import weakref
 from telegram import ReplyKeyboardMarkup
 
 from bot.i18n import I18n
-from bot.text import localize_digits
+from bot.text import localize_digits, pair_rows
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline, reply_keyboard
 
-MENU_ROWS = (
-    ("menu.steps", "menu.eligibility"),
-    ("menu.loans", "menu.progress"),
-    ("menu.ask", "menu.settings"),
-    ("menu.help",),
+# The main menu in order; laid out two to a row where both labels are short (bot.text.pair_rows).
+MENU_ENTRIES = (
+    "menu.steps",
+    "menu.progress",
+    "menu.eligibility",
+    "menu.loans",
+    "menu.faq",
+    "menu.ask",
+    "menu.settings",
+    "menu.help",
 )
 
 
@@ -28,8 +33,13 @@ def main_keyboard(turn: Turn) -> ReplyKeyboardMarkup:
     """The reply keyboard that stays on screen (built once per language: it is immutable)."""
     built = _KEYBOARDS.setdefault(turn.svc.i18n, {})
     if turn.lang not in built:
-        built[turn.lang] = reply_keyboard([[turn.t(k) for k in row] for row in MENU_ROWS])
+        built[turn.lang] = reply_keyboard(menu_rows(turn.svc.i18n, turn.lang))
     return built[turn.lang]
+
+
+def menu_rows(i18n: I18n, lang: str) -> list[list[str]]:
+    """The main menu's labels in one language, as rows that fit a phone."""
+    return pair_rows([i18n.t(lang, key) for key in MENU_ENTRIES])
 
 
 async def show(turn: Turn) -> None:
@@ -46,8 +56,10 @@ async def show(turn: Turn) -> None:
 
 
 async def on_text(turn: Turn, text: str) -> None:
-    """Free text at the menu: say what the bot can do."""
-    await turn.say(turn.t("menu.not_understood"), main_keyboard(turn))
+    """Free text at the menu: a question for the FAQ or the staff (handlers.questions)."""
+    from handlers import questions
+
+    await questions.on_menu_text(turn, text)
 
 
 async def cmd_menu(turn: Turn) -> None:
@@ -105,22 +117,29 @@ def contact_text(turn: Turn) -> str:
     return "\n".join(lines)
 
 
+async def show_faq(turn: Turn) -> None:
+    """Menu → Common questions: every question as a button."""
+    rows = [[(item.q.get(turn.lang), f"faq:{item.id}")] for item in turn.svc.content.faq]
+    await turn.say(turn.t("faq.title"), inline(rows))
+
+
 async def on_faq(turn: Turn, args: list[str]) -> None:
-    """The FAQ list, or one answer."""
+    """The FAQ list, or one answer (with the one tap to the staff while a typed text waits)."""
     faq = turn.svc.content.faq
     await turn.ack()
     if args and args[0] == "list":
-        rows = [[(item.q.get(turn.lang), f"faq:{item.id}")] for item in faq]
-        await turn.say(turn.t("faq.title"), inline(rows))
+        await show_faq(turn)
         return
     item = next((f for f in faq if args and f.id == args[0]), None)
     if item is None:
         await turn.router.stale(turn)
         return
-    await turn.say(
-        f"❓ {item.q.get(turn.lang)}\n\n{item.a.get(turn.lang)}",
-        inline([[(turn.t("buttons.faq_back"), "faq:list")]]),
-    )
+    rows = [[(turn.t("buttons.faq_back"), "faq:list")]]
+    if turn.user.state == "typed":
+        from handlers.questions import send_button
+
+        rows.append([send_button(turn, "faq")])
+    await turn.say(f"❓ {item.q.get(turn.lang)}\n\n{item.a.get(turn.lang)}", inline(rows))
 
 
 def register(reg: Registry) -> None:
@@ -129,6 +148,8 @@ def register(reg: Registry) -> None:
     reg.callback("faq", on_faq)
     reg.menu["menu.help"] = show_help
     reg.menu["menu.loans"] = show_loans
+    reg.menu["menu.faq"] = show_faq
+    reg.commands["faq"] = show_faq
     reg.commands["menu"] = cmd_menu
     reg.commands["cancel"] = cmd_menu
     reg.commands["help"] = show_help

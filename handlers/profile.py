@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.labels import format_mobile
 from bot.stages import STAGES, rank
 from bot.text import localize_digits
 from bot.validators import (
@@ -103,6 +104,10 @@ def _current_value(turn: Turn, item: str) -> str | None:
     value = getattr(turn.user, item)
     if not value:
         return None
+    if item == "mobile":
+        return format_mobile(value, turn.lang)
+    if item == "national_code":
+        return localize_digits(value, turn.lang)
     return choice_label(turn, item, value) if item in ("county", "field", "stage") else value
 
 
@@ -250,7 +255,7 @@ def summary(turn: Turn) -> str:
     user = turn.user
     lines = [
         turn.t("profile.label.full_name", value=user.full_name or "—"),
-        turn.t("profile.label.mobile", value=localize_digits(user.mobile or "—", turn.lang)),
+        turn.t("profile.label.mobile", value=format_mobile(user.mobile, turn.lang)),
         turn.t(
             "profile.label.national_code",
             value=localize_digits(user.national_code or "—", turn.lang),

@@ -16,6 +16,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.repo.users import User
 from handlers.commands import COMMAND, command_of
 from handlers.keyboards import leave_question
 from handlers.registry import Registry
@@ -24,11 +25,13 @@ from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
 MAX_INPUT = 1000
-LONG_TEXT_STATES = ("ask", "bc")  # questions to staff and broadcast texts check their own limits
+# Questions to staff (typed at the menu too) and broadcast texts check their own limits.
+LONG_TEXT_STATES = ("ask", "bc", "menu", "typed")
 
 
 async def load_turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn | None:
-    """The Turn of the person behind a private update, creating their record on first contact."""
+    """The Turn of the person behind a private update (a visitor without a row on first contact:
+    the row comes with the first thing worth remembering, see ``bot.repo.users``)."""
     tg_user = update.effective_user
     chat = update.effective_chat
     if tg_user is None or chat is None or chat.type != ChatType.PRIVATE:
@@ -38,10 +41,14 @@ async def load_turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn 
     code = (tg_user.language_code or "").lower()
     lang = "en" if code.startswith("en") else svc.settings.default_locale
     now = svc.clock.timestamp()
-    prefetched = context.application.bot_data.get("prefetched", {}).pop(update.update_id, None)
-    if prefetched is not None and prefetched.user_id == tg_user.id:
-        return Turn(update, context, prefetched)
-    user = await svc.users.get_or_create(platform, tg_user.id, chat.id, lang, now)
+    cache = context.application.bot_data.get("prefetched", {})
+    if update.update_id in cache:  # the gate read the row (or found none) for this very update
+        prefetched = cache.pop(update.update_id)
+        if prefetched is None:
+            return Turn(update, context, User.visitor(platform, tg_user.id, chat.id, lang, now))
+        if prefetched.user_id == tg_user.id:
+            return Turn(update, context, prefetched)
+    user = await svc.users.find_or_visitor(platform, tg_user.id, chat.id, lang, now)
     return Turn(update, context, user)
 
 
@@ -89,7 +96,7 @@ class Router:
                 word != "start"
                 and not staff
                 and turn.user.consent_at is None
-                and word not in ("delete", "help")
+                and word not in ("delete", "help", "faq")
             ):
                 await self.ask_current(turn)
             else:
@@ -107,7 +114,7 @@ class Router:
             return
         namespace, *args = (query.data or "").split(":")
         action = None if forced_stale else self.reg.callbacks.get(namespace)
-        open_ns = ("lang", "priv", "del")
+        open_ns = ("lang", "priv", "del", "faq")  # reading the FAQ needs no consent
         staff = f"{namespace}:" in self.reg.staff_only
         async with turn:
             if action is None or (

@@ -101,6 +101,11 @@ async def ask_delete(turn: Turn) -> None:
     if staff.configured_admin(turn):
         await turn.say(turn.t("delete.admin_refused"))
         return
+    if not turn.user.stored and not await staff.has_role(turn):
+        await staff.forget_attempts(turn)  # a refused staff command is all we could hold
+        await turn.say(turn.t("delete.nothing_stored"))
+        await turn.router.ask_current(turn)
+        return
     await leave_question(turn)
     await turn.set_state("delete")
     await ask(turn)

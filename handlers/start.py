@@ -1,4 +1,9 @@
-"""/start: choose a language, read the privacy notice, agree; /start again resumes."""
+"""/start: choose a language, read the privacy notice, agree; /start again resumes.
+
+Before the person agrees, nothing of theirs is kept but what the next message needs: no row
+at all until they pick a language, then one holding the language and the question they are at,
+erased when they decline (see ``bot.repo.users`` for the rest of a visitor's life).
+"""
 
 from __future__ import annotations
 
@@ -53,13 +58,13 @@ async def on_lang(turn: Turn, args: list[str]) -> None:
         await turn.router.stale(turn)
         return
     await turn.ack()
-    await turn.save(lang=lang)
     if turn.user.consent_at is None:
-        await turn.set_state("start:privacy")
+        await turn.svc.users.update_and_move(turn.user, turn.now, "start:privacy", {}, lang=lang)
         await ask(turn)
-    else:
-        await turn.say(turn.t("settings.language_changed"))
-        await turn.router.ask_current(turn)
+        return
+    await turn.save(lang=lang)
+    await turn.say(turn.t("settings.language_changed"))
+    await turn.router.ask_current(turn)
 
 
 async def on_privacy(turn: Turn, args: list[str]) -> None:
@@ -75,6 +80,7 @@ async def on_privacy(turn: Turn, args: list[str]) -> None:
         return
     await turn.ack()
     if args == ["no"]:
+        await turn.svc.users.forget_visitor(turn.user)
         await turn.say(turn.t("start.declined"))
         return
     await turn.save(consent_at=turn.now)

@@ -7,6 +7,7 @@ import datetime as dt
 
 from bot.content import TRACKS, Step
 from bot.jalali import format_date, tehran_today
+from bot.repo.checkins import CheckinRepo
 from bot.repo.steps import StepProgress
 from bot.stages import reached_by_step
 from bot.text import localize_digits, progress_bar
@@ -238,20 +239,32 @@ async def on_button(turn: Turn, args: list[str]) -> None:
     elif action == "undo":
         await _undo_pressed(turn, step)
     elif action == "help":
-        await turn.svc.steps.mark_help(turn.user.id, step.id, turn.now)
-        await turn.ack()
-        from handlers.menu import contact_text
-
-        await turn.say(
-            turn.t("steps.help_intro", title=step.title.get(turn.lang))
-            + "\n\n"
-            + step.help.get(turn.lang)
-            + "\n\n"
-            + contact_text(turn)
-        )
-        await router.reg.emit("step_help", turn, step)
+        await _help(turn, step)
     else:
         await router.stale(turn)
+
+
+async def _help(turn: Turn, step: Step) -> None:
+    """"I need help": the step's help, the contact, and what the staff will do (filed once)."""
+    await turn.svc.steps.mark_help(turn.user.id, step.id, turn.now)
+    await turn.ack()
+    from handlers.menu import contact_text
+
+    pending = await CheckinRepo(turn.svc.db).step_help_pending(turn.user.id, step.id)
+    filed = turn.t("steps.help_already" if pending else "steps.help_filed")
+    await turn.say(
+        turn.t("steps.help_intro", title=step.title.get(turn.lang))
+        + "\n\n"
+        + step.help.get(turn.lang)
+        + "\n\n"
+        + contact_text(turn)
+        + "\n\n"
+        + filed
+        + " "
+        + turn.svc.content.contact.followup.get(turn.lang)
+    )
+    if not pending:
+        await turn.router.reg.emit("step_help", turn, step)  # handlers.milestones files it
 
 
 def _progress_lines(turn: Turn, track: list[Step], progress: Progress) -> list[str]:

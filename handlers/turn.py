@@ -149,7 +149,10 @@ class Turn:
         )
         key = keyboard_key(pending.markup)
         if key is not None and key != self.user.keyboard:
-            await self.save(keyboard=key)
+            if self.user.stored:
+                await self.save(keyboard=key)
+            else:
+                self.user.keyboard = key  # a visitor's screen is not worth a row
         return int(sent["message_id"])
 
     async def _call(self, method: str, **params: Any) -> dict[str, Any]:
@@ -207,7 +210,10 @@ class Turn:
             log.info("callback answer refused: %s", exc)
 
     async def set_state(self, state: str, **data: Any) -> None:
-        """Store where the person is now."""
+        """Store where the person is now (a visitor at the start needs no row for that)."""
+        if not self.user.stored and not data and state in ("", "start:lang"):
+            self.user.state, self.user.state_data = state, {}
+            return
         await self.svc.users.set_state(self.user, state, data, self.now)
 
     async def detour(self, state: str, **data: Any) -> None:

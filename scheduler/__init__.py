@@ -9,6 +9,7 @@ import logging
 from telegram.ext import Application, ContextTypes
 
 from bot.repo.outbox import OutboxRepo
+from bot.repo.users import VISITOR_TTL
 from bot.services import Services
 from scheduler.broadcasts import start_monitor
 from scheduler.followups import post_followups
@@ -39,7 +40,7 @@ class Proactive:
         self._task: asyncio.Task[None] | None = None
 
     async def _tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The minute sweep: ask the database what is due, then wake the sender."""
+        """The minute sweep: what is due, follow-up cards, and visitors' rows a day old."""
         try:
             report = await self.planner.sweep()
         except Exception:
@@ -51,6 +52,10 @@ class Proactive:
             await post_followups(self.app, self.svc, self.platform)
         except Exception:
             log.exception("posting follow-ups failed; the next tick tries again")
+        try:
+            await self.svc.users.forget_visitors(self.svc.clock.timestamp() - VISITOR_TTL)
+        except Exception:
+            log.exception("erasing visitors' rows failed; the next tick tries again")
 
     def start(self) -> None:
         """Schedule the sweep and the broadcast monitor, and start the sender."""

@@ -492,9 +492,9 @@ def profile_of(user: User | None) -> dict[str, Any]:
 
 def main_labels(lang: str) -> list[str]:
     """The main menu's reply keyboard, flattened."""
-    from handlers.menu import MENU_ROWS
+    from handlers.menu import MENU_ENTRIES
 
-    return [t(lang, key) for row in MENU_ROWS for key in row]
+    return [t(lang, key) for key in MENU_ENTRIES]
 
 
 def keyboard(bot: Bot, uid: int) -> list[str]:
@@ -508,10 +508,11 @@ async def check_menu_afterwards(bot: Bot, me: ChatClient) -> None:
     replies = await me.send("/menu")
     assert len(replies) == 1, [m.content for m in replies]  # one message per turn
     user = await find(bot, me.user_id)
-    assert user is not None and user.state in ("", "start:lang", "start:privacy")
-    if user.consent_at is None:  # the language or the privacy question, with its buttons
+    # No row: a visitor who has not picked a language (or declined), at the language question.
+    assert user is None or user.state in ("", "start:lang", "start:privacy")
+    if user is None or user.consent_at is None:  # the language or the privacy question
         buttons = [b.get("callback_data") for b in replies[-1].inline_buttons()]
-        if user.state == "start:lang":
+        if user is None or user.state == "start:lang":
             assert buttons == ["lang:fa", "lang:en"], replies[-1].content
         else:
             assert buttons == ["priv:yes", "priv:no"], replies[-1].content

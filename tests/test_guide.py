@@ -203,3 +203,65 @@ async def test_restart_mid_steps_resumes_at_the_next_step(bot: Bot) -> None:
     me = bot.client(612, lang="en")
     await me.press("📋 Permit steps")
     assert steps[1].title.en in me.last
+
+
+async def test_the_faq_is_in_the_menu_and_in_help(bot: Bot) -> None:
+    """«❔ پرسش‌های رایج» is a menu entry, a command and a line of /help; the keyboard fits."""
+    me = await onboard(bot, 613)
+    rows = [[b["text"] for b in row] for row in bot.emulator.reply_keyboard(613)["keyboard"]]
+    assert rows == [
+        ["📋 مراحل مجوز", "📈 پیشرفت من"],
+        ["✅ آیا واجد شرایطم؟"],
+        ["💰 تسهیلات", "❔ پرسش‌های رایج"],
+        ["💬 پرسش از کارشناس"],
+        ["⚙️ تنظیمات", "❓ راهنما"],
+    ]  # two to a row only where both labels are short enough for a narrow phone
+    faq = bot.svc.content.faq
+    await me.press("❔ پرسش‌های رایج")
+    assert me.last == "❔ پرسش‌های رایج — یکی را انتخاب کنید:"
+    assert me.buttons == [item.q.fa for item in faq]
+    await me.press(faq[2].q.fa)
+    assert faq[2].a.fa in me.last and me.buttons == ["« پرسش‌های رایج"]
+    await me.press("❓ راهنما")
+    assert "❔ پرسش‌های رایج" in me.last and "/faq" in me.last and "ربات" in me.last
+    await me.send("/faq")
+    assert me.buttons == [item.q.fa for item in faq]
+
+
+async def test_the_english_menu_fits_and_the_faq_needs_no_consent(bot: Bot) -> None:
+    """English labels are laid out by the same rule; someone who has not agreed may read the
+    FAQ (it is public), and reading it stores nothing."""
+    from bot.text import PAIR_WIDTH, label_width
+
+    await onboard(bot, 614, lang="en")
+    rows = [[b["text"] for b in row] for row in bot.emulator.reply_keyboard(614)["keyboard"]]
+    assert "❔ Common questions" in [label for row in rows for label in row]
+    assert all(len(row) == 1 or max(map(label_width, row)) <= PAIR_WIDTH for row in rows)
+    visitor = bot.client(615, lang="en")
+    await visitor.send("/faq")
+    faq = bot.svc.content.faq[0]
+    await visitor.press(faq.q.en)
+    assert faq.a.en in visitor.last
+    assert await bot.svc.users.find("telegram", 615) is None
+
+
+async def test_help_on_a_step_says_what_happens_and_is_filed_once(bot: Bot) -> None:
+    """"🙋 I need help" tells the person the staff will get back to them, how and roughly when;
+    pressing it again while that request is open files nothing more."""
+    me = await onboard(bot, 616, lang="en")
+    steps = bot.svc.content.steps_for("handicrafts")
+    await me.press("📋 Permit steps")
+    card = me.last_message
+    await me.press("🙋 I need help")
+    followup = bot.svc.content.contact.followup.en
+    assert "Your request for help has been passed to the programme staff." in me.last
+    assert followup in me.last and steps[0].help.en in me.last
+    await me.press_data(f"st:help:{steps[0].id}", card.message_id)
+    assert "was already passed to the programme staff" in me.last and followup in me.last
+    rows = await bot.svc.db.fetchall("SELECT kind, detail FROM followups")
+    assert [(r[0], r[1]) for r in rows] == [("step_help", f'{{"step": "{steps[0].id}"}}')]
+    await me.press_data(f"st:show:{steps[1].id}", card.message_id)
+    await me.press("🙋 I need help")  # another step: another request
+    assert "has been passed" in me.last
+    rows = await bot.svc.db.fetchall("SELECT COUNT(*) FROM followups")
+    assert rows[0][0] == 2

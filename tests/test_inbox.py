@@ -378,3 +378,125 @@ def test_the_privacy_notice_says_what_stays_with_the_staff(lang: str) -> None:
     stays = {"en": "stay with the staff", "fa": "نزد کارشناسان می‌ماند"}[lang]
     assert stays in notice
     assert {"en": "erases all of it.", "fa": "همه اطلاعاتتان پاک می‌شود."}[lang] not in notice
+
+
+async def inbox_rows(bot: Bot) -> list[tuple[int, str, str | None]]:
+    """(ticket, direction, text) of every ticket message, in order."""
+    rows = await bot.svc.db.fetchall(
+        "SELECT ticket_id, direction, text FROM ticket_messages ORDER BY id"
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def test_a_question_typed_at_the_menu_reaches_the_staff_in_one_tap(desk: Bot) -> None:
+    """The issue's words: "سلام، وام کی واریز می‌شود؟" at the menu. The closest FAQ entry and a
+    button; nothing filed until the tap; the tap, after a restart, sends exactly that text; the
+    receipt replaces the offer; a later "ممنون" is thanked, not filed."""
+    me = await onboard(desk, 911)
+    question = "سلام، وام کی واریز می‌شود؟"
+    replies = await me.send(question)
+    assert len(replies) == 1
+    assert me.last == desk.svc.i18n.t("fa", "inbox.typed_offer_faq")
+    assert me.buttons == ["بدون مجوز می‌توانم وام بگیرم؟", "📨 فرستادن برای کارشناسان"]
+    assert await inbox_rows(desk) == [] and staff_messages(desk) == []
+    await desk.restart()
+    me = desk.client(911)
+    offer = me.last_message
+    await me.press("📨 فرستادن برای کارشناسان")
+    receipt = desk.emulator._find(911, offer.message_id)
+    assert receipt.content == "✅ برای کارشناسان طرح فرستاده شد (پرسش شماره ۱). پاسخ همین‌جا می‌رسد."
+    assert receipt.inline_buttons() == []  # nothing left to tap twice
+    card = staff_messages(desk)[-1]
+    assert question in card.content and "📱 \u200e۰۹۱۲ ۳۴۵ ۶۷۸۹" in card.content
+    assert "+۹۸" not in card.content
+    assert await inbox_rows(desk) == [(1, "card", None), (1, "in", question)]
+    user = await desk.svc.users.find("telegram", 911)
+    assert user is not None and (user.state, user.state_data) == ("", {})
+    replies = await me.send("ممنون")
+    assert [m.content for m in replies] == [desk.svc.i18n.t("fa", "inbox.typed_thanks")]
+    stale = await me.press_data("typed:send:offer", offer.message_id)
+    assert "دیگر کار نمی‌کند" in stale[0].content
+    assert len(await inbox_rows(desk)) == 2 and len(staff_messages(desk)) == 1
+    await group_say(desk, ADMIN, "هفته آینده واریز می‌شود.", reply_to=card.message_id)
+    await deliver(desk)
+    assert "هفته آینده واریز می‌شود." in me.last
+
+
+async def test_typed_messages_join_until_the_tap_and_faq_answers_offer_it_too(desk: Bot) -> None:
+    """A greeting alone is greeted; two typed messages go as one question; the tap under a FAQ
+    answer sends it too; a menu button in between drops the kept text."""
+    me = await onboard(desk, 912)
+    replies = await me.send("سلام")
+    assert [m.content for m in replies] == [desk.svc.i18n.t("fa", "inbox.typed_hello")]
+    assert (await desk.svc.users.find("telegram", 912)).state == ""
+    await me.send("ببخشید، یک سؤال دیگر: بیمه")
+    await me.press("📋 مراحل مجوز")  # changed their mind: the kept text goes
+    assert (await desk.svc.users.find("telegram", 912)).state == ""
+    await me.send("گرفتن مجوز چقدر هزینه دارد؟")
+    assert me.buttons[0] == "گرفتن مجوز چقدر هزینه دارد؟"  # the FAQ entry, best first
+    await me.press("گرفتن مجوز چقدر هزینه دارد؟")
+    assert desk.svc.content.faq_item("permit_cost").a.fa in me.last
+    assert me.buttons == ["« پرسش‌های رایج", "📨 فرستادن برای کارشناسان"]
+    await me.send("و برای رشته غذایی هم همین است؟")
+    await me.press(desk.svc.content.faq_item("permit_cost").q.fa)
+    answer = me.last_message
+    await me.press("📨 فرستادن برای کارشناسان")
+    assert desk.svc.content.faq_item("permit_cost").a.fa in desk.emulator._find(
+        912, answer.message_id
+    ).content  # the answer they were reading stays
+    assert "پرسش شماره ۱" in me.last
+    joined = "گرفتن مجوز چقدر هزینه دارد؟\nو برای رشته غذایی هم همین است؟"
+    assert await inbox_rows(desk) == [(1, "card", None), (1, "in", joined)]
+    assert joined in staff_messages(desk)[-1].content
+
+
+async def test_a_typed_question_joins_the_open_ticket_as_a_new_message(desk: Bot) -> None:
+    """With a question already open, the kept text goes under its card as a message of its
+    own (the bot's offer is never copied)."""
+    me = await onboard(desk, 913)
+    await me.press("💬 پرسش از کارشناس")
+    await me.send("کارت ملی لازم است؟")
+    card = staff_messages(desk)[-1]
+    copies = len(desk.emulator.calls_to("copyMessage"))
+    await me.send("ممنون")  # the ask state ended with the question: thanks are not filed
+    assert me.last == desk.svc.i18n.t("fa", "inbox.typed_thanks")
+    await me.send("شناسنامه چطور؟")  # nor is a second question, until they choose to
+    assert len(await inbox_rows(desk)) == 2 and "📨 فرستادن برای کارشناسان" in me.buttons
+    await me.press("📨 فرستادن برای کارشناسان")
+    assert "پرسش شماره ۱" in me.last
+    posted = staff_messages(desk)[-1]
+    assert posted.content == "شناسنامه چطور؟" and posted.message_id != card.message_id
+    assert desk.emulator.calls_to("sendMessage")[-1]["reply_parameters"]["message_id"] == (
+        card.message_id
+    )
+    assert len(desk.emulator.calls_to("copyMessage")) == copies
+    assert [r[1:] for r in await inbox_rows(desk)] == [
+        ("card", None),
+        ("in", "کارت ملی لازم است؟"),
+        ("in", "شناسنامه چطور؟"),
+    ]
+    await group_say(desk, ADMIN, "آن هم لازم است.", reply_to=posted.message_id)
+    await deliver(desk)
+    assert "آن هم لازم است." in me.last
+
+
+async def test_i_need_help_is_filed_again_once_the_staff_closed_it(desk: Bot) -> None:
+    """Open (card posted, ticket open): not filed again. Closed by the staff: a new request."""
+    from scheduler.followups import post_followups
+
+    me = await onboard(desk, 914, lang="en")
+    await me.press("📋 Permit steps")
+    card_msg = me.last_message
+    await me.press("🙋 I need help")
+    assert await post_followups(desk.app, desk.svc, "telegram") == 1
+    await me.press_data("st:help:register_system", card_msg.message_id)
+    assert "already passed" in me.last
+    assert await post_followups(desk.app, desk.svc, "telegram") == 0
+    staff_card = staff_messages(desk)[-1]
+    press = desk.emulator.user_press(
+        ADMIN, staff_card.message_id, "tk:close:1", chat_id=STAFF_CHAT, enqueue=False
+    )
+    await desk.app.process_update(Update.de_json(press, desk.app.bot))
+    await me.press_data("st:help:register_system", card_msg.message_id)
+    assert "has been passed to the programme staff" in me.last
+    assert await post_followups(desk.app, desk.svc, "telegram") == 1

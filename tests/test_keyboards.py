@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.clock import ManualClock
 from bot.repo.checkins import CheckinRepo
-from handlers.menu import MENU_ROWS
+from handlers.menu import MENU_ENTRIES
 from tests.conftest import Bot
 from tests.test_checkins import deliver, loan_holder
 from tests.test_onboarding import onboard
@@ -23,7 +23,7 @@ def counties(bot: Bot) -> list[str]:
 
 def main_menu(bot: Bot, lang: str = "fa") -> list[str]:
     """The main menu's labels, in order."""
-    return [bot.svc.i18n.t(lang, key) for row in MENU_ROWS for key in row]
+    return [bot.svc.i18n.t(lang, key) for key in MENU_ENTRIES]
 
 
 async def edit_profile(me, item: str) -> None:

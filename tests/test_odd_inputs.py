@@ -108,7 +108,7 @@ async def test_menu_is_always_reachable_from_any_flow(bot: Bot) -> None:
     user = await bot.svc.users.find("telegram", 705)
     assert user.state == "" and user.profile_done
     replies = await me.send("random words")
-    assert "did not understand" in replies[0].content
+    assert "send this message to the programme staff" in replies[0].content
 
 
 async def test_stale_privacy_button_after_consent(bot: Bot) -> None:

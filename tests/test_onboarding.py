@@ -61,7 +61,8 @@ async def test_persian_applicant_completes_profile(bot: Bot) -> None:
     assert "«امضای دوم و صدور مجوز» در ۱۴۰۵/۰۸/۲۰ انجام شد" in me.last
     assert "📋 مراحل مجوز" in me.reply_keyboard
     transcript = "\n".join(m.content for m in me.history)
-    assert "نمایه شما کامل شد" in transcript and "+۹۸۹۱۲۳۴۵۶۷۸۹" in transcript
+    assert "نمایه شما کامل شد" in transcript and "📱 همراه: \u200e۰۹۱۲ ۳۴۵ ۶۷۸۹" in transcript
+    assert "+۹۸" not in transcript
 
 
 async def test_english_applicant_and_contact_button(bot: Bot) -> None:
@@ -155,7 +156,7 @@ async def test_back_button_returns_to_previous_question(bot: Bot) -> None:
     await me.send("Sara Moradi")
     await me.send("09123456789")
     await me.press("« Back")
-    assert "mobile number" in me.last and "+989123456789" in me.last
+    assert "mobile number" in me.last and "(currently: \u200e0912 345 6789)" in me.last
     await me.press("« Back")
     assert "full name" in me.last and "Sara Moradi" in me.last
     await me.send("Sara Karimi")
@@ -197,16 +198,77 @@ async def test_restart_mid_profile_resumes_exactly(bot: Bot) -> None:
     )
 
 
-async def test_declining_privacy_stores_nothing_personal(bot: Bot) -> None:
-    """Without consent the bot asks nothing more and keeps no profile."""
+async def rows(bot: Bot) -> dict[str, int]:
+    """How many rows the tables a person leaves traces in hold."""
+    out = {}
+    for table in ("users", "step_progress", "followups", "tickets", "outbox"):
+        out[table] = (await bot.svc.db.fetchone(f"SELECT COUNT(*) FROM {table}"))[0]
+    return out
+
+
+async def test_declining_privacy_stores_nothing(bot: Bot) -> None:
+    """Before a language is picked nothing is kept; then only the language and the question;
+    declining erases that too, and the next message starts afresh in both languages."""
+    none = {"users": 0, "step_progress": 0, "followups": 0, "tickets": 0, "outbox": 0}
     me = bot.client(508, lang="fa")
     await me.send("/start")
+    await me.send("سلام")
+    assert "دکمه" in me.last and me.buttons == ["فارسی", "English"]
+    assert await rows(bot) == none
+    await me.press("English")  # the app is in Persian; the person reads English
+    held = await bot.svc.users.find("telegram", 508)
+    assert held is not None and (held.lang, held.state, held.full_name) == (
+        "en",
+        "start:privacy",
+        None,
+    )
+    await me.press("I do not agree")
+    assert me.last == bot.svc.i18n.t("en", "start.declined")  # told in the language chosen
+    assert await rows(bot) == none
+    replies = await me.send("Zahra")
+    assert me.buttons == ["فارسی", "English"] and "Please choose your language" in me.last
+    assert len(replies) == 1 and await rows(bot) == none
+    replies = await me.send("/delete")
+    assert bot.svc.i18n.t("fa", "delete.nothing_stored") in replies[0].content
+    assert me.buttons == ["فارسی", "English"] and await rows(bot) == none
+    await me.send("/start")
     await me.press("فارسی")
-    await me.press("priv:no")
-    assert "/start" in me.last
-    await me.send("زهرا")
+    await me.press("موافقم ✅")
     user = await bot.svc.users.find("telegram", 508)
-    assert user is not None and user.full_name is None and user.consent_at is None
+    assert user is not None and user.consent_at is not None and user.lang == "fa"
+    assert "نام و نام خانوادگی" in me.last
+
+
+async def test_a_visitor_row_left_at_the_privacy_question_goes_after_a_day(bot: Bot) -> None:
+    """Someone who picked a language and left: their row is erased a day later, not before;
+    applicants and staff without consent keep theirs."""
+    from bot.repo.staff import StaffRepo
+    from bot.repo.users import VISITOR_TTL
+    from scheduler import Proactive
+
+    left = bot.client(509, lang="fa")
+    await left.send("/start")
+    await left.press("فارسی")
+    applicant = bot.client(510, lang="fa")
+    await applicant.send("/start")
+    await applicant.press("فارسی")
+    await applicant.press("priv:yes")
+    await StaffRepo(bot.svc.db).add("telegram", 511, "staff", 1, bot.clock.timestamp())
+    staff = bot.client(511, lang="fa")
+    await staff.send("/start")
+    await staff.press("فارسی")  # staff without consent, at the privacy question
+    sweep = Proactive(bot.app, bot.svc, "telegram")  # its minute tick, without the JobQueue
+    bot.clock.advance(seconds=VISITOR_TTL - 60)
+    await sweep._tick(None)  # type: ignore[arg-type]
+    assert await bot.svc.users.find("telegram", 509) is not None
+    bot.clock.advance(seconds=120)
+    await sweep._tick(None)  # type: ignore[arg-type]
+    assert await bot.svc.users.find("telegram", 509) is None
+    assert await bot.svc.users.find("telegram", 510) is not None
+    assert await bot.svc.users.find("telegram", 511) is not None
+    await left.press("priv:yes")  # the old privacy button: they start again, nothing broke
+    assert left.buttons == ["فارسی", "English"]
+    assert await bot.svc.users.find("telegram", 509) is None
 
 
 async def test_edit_profile_from_settings(bot: Bot) -> None:

@@ -183,6 +183,9 @@ async def test_start_waits_for_another_process_write_lock_and_is_answered(bot: B
     same mechanism: the busy timeout is BUSY_TIMEOUT, 30 s; 6.5 s keeps the suite fast while
     exceeding the old 5 s, which answered "something went wrong".)"""
     assert BUSY_TIMEOUT > 10
+    me = bot.client(950, lang="en")
+    await me.send("/start")
+    await me.press("English")  # now they have a row, and /start writes where they are
     held = threading.Event()
     holder = asyncio.create_task(
         asyncio.to_thread(hold_write_lock, bot.db_path, LOCK_HELD, held)
@@ -190,7 +193,7 @@ async def test_start_waits_for_another_process_write_lock_and_is_answered(bot: B
     assert await asyncio.to_thread(held.wait, 5)
     began = time.monotonic()
     with no_errors():
-        replies = await bot.client(950, lang="en").send("/start")
+        replies = await me.send("/start")
     waited = time.monotonic() - began
     await holder
     assert waited > LOCK_HELD - 1.5, f"/start did not meet the lock (answered in {waited:.1f} s)"

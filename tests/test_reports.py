@@ -90,11 +90,11 @@ async def seed(db: Database) -> None:
                 await conn.execute(
                     "INSERT INTO users (id, platform, user_id, chat_id, lang, full_name, mobile,"
                     " county, field, stage, proactive, unreachable_at, loan_on, checkins_closed,"
-                    " created_at, updated_at) VALUES (?, 'telegram', ?, ?, 'fa', ?, ?, ?, ?, ?,"
-                    " ?, ?, ?, ?, ?, ?)",
+                    " consent_at, created_at, updated_at) VALUES (?, 'telegram', ?, ?, 'fa', ?,"
+                    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (pk, 1000 + pk, 1000 + pk, name, f"0912000{pk:04d}", g.county, g.field,
                      g.stage, g.proactive, T0 + 500 * DAY if g.unreachable else None, g.loan_on,
-                     g.checkins_closed, T0 + pk * 3600, T0 + pk * 3600),
+                     g.checkins_closed, T0 + pk * 3600, T0 + pk * 3600, T0 + pk * 3600),
                 )  # fmt: skip
                 for status, day in g.history:
                     round_status = "no_answer" if status == "no_answer" else "answered"
@@ -129,11 +129,47 @@ async def seed(db: Database) -> None:
                     )
 
 
+# Rows that are not applicants and must change no figure: two visitors (one picked a language,
+# one declined before this version erased such rows) and a staff member who also went through
+# the guide, with a loan and an answered check-in.
+NON_APPLICANTS = 3
+
+
+async def seed_non_applicants(db: Database) -> None:
+    """Two visitors without consent and one consented staff member, after GROUPS' rows."""
+    first = sum(g.count for g in GROUPS) + 1
+    async with db.transaction() as conn:
+        for pk, consent in ((first, None), (first + 1, None), (first + 2, T0)):
+            await conn.execute(
+                "INSERT INTO users (id, platform, user_id, chat_id, lang, county, field, stage,"
+                " loan_on, consent_at, created_at, updated_at) VALUES (?, 'telegram', ?, ?, 'fa',"
+                " 'karaj', 'food', 'loan', '2025-10-05', ?, ?, ?)",
+                (pk, 1000 + pk, 1000 + pk, consent, T0, T0),
+            )
+        staff_pk = first + 2
+        await conn.execute(
+            "INSERT INTO staff (platform, user_id, role, added_at) VALUES ('telegram', ?, 'staff',"
+            " ?)",
+            (1000 + staff_pk, T0),
+        )
+        cur = await conn.execute(
+            "INSERT INTO checkin_rounds (user_pk, due_at, sent_at, status, closed_at)"
+            " VALUES (?, ?, ?, 'answered', ?)",
+            (staff_pk, T0 + 40 * DAY, T0 + 40 * DAY, T0 + 41 * DAY),
+        )
+        await conn.execute(
+            "INSERT INTO checkin_answers (round_id, user_pk, status, answered_at)"
+            " VALUES (?, ?, 'operating', ?)",
+            (cur.lastrowid, staff_pk, T0 + 41 * DAY),
+        )
+
+
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    """A fresh database seeded with GROUPS."""
+    """A fresh database seeded with GROUPS, and with rows that are not applicants beside them."""
     database = await Database.open(tmp_path / "reports.sqlite3")
     await seed(database)
+    await seed_non_applicants(database)
     yield database
     await database.close()
 
@@ -193,6 +229,19 @@ def test_percent_in_both_languages() -> None:
 
 
 # ------------------------------------------------------------------ repository figures
+
+
+async def test_only_consented_applicants_are_counted_or_exported(db: Database) -> None:
+    """Visitors and staff are in the table but in no figure: 40 applicants of 43 rows."""
+    rows = await db.fetchone("SELECT COUNT(*) FROM users")
+    assert rows[0] == 40 + NON_APPLICANTS
+    repo = ReportRepo(db)
+    assert (await repo.user_counts()).total == 40
+    assert sum((await repo.by_stage()).values()) == 40
+    assert sum((await repo.latest_statuses()).values()) == 40
+    assert (await repo.round_counts()).answered == 30
+    exported = [row["id"] async for row in repo.applicants(page_size=7)]
+    assert exported == list(range(1, 41))
 
 
 async def test_counts_by_stage_county_field(db: Database) -> None:

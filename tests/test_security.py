@@ -182,13 +182,16 @@ async def test_a_forged_command_entity_is_plain_text(
 ) -> None:
     """A text that does not start with "/" is text, whatever entity the client attached."""
     me = await onboard(bot, 1610, lang="en")
-    reference = [m.content for m in await me.send("hello there")]
-    assert reference == [bot.svc.i18n.t("en", "menu.not_understood")]
-    before = await dump(bot.svc.db, skip=("audit",))
+    reference = [m.content for m in await me.send("plain words")]
+    assert reference == [bot.svc.i18n.t("en", "inbox.typed_offer")]  # text: offered to staff
+    before = await dump(bot.svc.db, skip=("audit", "users"))
     with no_errors():
         replies = await _send_forged(bot, me, text.format(me=1610), entities)
     assert replies == reference
-    assert await dump(bot.svc.db, skip=("audit",)) == before
+    assert await dump(bot.svc.db, skip=("audit", "users")) == before
+    person = await bot.svc.users.find("telegram", 1610)
+    assert person is not None and person.state == "typed"  # kept as text until they tap
+    assert person.state_data["text"] == "plain words\n" + text.format(me=1610).strip()
     assert await StaffRepo(bot.svc.db).role("telegram", 1610) is None
     assert await denied(bot, 1610) == []  # text, not a refused command
 
@@ -255,11 +258,12 @@ async def test_a_staff_state_left_behind_is_not_honoured(bot: Bot, flow: str) ->
     before = await dump(bot.svc.db, skip=("audit", "users"))
     with no_errors():
         replies = await me.send("Everyone gets a prize")
-    assert replies and replies[-1].content == bot.svc.i18n.t("en", "menu.not_understood")
+    # Plain text at the menu: offered to the staff as a question, nothing sent or filed.
+    assert replies and replies[-1].content == bot.svc.i18n.t("en", "inbox.typed_offer")
     assert await dump(bot.svc.db, skip=("audit", "users")) == before
     person = await bot.svc.users.find("telegram", 1603)
-    assert person is not None and person.state == ""
-    assert await denied(bot, 1603) == ["(message)"]  # what they typed is not kept
+    assert person is not None and person.state == "typed"
+    assert await denied(bot, 1603) == ["(message)"]  # what they typed is not in the audit
 
 
 @pytest.mark.parametrize("kind", ["photo", "contact", "sticker", "location"])
@@ -864,11 +868,11 @@ async def test_forged_buttons_before_the_profile_is_done(bot: Bot) -> None:
         for data in [*forged, "set:delete", "del:yes"]:
             replies = await me.press_data(data)
             assert replies, data
-            person = await bot.svc.users.find("telegram", 1703)
-            assert person is not None and person.state == "start:lang", data
-    person = await bot.svc.users.find("telegram", 1703)
-    assert person is not None and person.consent_at is None
-    assert await bot.svc.steps.progress(person.id) == {}
+            # Before a language is chosen nothing is stored: no row, so no state to bend.
+            assert await bot.svc.users.find("telegram", 1703) is None, data
+            assert bot.svc.i18n.t("en", "start.choose_language") in replies[-1].content, data
+    stored = await dump(bot.svc.db, skip=("audit",))
+    assert stored["users"] == stored["step_progress"] == stored["followups"] == []
     assert not bot.emulator.unanswered_callbacks()
     await me.press("English")
     await me.press("priv:yes")

@@ -110,6 +110,32 @@ async def test_export_for_admins_only(desk: Bot) -> None:
     assert "export_taken" in [e.action for e in await StaffRepo(desk.svc.db).latest()]
 
 
+async def test_figures_count_only_applicants_who_agreed(desk: Bot) -> None:
+    """Two applicants, one person who declined, one who stopped at the privacy question and a
+    staff member who tried the guide: the figures and the export hold the two applicants."""
+    await onboard(desk, 31)
+    await onboard(desk, 32)
+    declined = desk.client(33, lang="fa")
+    await declined.send("/start")
+    await declined.press("فارسی")
+    await declined.press("موافق نیستم")
+    waiting = desk.client(34, lang="fa")
+    await waiting.send("/start")
+    await waiting.press("فارسی")
+    await onboard(desk, STAFF)  # staff try the guide as an applicant would
+    stored = await desk.svc.db.fetchone("SELECT COUNT(*) FROM users")
+    assert stored[0] == 4  # 31, 32, the one at the privacy question, and the staff member
+    staff = desk.client(STAFF, lang="fa")
+    lines = (await staff.send("/stats"))[0].content.splitlines()
+    assert "👥 کل متقاضیان: ۲" in lines and "• کرج: ۲" in lines
+    admin = desk.client(ADMIN, lang="en")
+    await admin.send("/export")
+    files = _documents(desk, ADMIN)
+    book = load_workbook(io.BytesIO(next(v for k, v in files.items() if k.endswith(".xlsx"))))
+    ws = book.worksheets[0]  # the applicants
+    assert ws.max_row == 1 + 2  # the header and the two applicants
+
+
 async def test_export_cells_are_the_words_the_applicant_saw(desk: Bot) -> None:
     """A Persian admin's export: each cell holds what the bot showed the applicant — the
     county, field and stage buttons, the check-in answers pressed, the mobile as typed — in

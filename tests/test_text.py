@@ -7,10 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.text import (
+    PAIR_WIDTH,
     compact_digits,
     format_number,
+    label_width,
     localize_digits,
     normalize_input,
+    pair_rows,
     progress_bar,
     to_latin_digits,
     to_persian_digits,
@@ -285,3 +288,33 @@ def test_progress_bar_width(done: int, total: int, width: int | None) -> None:
     expected = width if width is not None else min(total, 10)
     assert len(bar) == expected
     assert set(bar) <= {"▰", "▱"}
+
+
+@pytest.mark.parametrize(
+    ("label", "width"),
+    [
+        ("❔ پرسش\u200cهای رایج", 14),  # the half-space takes no room
+        ("⚙️ تنظیمات", 9),  # nor the emoji's variation selector
+        ("📋 Permit steps", 14),
+        ("", 0),
+    ],
+)
+def test_label_width(label: str, width: int) -> None:
+    """Characters a reader sees on a button."""
+    assert label_width(label) == width
+
+
+def test_pair_rows_keeps_order_and_gives_long_labels_a_row() -> None:
+    """Two short labels share a row; a label past the width is alone; nothing moves."""
+    short, long = "a" * PAIR_WIDTH, "b" * (PAIR_WIDTH + 1)
+    assert pair_rows(["1", "2", long, "3", "4", "5"]) == [["1", "2"], [long], ["3", "4"], ["5"]]
+    assert pair_rows([short, long, short]) == [[short], [long], [short]]
+    assert pair_rows([]) == []
+
+
+@given(st.lists(st.text(max_size=30), max_size=12))
+def test_pair_rows_never_pairs_a_wide_label(labels: list[str]) -> None:
+    """Every label appears once, in order; paired labels all fit."""
+    rows = pair_rows(labels)
+    assert [label for row in rows for label in row] == labels
+    assert all(len(row) == 1 or all(label_width(x) <= PAIR_WIDTH for x in row) for row in rows)

@@ -358,6 +358,19 @@ class CheckinRepo:
             (user_pk, kind, json.dumps(detail, ensure_ascii=False), now),
         )
 
+    async def step_help_pending(self, user_pk: int, step_id: str) -> bool:
+        """Whether someone's "I need help" on a step is still with the staff: filed and not yet
+        on a card, or on a card whose ticket is open."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM followups f WHERE f.user_pk = ? AND f.kind = 'step_help'"
+            " AND f.status = 'open' AND json_extract(f.detail, '$.step') = ?"
+            " AND (f.posted_at IS NULL OR EXISTS (SELECT 1 FROM tickets t"
+            " WHERE t.user_pk = f.user_pk AND t.status = 'open' AND t.followup_id = f.id))"
+            " LIMIT 1",
+            (user_pk, step_id),
+        )
+        return row is not None
+
     async def followups(self, status: str = "open", limit: int = 100) -> list[dict[str, Any]]:
         """The staff follow-up list, oldest first."""
         rows = await self.db.fetchall(

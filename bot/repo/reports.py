@@ -12,6 +12,7 @@ import jdatetime
 
 from bot.db import Reads
 from bot.jalali import tehran_today
+from bot.repo.users import applicants_only
 
 __all__ = [
     "APPLICANT_COLUMNS",
@@ -153,11 +154,13 @@ _LATEST_ANSWER_ID = (
 )
 _USERS_WITH_LATEST = f"users u LEFT JOIN checkin_answers a ON a.id = {_LATEST_ANSWER_ID}"
 _STATUS = f"COALESCE(a.status, '{NO_STATUS}')"
+# Who is counted: applicants who agreed to the privacy notice, never staff or visitors.
+_APPLICANT = applicants_only("u")
 
 
 @dataclass(frozen=True)
 class UserCounts:
-    """Head counts over all users."""
+    """Head counts over all applicants (consented, not staff)."""
 
     total: int
     unreachable: int
@@ -276,17 +279,19 @@ class ReportRepo:
     # ----------------------------------------------------------------- aggregates
 
     async def user_counts(self) -> UserCounts:
-        """All users, unreachable ones, those who stopped messages and closed check-ins."""
+        """All applicants, unreachable ones, those who stopped messages and closed check-ins."""
         row = await self.db.fetchone(
-            "SELECT COUNT(*), COUNT(unreachable_at), COALESCE(SUM(proactive = 0), 0),"
-            " COALESCE(SUM(checkins_closed != 0), 0) FROM users"
+            "SELECT COUNT(*), COUNT(u.unreachable_at), COALESCE(SUM(u.proactive = 0), 0),"
+            f" COALESCE(SUM(u.checkins_closed != 0), 0) FROM users u WHERE {_APPLICANT}"
         )
         assert row is not None
         return UserCounts(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
 
     async def _count_by(self, column: str) -> dict[str | None, int]:
-        """Users per value of one users column (a fixed name, never user input)."""
-        rows = await self.db.fetchall(f"SELECT {column}, COUNT(*) FROM users GROUP BY {column}")
+        """Applicants per value of one users column (a fixed name, never user input)."""
+        rows = await self.db.fetchall(
+            f"SELECT u.{column}, COUNT(*) FROM users u WHERE {_APPLICANT} GROUP BY u.{column}"
+        )
         return {row[0]: int(row[1]) for row in rows}
 
     async def by_stage(self) -> dict[str | None, int]:
@@ -304,7 +309,8 @@ class ReportRepo:
     async def latest_statuses(self) -> dict[str, int]:
         """Users per latest check-in status; 'none' for users with no answer yet."""
         rows = await self.db.fetchall(
-            f"SELECT {_STATUS} AS s, COUNT(*) FROM {_USERS_WITH_LATEST} GROUP BY s"
+            f"SELECT {_STATUS} AS s, COUNT(*) FROM {_USERS_WITH_LATEST} WHERE {_APPLICANT}"
+            " GROUP BY s"
         )
         return {row[0]: int(row[1]) for row in rows}
 
@@ -312,7 +318,7 @@ class ReportRepo:
         """{field id: {latest status: users}}, 'none' for users with no answer yet."""
         rows = await self.db.fetchall(
             f"SELECT u.field, {_STATUS} AS s, COUNT(*) FROM {_USERS_WITH_LATEST}"
-            " GROUP BY u.field, s"
+            f" WHERE {_APPLICANT} GROUP BY u.field, s"
         )
         return _nested(rows)
 
@@ -320,7 +326,7 @@ class ReportRepo:
         """{ISO loan date: {latest status: users}} for users with a loan date."""
         rows = await self.db.fetchall(
             f"SELECT u.loan_on, {_STATUS} AS s, COUNT(*) FROM {_USERS_WITH_LATEST}"
-            " WHERE u.loan_on IS NOT NULL GROUP BY u.loan_on, s"
+            f" WHERE u.loan_on IS NOT NULL AND {_APPLICANT} GROUP BY u.loan_on, s"
         )
         return _nested(rows)
 
@@ -336,8 +342,9 @@ class ReportRepo:
     async def round_counts(self) -> RoundCounts:
         """Check-in rounds answered, expired without an answer and still open."""
         row = await self.db.fetchone(
-            "SELECT COALESCE(SUM(status = 'answered'), 0), COALESCE(SUM(status = 'no_answer'), 0),"
-            " COALESCE(SUM(status = 'open'), 0) FROM checkin_rounds"
+            "SELECT COALESCE(SUM(r.status = 'answered'), 0),"
+            " COALESCE(SUM(r.status = 'no_answer'), 0), COALESCE(SUM(r.status = 'open'), 0)"
+            f" FROM checkin_rounds r JOIN users u ON u.id = r.user_pk WHERE {_APPLICANT}"
         )
         assert row is not None
         return RoundCounts(int(row[0]), int(row[1]), int(row[2]))
@@ -389,14 +396,14 @@ class ReportRepo:
             last = tuple(rows[-1][i] for i in positions)
 
     async def applicants(self, page_size: int = PAGE_SIZE) -> AsyncIterator[dict[str, Any]]:
-        """Every user with profile, milestones and latest check-in status, by id."""
+        """Every applicant with profile, milestones and latest check-in status, by id."""
         sql = (
             "SELECT u.id, u.platform, u.user_id, u.lang, u.full_name, u.mobile, u.national_code,"
             " u.county, u.field, u.stage, u.profile_done, u.proactive, u.unreachable_at,"
             " u.consent_at, u.created_at, u.updated_at, u.permit_on, u.loan_on,"
             " u.operating_since, u.next_checkin_at, u.paused_until, u.checkins_closed,"
             f" {_STATUS} AS latest_status, a.answered_at AS latest_answered_at"
-            f" FROM {_USERS_WITH_LATEST} WHERE u.id > ? ORDER BY u.id LIMIT ?"
+            f" FROM {_USERS_WITH_LATEST} WHERE u.id > ? AND {_APPLICANT} ORDER BY u.id LIMIT ?"
         )
         async for row in self._pages(sql, APPLICANT_COLUMNS, ("id",), page_size):
             yield row

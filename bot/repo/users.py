@@ -1,4 +1,9 @@
-"""Applicants: identity, profile, settings and conversation state."""
+"""Applicants: identity, profile, settings and conversation state.
+
+A person who has not agreed to the privacy notice is a *visitor*: they have no row until there
+is something to remember (the language they picked, where they are in a conversation), the row
+then holds only that, and it goes when they decline or after a day without a word from them.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,18 @@ from typing import Any
 
 from bot.db import Database
 
+
+def applicants_only(alias: str = "u") -> str:
+    """SQL condition: the row is an applicant — they agreed to the privacy notice and are not
+    on the staff. Every figure about applicants (stats, exports, audiences) counts only these."""
+    return (
+        f"{alias}.consent_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM staff s"
+        f" WHERE s.platform = {alias}.platform AND s.user_id = {alias}.user_id)"
+    )
+
+
+#: A visitor's row (no consent, not staff) is erased after this long without an update.
+VISITOR_TTL = 24 * 3600
 PROFILE_FIELDS = ("full_name", "mobile", "national_code", "county", "field", "stage")
 _UPDATABLE = frozenset(
     {
@@ -53,6 +70,22 @@ class User:
     loan_on: str | None = None
     operating_since: str | None = None
     keyboard: str | None = None
+
+    @property
+    def stored(self) -> bool:
+        """Whether the person has a row (a visitor may have none yet)."""
+        return self.id != 0
+
+    @classmethod
+    def visitor(cls, platform: str, user_id: int, chat_id: int, lang: str, now: int) -> User:
+        """Someone without a row, at the language question: nothing is written until there is
+        something to remember (the language they pick)."""
+        return cls(
+            id=0, platform=platform, user_id=user_id, chat_id=chat_id, lang=lang,
+            consent_at=None, full_name=None, mobile=None, national_code=None, county=None,
+            field=None, stage=None, profile_done=False, proactive=True, unreachable_at=None,
+            state="start:lang", created_at=now, updated_at=now,
+        )  # fmt: skip
 
     @classmethod
     def from_row(cls, row: Any) -> User:
@@ -104,6 +137,20 @@ class UserRepo:
         )
         return User.from_row(row) if row else None
 
+    async def find_or_visitor(
+        self, platform: str, user_id: int, chat_id: int, lang: str, now: int
+    ) -> User:
+        """The stored user, or a visitor without a row (see ``User.visitor``)."""
+        user = await self.find(platform, user_id)
+        return user if user is not None else User.visitor(platform, user_id, chat_id, lang, now)
+
+    async def _store(self, user: User, now: int) -> None:
+        """Give a visitor a row (their first write); the object gets its id."""
+        if user.stored:
+            return
+        stored = await self.get_or_create(user.platform, user.user_id, user.chat_id, user.lang, now)
+        user.id = stored.id
+
     async def get_or_create(
         self, platform: str, user_id: int, chat_id: int, lang: str, now: int
     ) -> User:
@@ -127,6 +174,7 @@ class UserRepo:
             raise ValueError(f"not updatable: {sorted(bad)}")
         if not values:
             return
+        await self._store(user, now)
         cols = ", ".join(f"{k} = ?" for k in values)
         await self.db.execute(
             f"UPDATE users SET {cols}, updated_at = ? WHERE id = ?",
@@ -144,6 +192,7 @@ class UserRepo:
         if bad:
             raise ValueError(f"not updatable: {sorted(bad)}")
         payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        await self._store(user, now)
         cols = "".join(f"{k} = ?, " for k in values)
         await self.db.execute(
             f"UPDATE users SET {cols}state = ?, state_data = ?, updated_at = ? WHERE id = ?",
@@ -156,6 +205,7 @@ class UserRepo:
     async def set_state(self, user: User, state: str, data: dict[str, Any], now: int) -> None:
         """Store where the person is in a conversation."""
         payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        await self._store(user, now)
         await self.db.execute(
             "UPDATE users SET state = ?, state_data = ?, updated_at = ? WHERE id = ?",
             (state, payload, now, user.id),
@@ -171,6 +221,28 @@ class UserRepo:
         """
         await self.db.execute("DELETE FROM users WHERE id = ?", (user.id,))
         return await self.db.checkpoint()
+
+    async def forget_visitor(self, user: User) -> None:
+        """Erase a visitor's row (they declined the privacy notice), from the files too."""
+        if user.stored and user.consent_at is None:
+            await self.db.execute(
+                "DELETE FROM users WHERE id = ? AND consent_at IS NULL", (user.id,)
+            )
+            user.id = 0
+            await self.db.checkpoint()
+
+    async def forget_visitors(self, before: int) -> int:
+        """Erase visitors' rows untouched since ``before`` (staff keep theirs); how many went."""
+        erased = await self.db.changes(
+            "DELETE FROM users WHERE consent_at IS NULL AND updated_at < ? AND NOT EXISTS"
+            " (SELECT 1 FROM staff s WHERE s.platform = users.platform"
+            " AND s.user_id = users.user_id)",
+            (before,),
+            slow=True,
+        )
+        if erased:
+            await self.db.checkpoint()
+        return erased
 
     async def platforms(self) -> set[str]:
         """Platforms that have users (so a sweep knows whom to visit)."""
