@@ -159,6 +159,7 @@ class Chatter:
         self.api = api
         self.user_id = user_id
         self.sent = 0
+        self.missed: list[str] = []  # what got no answer (or whose button never showed)
 
     def script(self) -> list[tuple[str, str]]:
         """What the person sends: ("text", words) or ("press", callback data prefix)."""
@@ -186,6 +187,7 @@ class Chatter:
         else:
             target = await self._button(value)
             if target is None:
+                self.missed.append(f"no button {value}")
                 return False
             await self.api.control(
                 "user_press", user_id=self.user_id, message_id=target[0], callback_data=target[1]
@@ -195,6 +197,7 @@ class Chatter:
             await asyncio.sleep(POLL)
             if (await self.api.control("bench", chat_id=self.user_id))["replies"] > before:
                 return True
+        self.missed.append(f"no reply to {value}")
         return False
 
     async def _button(self, prefix: str) -> tuple[int, str] | None:
