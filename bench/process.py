@@ -22,6 +22,7 @@ from bench.common import TOKEN, Row, Scale, Section, ms, percentile
 from tests.support import BotProcess, bot_env
 
 ADMIN = INTERACTIVE_FROM + 900_000
+PEOPLE = INTERACTIVE_FROM + 100_000  # new people: ids no earlier section used
 CHATTERS = 3  # the "three applicants chatting meanwhile"
 THINK = 2.0
 IDLE_SECONDS = 10.0
@@ -156,7 +157,7 @@ async def everyone_while_chatting(
                 until = time.monotonic() + window
                 missing: list[str] = []
                 chats = asyncio.gather(
-                    *(_chat(api, INTERACTIVE_FROM + i, until, missing) for i in range(CHATTERS))
+                    *(_chat(api, PEOPLE + i, until, missing) for i in range(CHATTERS))
                 )
                 queued_at = None
                 while time.monotonic() < until:
