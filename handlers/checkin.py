@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.followup import plan, policy_from
-from bot.jalali import format_date, tehran_today
-from bot.labels import STAFF_COUNTS, staff_count_label
+from bot.core.jalali import format_date, tehran_today
+from bot.core.labels import STAFF_COUNTS, staff_count_label
+from bot.core.text import parse_id
+from bot.core.validators import ValidationError, parse_jalali_date
 from bot.repo.checkins import CheckinRepo, Round
-from bot.text import parse_id
-from bot.validators import ValidationError, parse_jalali_date
+from bot.rules.followup import plan, policy_from
 from handlers import stage
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline, reply_keyboard

@@ -9,12 +9,12 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, ContextTypes, MessageHandler
 from telegram.ext import filters as tg_filters
 
-from bot.cards import card_text
+from bot.core.text import parse_id
+from bot.entry.services import Services
 from bot.repo.outbox import OutboxRepo, make_payload
 from bot.repo.staff import StaffRepo
 from bot.repo.tickets import CardInfo, StaffCopy, Ticket, TicketRepo
-from bot.services import Services
-from bot.text import parse_id
+from bot.staffdesk.cards import card_text
 from handlers.commands import COMMAND
 from handlers.menu import contact_text
 from handlers.registry import Flow, Registry

@@ -6,12 +6,12 @@ import weakref
 
 from telegram import ReplyKeyboardMarkup
 
-from bot.i18n import I18n
-from bot.text import localize_digits, pair_rows
+from bot.core.i18n import I18n
+from bot.core.text import localize_digits, pair_rows
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline, reply_keyboard
 
-# The main menu in order; laid out two to a row where both labels are short (bot.text.pair_rows).
+# The main menu in order; two to a row where both labels are short (bot.core.text.pair_rows).
 MENU_ENTRIES = (
     "menu.steps",
     "menu.progress",

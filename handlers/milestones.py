@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.followup import MILESTONE_COLUMNS, plan, policy_from
-from bot.jalali import format_date, tehran_today
+from bot.core.jalali import format_date, tehran_today
+from bot.core.validators import ValidationError, parse_jalali_date
 from bot.repo.checkins import CheckinRepo
-from bot.stages import MILESTONE_STAGES, STAGE_MILESTONES
-from bot.validators import ValidationError, parse_jalali_date
+from bot.rules.followup import MILESTONE_COLUMNS, plan, policy_from
+from bot.rules.stages import MILESTONE_STAGES, STAGE_MILESTONES
 from handlers import stage
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, reply_keyboard

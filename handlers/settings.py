@@ -66,7 +66,7 @@ async def on_button(turn: Turn, args: list[str]) -> None:
 async def edit_dates(turn: Turn) -> None:
     """Settings → Dates: each milestone date the person has, or whose step is done, or that
     their stage implies, asked again with what is recorded (kept unless they change it)."""
-    from bot.followup import MILESTONE_COLUMNS, STAGE_MILESTONES
+    from bot.rules.followup import MILESTONE_COLUMNS, STAGE_MILESTONES
     from handlers import milestones
 
     progress = await turn.svc.steps.progress(turn.user.id)

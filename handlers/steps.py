@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.content import TRACKS, Step
-from bot.jalali import format_date, tehran_today
+from bot.content.model import TRACKS, Step
+from bot.core.jalali import format_date, tehran_today
+from bot.core.text import localize_digits, progress_bar
 from bot.repo.checkins import CheckinRepo
 from bot.repo.steps import StepProgress
-from bot.stages import reached_by_step
-from bot.text import localize_digits, progress_bar
+from bot.rules.stages import reached_by_step
 from handlers import stage
 from handlers.registry import Registry
 from handlers.turn import Turn, inline
@@ -197,8 +197,8 @@ async def _done_pressed(turn: Turn, step: Step, steps: list[Step]) -> None:
 
 async def _undo_pressed(turn: Turn, step: Step) -> None:
     """Not done yet: the step (and a milestone step's date) is cleared; check-ins re-planned."""
-    from bot.followup import MILESTONE_COLUMNS, plan, policy_from
     from bot.repo.checkins import CheckinRepo
+    from bot.rules.followup import MILESTONE_COLUMNS, plan, policy_from
 
     column = MILESTONE_COLUMNS.get(step.milestone or "")
     dated = column is not None and getattr(turn.user, column) is not None

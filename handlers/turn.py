@@ -29,9 +29,9 @@ from telegram import (
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from bot.core.text import truncate, utf16_len
+from bot.entry.services import Services
 from bot.repo.users import User
-from bot.services import Services
-from bot.text import truncate, utf16_len
 
 if TYPE_CHECKING:
     from handlers.router import Router

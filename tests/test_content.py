@@ -13,15 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.content import (
-    ID_PATTERN,
-    Content,
-    ContentError,
-    LList,
-    LText,
-    default_content_path,
-    load_content,
-)
+from bot.content.loader import default_content_path, load_content
+from bot.content.model import ID_PATTERN, Content, ContentError, LList, LText
 
 REPO = Path(__file__).resolve().parent.parent
 CONTENT_PATH = REPO / "locales" / "content.yaml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.repo.checkins import CheckinRepo
 from handlers.menu import MENU_ENTRIES
 from tests.conftest import Bot
