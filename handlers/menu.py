@@ -2,50 +2,16 @@
 
 from __future__ import annotations
 
-import weakref
-
-from telegram import ReplyKeyboardMarkup
-
-from bot.core.i18n import I18n
-from bot.core.text import localize_digits, pair_rows
+from bot.core.text import localize_digits
+from handlers import profile, questions
+from handlers.keyboards import main_keyboard
+from handlers.questions import send_button
 from handlers.registry import Flow, Registry
-from handlers.turn import Turn, inline, reply_keyboard
-
-# The main menu in order; two to a row where both labels are short (bot.core.text.pair_rows).
-MENU_ENTRIES = (
-    "menu.steps",
-    "menu.progress",
-    "menu.eligibility",
-    "menu.loans",
-    "menu.faq",
-    "menu.ask",
-    "menu.settings",
-    "menu.help",
-)
-
-
-_KEYBOARDS: weakref.WeakKeyDictionary[I18n, dict[str, ReplyKeyboardMarkup]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def main_keyboard(turn: Turn) -> ReplyKeyboardMarkup:
-    """The reply keyboard that stays on screen (built once per language: it is immutable)."""
-    built = _KEYBOARDS.setdefault(turn.svc.i18n, {})
-    if turn.lang not in built:
-        built[turn.lang] = reply_keyboard(menu_rows(turn.svc.i18n, turn.lang))
-    return built[turn.lang]
-
-
-def menu_rows(i18n: I18n, lang: str) -> list[list[str]]:
-    """The main menu's labels in one language, as rows that fit a phone."""
-    return pair_rows([i18n.t(lang, key) for key in MENU_ENTRIES])
+from handlers.turn import Turn, inline
 
 
 async def show(turn: Turn) -> None:
     """Show the main menu (or continue the profile if it is unfinished)."""
-    from handlers import profile
-
     if not turn.user.profile_done and turn.user.consent_at is not None:
         await turn.say(turn.t("menu.profile_incomplete"), main_keyboard(turn))
         return
@@ -57,8 +23,6 @@ async def show(turn: Turn) -> None:
 
 async def on_text(turn: Turn, text: str) -> None:
     """Free text at the menu: a question for the FAQ or the staff (handlers.questions)."""
-    from handlers import questions
-
     await questions.on_menu_text(turn, text)
 
 
@@ -104,19 +68,6 @@ def _numbered(turn: Turn, items: list[str]) -> str:
     )
 
 
-def contact_text(turn: Turn) -> str:
-    """The programme's contact from the content."""
-    contact = turn.svc.content.contact
-    lines = [
-        turn.t("contact.title"),
-        contact.office.get(turn.lang),
-        turn.t("contact.phone", phone=localize_digits(contact.phone, turn.lang)),
-    ]
-    if contact.note is not None:
-        lines.append(contact.note.get(turn.lang))
-    return "\n".join(lines)
-
-
 async def show_faq(turn: Turn) -> None:
     """Menu → Common questions: every question as a button."""
     rows = [[(item.q.get(turn.lang), f"faq:{item.id}")] for item in turn.svc.content.faq]
@@ -136,8 +87,6 @@ async def on_faq(turn: Turn, args: list[str]) -> None:
         return
     rows = [[(turn.t("buttons.faq_back"), "faq:list")]]
     if turn.user.state == "typed":
-        from handlers.questions import send_button
-
         rows.append([send_button(turn, "faq")])
     await turn.say(f"❓ {item.q.get(turn.lang)}\n\n{item.a.get(turn.lang)}", inline(rows))
 

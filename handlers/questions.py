@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bot.content import faq_match
 from handlers.inbox import MAX_QUESTION, file_question
-from handlers.menu import main_keyboard
+from handlers.keyboards import main_keyboard
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
 

@@ -11,7 +11,8 @@ from bot.core.text import localize_digits, progress_bar
 from bot.repo.checkins import CheckinRepo
 from bot.repo.steps import StepProgress
 from bot.rules.stages import reached_by_step
-from handlers import stage
+from handlers import profile, stage
+from handlers.contact import contact_text
 from handlers.registry import Registry
 from handlers.turn import Turn, inline
 
@@ -121,8 +122,6 @@ async def _needs_profile(turn: Turn) -> bool:
     """Steps depend on the field: without a finished profile, say so and continue it."""
     if turn.user.profile_done:
         return False
-    from handlers import profile
-
     await turn.say(turn.t("menu.profile_incomplete"))
     await profile.resume(turn)
     return True
@@ -248,8 +247,6 @@ async def _help(turn: Turn, step: Step) -> None:
     """"I need help": the step's help, the contact, and what the staff will do (filed once)."""
     await turn.svc.steps.mark_help(turn.user.id, step.id, turn.now)
     await turn.ack()
-    from handlers.menu import contact_text
-
     pending = await CheckinRepo(turn.svc.db).step_help_pending(turn.user.id, step.id)
     filed = turn.t("steps.help_already" if pending else "steps.help_filed")
     await turn.say(

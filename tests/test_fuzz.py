@@ -492,7 +492,7 @@ def profile_of(user: User | None) -> dict[str, Any]:
 
 def main_labels(lang: str) -> list[str]:
     """The main menu's reply keyboard, flattened."""
-    from handlers.menu import MENU_ENTRIES
+    from handlers.keyboards import MENU_ENTRIES
 
     return [t(lang, key) for key in MENU_ENTRIES]
 
