@@ -267,6 +267,18 @@ def test_openpyxl_written_workbooks_read_the_same(tmp_path: Path) -> None:
     with open_sheet(tmp_path / "openpyxl.xlsx") as ours, open_sheet(excel) as theirs:
         assert list(ours.rows) == list(theirs.rows)
         assert ours.merges == theirs.merges
+    # and openpyxl reads the shared-string workbook as this reader does
+    expected = []
+    for number, row in enumerate(load_workbook(excel, read_only=True).worksheets[0].iter_rows(
+        values_only=True
+    ), start=1):
+        cells = list(row)
+        while cells and cells[-1] is None:
+            cells.pop()
+        if cells:
+            expected.append((number, cells))
+    with open_sheet(excel) as sheet:
+        assert list(sheet.rows) == expected
 
 
 def test_every_problem_has_words() -> None:

@@ -21,8 +21,8 @@ from bot.roster.model import COLUMNS, REQUIRED, new_link_token
 
 __all__ = ["ImportInfo", "ProblemRow", "RosterImportRepo", "Tally"]
 
-FIRST_CHUNK = 2000  # spreadsheet rows in the first commit chunk; later ones aim at CHUNK_SECONDS
-PURGE_CHUNK = 5000  # staged rows removed per transaction once an import is finished
+FIRST_CHUNK = 1000  # spreadsheet rows in the first commit chunk; later ones aim at CHUNK_SECONDS
+PURGE_CHUNK = 2000  # staged rows removed per transaction once an import is finished
 STAGING, STAGED, COMMITTING, COMMITTED, DISCARDED, INTERRUPTED = (
     "staging", "staged", "committing", "committed", "discarded", "interrupted",
 )  # fmt: skip

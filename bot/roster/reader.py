@@ -59,7 +59,11 @@ _TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
 _VALUE = re.compile(rb"<v>([^<]*)</v>")
 _TEXT = re.compile(rb"<t\b[^>]*>([^<]*)</t>|<t\b[^>]*/>")
 _PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
-_SI = re.compile(rb"<si\b[^>]*>(.*?)</si>|<si\b[^>]*/>", re.S)
+_SI = re.compile(
+    rb'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>'  # plain text: most strings
+    rb"|<si\b[^>]*>(.*?)</si>|<si\b[^>]*/>",  # rich text, phonetic runs, empty
+    re.S,
+)
 _MERGE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]{1,3})([0-9]+):([A-Z]{1,3})([0-9]+)"')
 _OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _SHEET = re.compile(rb"<sheet\b[^>]*?\br:id=\"([^\"]+)\"|<sheet\b[^>]*?\bid=\"([^\"]+)\"")
@@ -199,11 +203,15 @@ class SharedStrings:
     def __init__(self) -> None:
         """Empty."""
         self.blob = bytearray()
-        self.ends = array("Q")
+        self.ends = array("Q")  # 8 bytes a string; the blob may pass 4 GB on a hostile file
 
     def add(self, text: str) -> None:
         """Append the next string."""
-        self.blob += text.encode("utf-8")
+        self.add_raw(text.encode("utf-8"))
+
+    def add_raw(self, data: bytes) -> None:
+        """Append the next string, as UTF-8."""
+        self.blob += data
         self.ends.append(len(self.blob))
 
     def __len__(self) -> int:
@@ -223,11 +231,14 @@ def _shared_strings(book: zipfile.ZipFile, path: str | None) -> SharedStrings:
         return table
     with book.open(path) as part:
         for block in _chunks(part, b"</si>"):
-            for match in _SI.finditer(block):
-                body = match.group(1) or b""
+            for plain, body in _SI.findall(block):
+                if plain and b"&" not in plain and b"_x" not in plain:
+                    table.add_raw(plain)  # UTF-8 already, nothing to undo
+                    continue
+                body = plain or body
                 if b"<rPh" in body:
                     body = _PHONETIC.sub(b"", body)
-                table.add(_text(b"".join(t for t in _TEXT.findall(body))))
+                table.add(_text(b"".join(_TEXT.findall(body)) if not plain else body))
     return table
 
 
@@ -294,9 +305,11 @@ def _value(body: bytes) -> bytes | None:
 
 
 def _xlsx_rows(book: zipfile.ZipFile, path: str, strings: SharedStrings) -> Iterator[Row]:
-    """The worksheet's rows with at least one value, in order."""
+    """The worksheet's rows with at least one value, in order (the loop every cell of a
+    200,000-row list goes through: kept to a few steps per cell)."""
     number, cells, column = 0, [], -1
     columns: dict[bytes, int] = {}
+    blob, ends = strings.blob, strings.ends
     value: Cell
     with book.open(path) as part:
         for block in _chunks(part, _ROW_END):
@@ -312,11 +325,16 @@ def _xlsx_rows(book: zipfile.ZipFile, path: str, strings: SharedStrings) -> Iter
                     column = columns.get(letters, -1)
                     if column < 0:
                         column = columns[letters] = column_index(letters)
-                    if inline:
+                    if kind == b"s":
+                        try:
+                            index = int(raw)
+                            if index < 0:
+                                raise IndexError(index)
+                            value = blob[ends[index - 1] if index else 0 : ends[index]].decode()
+                        except (ValueError, IndexError):
+                            value = None
+                    elif inline:
                         value = _text(inline)
-                    elif kind == b"s":
-                        index = int(raw) if raw.isdigit() else -1
-                        value = strings[index] if 0 <= index < len(strings) else None
                     elif raw and kind in (b"", b"n"):
                         value = _number(raw)
                     else:
@@ -327,9 +345,14 @@ def _xlsx_rows(book: zipfile.ZipFile, path: str, strings: SharedStrings) -> Iter
                     value = _cell(attrs, body, strings) if body else None
                 if value is None or value == "" or column >= MAX_COLUMNS:
                     continue
-                if len(cells) <= column:
-                    cells.extend([None] * (column + 1 - len(cells)))
-                cells[column] = value
+                have = len(cells)
+                if have == column:
+                    cells.append(value)
+                elif have < column:
+                    cells.extend([None] * (column - have))
+                    cells.append(value)
+                else:
+                    cells[column] = value
     if cells:
         yield number, cells
 

@@ -37,7 +37,7 @@ def write_excel_like(
         with book.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
             part.write(
                 (
-                    _HEAD + f'<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}"><dimension ref="A1"/>'
+                    _HEAD + f'<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">'
                     '<sheetViews><sheetView rightToLeft="1" workbookViewId="0"/></sheetViews>'
                     '<sheetFormatPr defaultRowHeight="15"/><sheetData>'
                 ).encode()
@@ -92,9 +92,16 @@ def write_excel_like(
         )
         book.writestr(
             "xl/styles.xml",
-            _HEAD + f'<styleSheet xmlns="{_MAIN}"><fonts count="1"><font/></fonts>'
-            '<fills count="1"><fill/></fills><borders count="1"><border/></borders>'
-            '<cellXfs count="2"><xf/><xf numFmtId="49"/></cellXfs></styleSheet>',
+            _HEAD + f'<styleSheet xmlns="{_MAIN}">'
+            '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+            '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+            '<fill><patternFill patternType="gray125"/></fill></fills>'
+            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border>'
+            '</borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" '
+            'borderId="0"/></cellStyleXfs><cellXfs count="2"><xf numFmtId="0" fontId="0" '
+            'fillId="0" borderId="0" xfId="0"/><xf numFmtId="49" fontId="0" fillId="0" '
+            'borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs><cellStyles count="1">'
+            '<cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>',
         )
         book.writestr(
             "[Content_Types].xml",
