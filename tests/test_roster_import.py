@@ -21,7 +21,15 @@ from bot.db.engine import Database
 from bot.repo.roster import RosterRepo
 from bot.repo.roster_imports import RosterImportRepo
 from bot.repo.staff import StaffRepo
-from bot.roster.importer import Actor, DryRun, commit, discard, dry_run, write_rejected
+from bot.roster.importer import (
+    Actor,
+    DryRun,
+    commit,
+    describe,
+    discard,
+    dry_run,
+    write_rejected,
+)
 from bot.roster.model import COLUMNS, RosterRecord
 from bot.roster.reader import UnreadableFile, open_sheet
 from bot.roster.template import write_template
@@ -236,6 +244,14 @@ async def test_a_file_without_the_required_columns_is_not_staged(world: World) -
     assert result.import_id is None and not result.header.usable
     assert result.header.missing == ("national_code", "mobile")
     assert await world.count("roster_imports") == 0
+
+
+async def test_headers_without_rows_say_so(world: World) -> None:
+    """Only the header (and empty lines): no rows, said as such, nothing left waiting."""
+    path = write_csv(world.tmp / "empty.csv", [["کد ملی", "نام", "موبایل"], [None, None, None]])
+    result = await world.dry(path)
+    assert result.rows == 0 and not result.undecided
+    assert describe(result, world.i18n, "en") == world.i18n.t("en", "roster_import.no_rows")
 
 
 async def test_old_excel_files_are_named_not_guessed(world: World) -> None:

@@ -256,6 +256,8 @@ def describe(result: DryRun, i18n: I18n, lang: str, *, advice: bool = True) -> s
         found = [column_label(i18n, lang, c) for c in result.header.columns.values()]
         missing = [column_label(i18n, lang, c) for c in result.header.missing]
         return t("no_header", missing=_join(missing, lang), found=_join(found, lang) or "—")
+    if not result.rows:
+        return t("no_rows")
     tally = result.tally
     lines = [
         t(
