@@ -7,7 +7,6 @@ own verified mobile or a personal link they confirm shows them what the list say
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import io
 
@@ -212,16 +211,15 @@ async def links(turn: Turn) -> None:
     if words and county is None:
         await turn.say(turn.t("roster_link.unknown_county", county=" ".join(words)))
         return
-    entries = await _repo(turn).to_invite(county)
-    if not entries:
-        await turn.say(turn.t("roster_link.links_none"))
-        return
     sheet = LinkSheet({turn.platform: turn.context.bot.username}, turn.platform)
     buffer = io.BytesIO()
-    listed, too_long = await asyncio.to_thread(
-        write_links, buffer, entries, sheet, content=turn.svc.content, i18n=turn.svc.i18n,
-        lang=turn.lang,
+    listed, too_long = await write_links(
+        buffer, _repo(turn).to_invite(county), sheet, content=turn.svc.content,
+        i18n=turn.svc.i18n, lang=turn.lang,
     )  # fmt: skip
+    if not listed:
+        await turn.say(turn.t("roster_link.links_none"))
+        return
     caption = turn.t("roster_link.links_done", count=listed)
     if too_long:
         caption += "\n" + turn.t("roster_link.links_too_long", count=too_long)

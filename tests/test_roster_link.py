@@ -387,7 +387,7 @@ async def test_delete_keeps_the_row_unlinked_and_never_to_be_invited(bot: Bot) -
     entry = await row(bot, "0012345679")
     assert entry.record == ZAHRA
     assert (entry.user_pk, entry.linked_via, entry.do_not_contact) == (None, None, True)
-    assert await RosterRepo(bot.svc.db).to_invite() == []
+    assert [page async for page in RosterRepo(bot.svc.db).to_invite()] == []
     for lang in ("fa", "en"):
         notice = bot.svc.i18n.t(lang, "start.privacy")
         assert {"fa": "علامت «تماس نگیرید» می‌خورد", "en": "marked “do not contact”"}[

@@ -196,3 +196,25 @@ async def test_cli_writes_an_owner_only_sheet_with_both_links(tmp_path: Path) ->
     assert table[1][7] == f"مشاغل خانگی: https://ble.ir/homebiz_bot?start={token}"  # 71 > 70
     refused = _homebiz(["roster", "links", "x"], tmp_path, **env)
     assert refused.returncode == 2 and "--bale USERNAME" in refused.stderr
+
+
+async def test_to_invite_pages_through_everyone_still_to_invite(tmp_path: Path) -> None:
+    """Pages by id of any size give each free, contactable row once (one county's, or all)."""
+    db = await Database.open(tmp_path / "pages.sqlite3")
+    try:
+        repo = RosterRepo(db)
+        await repo.add_many([ZAHRA, REZA, SARA, NEDA], now=1)
+        sara = await repo.by_national_code(SARA.national_code)
+        assert sara is not None
+        await repo.unlink(sara.id, 2, do_not_contact=True)
+        for size in (1, 2, 3, 1000):
+            pages = [
+                [e.record.national_code for e in p] async for p in repo.to_invite(page_size=size)
+            ]
+            assert all(0 < len(p) <= size for p in pages)
+            codes = [code for page in pages for code in page]
+            assert codes == [ZAHRA.national_code, REZA.national_code, NEDA.national_code]
+        karaj = [e.record.full_name async for p in repo.to_invite("karaj", page_size=1) for e in p]
+        assert karaj == ["رضا کریمی", "ندا رحیمی"]
+    finally:
+        await db.close()

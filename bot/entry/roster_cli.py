@@ -29,9 +29,8 @@ def _cmd_links(args: argparse.Namespace, settings: Settings) -> int:
             county = county_id(svc.content, args.county) if args.county else None
             if args.county and county is None:
                 raise ConfigError(f"roster links: --county {args.county!r} is not a county")
-            entries = await RosterRepo(svc.db).to_invite(county)
-            path, listed, too_long = await asyncio.to_thread(
-                write_links_file, args.path, entries, sheet, content=svc.content,
+            path, listed, too_long = await write_links_file(
+                args.path, RosterRepo(svc.db).to_invite(county), sheet, content=svc.content,
                 i18n=svc.i18n, lang=args.lang,
             )  # fmt: skip
         finally:

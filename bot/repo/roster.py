@@ -4,7 +4,7 @@ them), staff tasks about a row, and mark do-not-contact."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
 from bot.db.engine import Database
@@ -178,17 +178,25 @@ class RosterRepo:
         )
         return [(int(r[0]), int(r[1])) for r in rows]
 
-    async def to_invite(self, county: str | None = None) -> list[RosterEntry]:
+    async def to_invite(
+        self, county: str | None = None, *, page_size: int = 1000
+    ) -> AsyncIterator[list[RosterEntry]]:
         """Rows a personal link may go to: not linked, not marked do-not-contact (one county's,
-        or all), by county then name."""
-        where = "WHERE user_pk IS NULL AND do_not_contact = 0"
-        params: tuple[Any, ...] = ()
+        or all), in pages by id, so a list of any size is never held at once."""
+        where = "WHERE user_pk IS NULL AND do_not_contact = 0 AND id > ?"
         if county is not None:
-            where, params = where + " AND county = ?", (county,)
-        rows = await self.db.fetchall(
-            _SELECT + where + " ORDER BY county, full_name, id", params, slow=True
-        )
-        return [_entry(r) for r in rows]
+            where += " AND county = ?"
+        after = 0
+        while True:
+            params = (after, county, page_size) if county is not None else (after, page_size)
+            rows = await self.db.fetchall(
+                _SELECT + where + " ORDER BY id LIMIT ?", params, slow=True
+            )
+            if not rows:
+                return
+            page = [_entry(r) for r in rows]
+            yield page
+            after = page[-1].id
 
     async def add_task(
         self, user_pk: int, kind: str, entry_id: int, now: int, **detail: Any

@@ -9,7 +9,8 @@ so the text is the longest of a few wordings that fits one segment with the link
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import asyncio
+from collections.abc import AsyncIterable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -112,47 +113,66 @@ def _row(
     return cells, sms is not None
 
 
-def write_links(
+class _Workbook:
+    """The links sheet being written: a page of people at a time (each in a worker thread)."""
+
+    def __init__(
+        self, target: IO[bytes], sheet: LinkSheet, content: Content, i18n: I18n, lang: str
+    ) -> None:
+        """Start the workbook and its header row."""
+        self.sheet, self.content, self.i18n, self.lang = sheet, content, i18n, lang
+        self.listed = self.too_long = 0
+        t = i18n.t
+        header = [
+            t(lang, "roster_link.sheet.national_code"),
+            t(lang, "roster_link.sheet.full_name"),
+            t(lang, "roster_link.sheet.mobile"),
+            t(lang, "roster_link.sheet.county"),
+            t(lang, "roster_link.sheet.field"),
+            *(t(lang, f"roster_link.sheet.link_{p}") for p in sheet.usernames),
+            t(lang, "roster_link.sheet.sms"),
+            t(lang, "roster_link.sheet.sms_length"),
+        ]
+        self.writer = XlsxWriter(target, rtl=lang == "fa")
+        self.writer.add_sheet(t(lang, "roster_link.sheet.title"), header, text_columns=(0, 2))
+
+    def add(self, entries: Iterable[RosterEntry]) -> None:
+        """Append one page of people."""
+        rows = []
+        for entry in entries:
+            cells, fits = _row(entry, self.sheet, self.content, self.i18n, self.lang)
+            rows.append(cells)
+            self.too_long += not fits
+        self.writer.append_rows(rows)
+        self.listed += len(rows)
+
+
+async def write_links(
     target: IO[bytes],
-    entries: Iterable[RosterEntry],
+    pages: AsyncIterable[list[RosterEntry]],
     sheet: LinkSheet,
     *,
     content: Content,
     i18n: I18n,
     lang: str = "fa",
 ) -> tuple[int, int]:
-    """Write the links sheet (XLSX, national code and mobile kept as text) into ``target``;
-    how many people it lists and how many of their SMS texts did not fit one segment."""
-    t = i18n.t
-    header = [
-        t(lang, "roster_link.sheet.national_code"),
-        t(lang, "roster_link.sheet.full_name"),
-        t(lang, "roster_link.sheet.mobile"),
-        t(lang, "roster_link.sheet.county"),
-        t(lang, "roster_link.sheet.field"),
-        *(t(lang, f"roster_link.sheet.link_{p}") for p in sheet.usernames),
-        t(lang, "roster_link.sheet.sms"),
-        t(lang, "roster_link.sheet.sms_length"),
-    ]
-    writer = XlsxWriter(target, rtl=lang == "fa")
-    listed = too_long = 0
+    """Write the links sheet (XLSX, national code and mobile kept as text) into ``target``, a
+    page at a time in a worker thread; how many people it lists and how many of their SMS
+    texts did not fit one segment (their SMS cell is empty)."""
+    book = _Workbook(target, sheet, content, i18n, lang)
     try:
-        writer.add_sheet(t(lang, "roster_link.sheet.title"), header, text_columns=(0, 2))
-        for entry in entries:
-            cells, fits = _row(entry, sheet, content, i18n, lang)
-            writer.append_rows([cells])
-            listed += 1
-            too_long += not fits
+        async for page in pages:
+            await asyncio.to_thread(book.add, page)
+        await asyncio.to_thread(book.writer.close)
     except BaseException:
-        writer.abort()
+        book.writer.abort()
         raise
-    writer.close()
-    return listed, too_long
+    return book.listed, book.too_long
 
 
-def write_links_file(
+async def write_links_file(
     path: str | Path,
-    entries: Iterable[RosterEntry],
+    pages: AsyncIterable[list[RosterEntry]],
     sheet: LinkSheet,
     *,
     content: Content,
@@ -167,8 +187,8 @@ def write_links_file(
     staging = temporary(target)
     try:
         with owner_only(staging, "wb") as handle:
-            listed, too_long = write_links(
-                handle, entries, sheet, content=content, i18n=i18n, lang=lang
+            listed, too_long = await write_links(
+                handle, pages, sheet, content=content, i18n=i18n, lang=lang
             )
         staging.replace(target)
     finally:
