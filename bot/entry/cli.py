@@ -22,6 +22,7 @@ from bot.core.config import (
 from bot.core.i18n import I18nError
 from bot.core.logs import Redactor, describe_error, setup_logging
 from bot.db.engine import MigrationError
+from bot.entry.roster_cli import add_roster_commands
 
 log = logging.getLogger("bot.entry.cli")
 
@@ -185,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("outbox", help="outbox counts per kind and status").set_defaults(
         func=_cmd_outbox
     )
+    add_roster_commands(sub)
     return parser
 
 
