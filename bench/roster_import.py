@@ -147,7 +147,7 @@ async def _import(path: Path, db_path: Path) -> dict[str, Any]:
         return {
             "rows": result.rows,
             "rejected": result.rejected,
-            "new": done.tally.new,
+            "new": done.info.tally.new,
             "dry_run": checked - began,
             "rejected_file": rejected - checked,
             "commit": committed - rejected,

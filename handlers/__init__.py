@@ -11,6 +11,7 @@ from handlers import (
     questions,
     reports,
     roster_import,
+    roster_link,
     settings,
     staff,
     start,
@@ -33,6 +34,7 @@ FEATURES = (
     broadcast,
     reports,
     roster_import,
+    roster_link,
 )
 
 

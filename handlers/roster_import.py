@@ -160,7 +160,15 @@ async def on_button(turn: Turn, args: list[str]) -> None:
     committing = turn.t("roster_import.committing", rows=info.tally.valid)
     await turn.edit_or_say(_after(shown, committing))
     await turn.flush()
-    done = await commit(svc.db, import_id, actor, turn.now, partial=action == "part")
+    done = await commit(
+        svc.db,
+        import_id,
+        actor,
+        turn.now,
+        partial=action == "part",
+        content=svc.content,
+        i18n=svc.i18n,
+    )
     if done is None:
         await turn.say(turn.t("roster_import.closed"))
         return

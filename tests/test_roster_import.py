@@ -195,14 +195,14 @@ async def test_messy_workbook_rejects_exactly_the_bad_rows(world: World) -> None
     assert await commit(world.db, result.import_id, STAFF, NOW) is None  # rows were rejected
     assert await world.roster() == []
     done = await commit(world.db, result.import_id, STAFF, NOW, partial=True)
-    assert done is not None and done.partial and done.tally.new == 2
+    assert done is not None and done.info.partial and done.info.tally.new == 2
     assert await world.roster() == [ZAHRA, REZA]
     assert await world.problems(result.import_id) == []  # staged personal data is gone
     audit = await StaffRepo(world.db).latest(5)
     assert [e.action for e in audit[:2]] == ["roster_import", "roster_dry_run"]
     assert audit[0].detail == {
         "import": result.import_id, "new": 2, "updated": 0, "unchanged": 0, "rejected": 7,
-        "partial": 1,
+        "partial": 1, "linked": 0,
     }  # fmt: skip
 
 
@@ -337,7 +337,7 @@ async def test_reimport_is_idempotent_and_keeps_history(world: World) -> None:
     assert (fix.tally.new, fix.tally.updated, fix.tally.unchanged) == (0, 1, 1)
     assert fix.import_id is not None
     done = await commit(world.db, fix.import_id, STAFF, later)
-    assert done is not None and done.tally.updated == 1 and done.tally.unchanged == 1
+    assert done is not None and done.info.tally.updated == 1 and done.info.tally.unchanged == 1
     assert await world.roster() == [moved, REZA]  # Reza's bank kept
 
     zahra = await RosterRepo(world.db).by_national_code(A)

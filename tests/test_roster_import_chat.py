@@ -123,6 +123,31 @@ async def test_a_clean_csv_confirmed_in_persian(desk: Bot, tmp_path: Path) -> No
     assert await _count(desk, "roster_import_rows") == 0  # nothing left waiting
 
 
+async def test_an_import_links_people_who_shared_their_own_mobile(
+    desk: Bot, tmp_path: Path
+) -> None:
+    """A bot user who shared this very mobile as their own contact is linked when the list
+    comes in (bot.roster.linking), and the staff member is told how many were."""
+    me = desk.client(601, lang="fa")
+    await me.send("/start")
+    await me.press("فارسی")
+    await me.press("priv:yes")
+    await me.send("زهرا احمدی")
+    await me.share_contact("989121234567")
+    staff = desk.client(STAFF, lang="en")
+    path = write_csv(tmp_path / "list.csv", ONE_ROW)
+    await staff.send_document("list.csv", path.read_bytes())
+    await staff.press(_t(desk, "en", "button.confirm"))
+    assert _t(desk, "en", "linked", linked=1) in staff.last
+    user = await desk.svc.users.find("telegram", 601)
+    row = await desk.svc.db.fetchone(
+        "SELECT user_pk, linked_via FROM roster WHERE national_code = ?", (ZAHRA.national_code,)
+    )
+    assert user is not None and row is not None and tuple(row) == (user.id, "import")
+    audit = (await StaffRepo(desk.svc.db).latest(1, action="roster_import"))[0]
+    assert audit.detail["linked"] == 1
+
+
 async def test_discard_stores_nothing(desk: Bot, tmp_path: Path) -> None:
     """Discard: nothing in the roster, the staged rows gone, the decision audited."""
     me = desk.client(STAFF, lang="en")

@@ -23,13 +23,24 @@ from bot.core.text import format_number
 from bot.db.engine import Database
 from bot.repo.roster_imports import ImportInfo, RosterImportRepo, Tally
 from bot.repo.staff import StaffRepo
+from bot.roster.linking import link_verified_users
 from bot.roster.model import COLUMNS
 from bot.roster.reader import Cell, Row, open_sheet
 from bot.roster.template import HEADER_ROWS, Header, HeaderWords, find_header
 from bot.roster.validate import RowChecker
 from bot.staffdesk.xlsx import XlsxWriter
 
-__all__ = ["Actor", "DryRun", "commit", "describe", "discard", "dry_run", "write_rejected"]
+__all__ = [
+    "Actor",
+    "Committed",
+    "DryRun",
+    "commit",
+    "describe",
+    "describe_done",
+    "discard",
+    "dry_run",
+    "write_rejected",
+]
 
 BATCH = 1000  # rows checked in the worker thread and staged per transaction (~10 ms held)
 EXPIRE_AFTER = 24 * 3600  # an undecided dry run is discarded after this many seconds
@@ -167,12 +178,28 @@ def _figures(tally: Tally) -> dict[str, int]:
     return {"new": tally.new, "updated": tally.updated, "unchanged": tally.unchanged}
 
 
+@dataclass(frozen=True)
+class Committed:
+    """A finished import, and how many bot users it linked to their rows."""
+
+    info: ImportInfo
+    linked: int = 0
+
+
 async def commit(
-    db: Database, import_id: int, actor: Actor, now: int, *, partial: bool = False
-) -> ImportInfo | None:
+    db: Database,
+    import_id: int,
+    actor: Actor,
+    now: int,
+    *,
+    partial: bool = False,
+    content: Content | None = None,
+    i18n: I18n | None = None,
+) -> Committed | None:
     """Write a staged import of this staff member into the roster (``partial``: its valid rows
-    although others were rejected); the finished import, or None if it could not be committed
-    (not theirs, not open, or rejected rows without ``partial``)."""
+    although others were rejected), then link the rows whose mobile a bot user verified as
+    their own (bot.roster.linking, with the running bot's ``content`` and ``i18n``); None if it
+    could not be committed (not theirs, not open, or rejected rows without ``partial``)."""
     repo = RosterImportRepo(db)
     claimed = await repo.claim(import_id, actor.platform, actor.user_id, partial=partial)
     if claimed is None:
@@ -180,11 +207,13 @@ async def commit(
     await repo.commit(import_id, now)
     done = await repo.finish(import_id, now)
     if done is None:  # finished meanwhile by another press
-        return await repo.get(import_id)
+        info = await repo.get(import_id)
+        return Committed(info) if info is not None else None
+    linked = await link_verified_users(db, now, content=content, i18n=i18n)
     detail = {"import": import_id, **_figures(done.tally), "rejected": done.rejected}
-    detail["partial"] = int(done.partial)
+    detail.update(partial=int(done.partial), linked=len(linked))
     await StaffRepo(db).audit(actor.platform, actor.user_id, "roster_import", detail, now)
-    return done
+    return Committed(done, len(linked))
 
 
 async def discard(
@@ -295,8 +324,9 @@ def describe(result: DryRun, i18n: I18n, lang: str, *, advice: bool = True) -> s
     return "\n".join(lines)
 
 
-def describe_done(info: ImportInfo, i18n: I18n, lang: str) -> str:
+def describe_done(done: Committed, i18n: I18n, lang: str) -> str:
     """A finished commit in words."""
+    info = done.info
     tally = info.tally
     text = i18n.t(
         lang,
@@ -307,6 +337,8 @@ def describe_done(info: ImportInfo, i18n: I18n, lang: str) -> str:
     )
     if info.partial:
         text += "\n" + i18n.t(lang, "roster_import.left_out", rejected=info.rejected)
+    if done.linked:
+        text += "\n" + i18n.t(lang, "roster_import.linked", linked=done.linked)
     return text
 
 
