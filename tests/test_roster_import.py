@@ -268,6 +268,21 @@ async def test_old_excel_files_are_named_not_guessed(world: World) -> None:
     assert caught.value.code == "not_xlsx"
 
 
+async def test_a_file_broken_further_down_leaves_nothing_staged(world: World) -> None:
+    """A row far too long for a roster (a broken or hostile file) below good rows: the dry
+    run stops with the reason and drops what it had staged."""
+    rows = [["کد ملی", "نام", "موبایل"]]
+    rows += [[national_code(n), "زهرا احمدی", f"0912123{n:04d}"] for n in range(100, 120)]
+    rows += [[B, "x" * (5 * 2**20), "09351112233"]]  # below the rows the header is sought in
+    path = write_csv(world.tmp / "broken.csv", rows)
+    with pytest.raises(UnreadableFile) as caught:
+        await world.dry(path)
+    assert caught.value.code == "row_too_long"
+    info = await RosterImportRepo(world.db).get(1)
+    assert info is not None and info.status == "discarded"
+    assert await world.count("roster_import_rows") == 0
+
+
 def test_openpyxl_written_workbooks_read_the_same(tmp_path: Path) -> None:
     """A workbook openpyxl wrote (inline strings, merged cells) reads as the same cells."""
     from openpyxl import Workbook

@@ -148,6 +148,7 @@ async def dry_run(
     today = dt.datetime.fromtimestamp(now, TEHRAN).date()
     checker = RowChecker(content, today)
     steps = _scan(path, HeaderWords(i18n), checker)
+    import_id: int | None = None
     try:
         kind = str(await asyncio.to_thread(next, steps))
         header = await asyncio.to_thread(next, steps)
@@ -160,6 +161,10 @@ async def dry_run(
             assert isinstance(batch, _Batch)
             result.rows += batch.read
             await repo.stage(import_id, batch.rows, batch.problems, (batch.first, batch.last))
+    except BaseException:
+        if import_id is not None:  # cut short (a broken row further down, a shutdown)
+            await repo.discard(import_id, actor.platform, actor.user_id, now)
+        raise
     finally:
         steps.close()
     result.tally, result.rejected = await repo.tally(import_id)
