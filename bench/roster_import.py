@@ -141,7 +141,15 @@ async def _import(path: Path, db_path: Path) -> dict[str, Any]:
             assert result.import_id is not None
             await write_rejected(svc.db, result.import_id, svc.i18n, "fa", path.with_suffix(".rej"))
             rejected = time.perf_counter()
-            done = await commit(svc.db, result.import_id, actor, START_TS, partial=True)
+            done = await commit(
+                svc.db,
+                result.import_id,
+                actor,
+                START_TS,
+                partial=True,
+                content=svc.content,
+                i18n=svc.i18n,
+            )
             committed = time.perf_counter()
         assert done is not None
         return {
