@@ -16,7 +16,7 @@ from bot.repo.tickets import CardInfo, StaffCopy, Ticket, TicketRepo
 from bot.services import Services
 from bot.text import parse_id
 from handlers.commands import COMMAND
-from handlers.menu import contact_text
+from handlers.menu import contact_page
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
 
@@ -34,7 +34,7 @@ def staff_chat(context: ContextTypes.DEFAULT_TYPE) -> int | None:
 async def begin(turn: Turn) -> None:
     """Menu → Ask a question: the contact, the FAQ, and an invitation to write."""
     await turn.set_state("ask")
-    await turn.say(contact_text(turn), inline([[(turn.t("buttons.faq"), "faq:list")]]))
+    await turn.say(contact_page(turn), inline([[(turn.t("buttons.faq"), "faq:list")]]))
     await ask(turn)
 
 

@@ -73,7 +73,8 @@ async def cmd_menu(turn: Turn) -> None:
 
 async def show_help(turn: Turn) -> None:
     """What the bot does and its commands."""
-    await turn.say(turn.t("help.text"), main_keyboard(turn))
+    programme = turn.svc.content.programme.name.get(turn.lang)
+    await turn.say(turn.t("help.text", programme=programme), main_keyboard(turn))
 
 
 def _bullets(items: list[str]) -> str:
@@ -82,38 +83,47 @@ def _bullets(items: list[str]) -> str:
 
 
 async def show_loans(turn: Turn) -> None:
-    """The loan facts and steps from the content."""
+    """The loan page from the content, short enough for one phone screen: the intro (with the
+    one caveat), the facts, the steps on one line, and who is not covered."""
     loans = turn.svc.content.loans
     lang = turn.lang
     text = "\n\n".join(
         [
             turn.t("loans.title"),
             loans.intro.get(lang),
-            turn.t("loans.facts") + "\n" + _bullets(loans.facts.get(lang)),
-            turn.t("loans.steps") + "\n" + _numbered(turn, loans.steps.get(lang)),
+            _bullets(loans.facts.get(lang)),
+            turn.t("loans.steps", steps=turn.t("loans.then").join(loans.steps.get(lang))),
             turn.t("loans.exclusions") + "\n" + _bullets(loans.exclusions.get(lang)),
         ]
     )
     await turn.say(text, inline([[(turn.t("buttons.faq"), "faq:list")]]))
 
 
-def _numbered(turn: Turn, items: list[str]) -> str:
-    """Lines numbered in the person's digits."""
-    return "\n".join(
-        f"{localize_digits(str(i), turn.lang)}. {item}" for i, item in enumerate(items, 1)
-    )
-
-
 def contact_text(turn: Turn) -> str:
-    """The programme's contact from the content."""
-    contact = turn.svc.content.contact
+    """Who answers and how to reach them, from the content (shown wherever help is offered)."""
+    content, lang = turn.svc.content, turn.lang
+    contact = content.contact
     lines = [
         turn.t("contact.title"),
-        contact.office.get(turn.lang),
-        turn.t("contact.phone", phone=localize_digits(contact.phone, turn.lang)),
+        turn.t("contact.secretariat", name=content.programme.secretariat.get(lang)),
+        contact.office.get(lang),
+        turn.t("contact.phone", phone=localize_digits(contact.phone, lang)),
     ]
+    if contact.hours is not None:
+        lines.append(turn.t("contact.hours", hours=contact.hours.get(lang)))
     if contact.note is not None:
-        lines.append(contact.note.get(turn.lang))
+        lines.append(contact.note.get(lang))
+    return "\n".join(lines)
+
+
+def contact_page(turn: Turn) -> str:
+    """The contact page: the contact, then the web portals applicants use, each with its note."""
+    portals = turn.svc.content.portals
+    lines = [contact_text(turn), ""] if portals else [contact_text(turn)]
+    for portal in portals:
+        lines.append(turn.t("contact.portal", name=portal.name.get(turn.lang), url=portal.url))
+        if portal.note is not None:
+            lines.append(portal.note.get(turn.lang))
     return "\n".join(lines)
 
 
