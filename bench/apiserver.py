@@ -21,9 +21,9 @@ from typing import Any
 
 import httpx
 
-from bot.fakeapi.emulator import BotApiEmulator
-from bot.fakeapi.flood import FloodRules
-from bot.fakeapi.model import UploadedFile
+from bot.messengers.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.flood import FloodRules
+from bot.messengers.fakeapi.model import UploadedFile
 from tests.support.botapi_server import BotApiServer, HttpRequest, HttpResponse
 
 VISIBLE = frozenset({"sendmessage", "editmessagetext", "sendphoto", "senddocument"})

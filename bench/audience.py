@@ -31,10 +31,10 @@ from bench.common import (
     rss_mb,
 )
 from bench.sweep import draft
-from bot.db import Database
+from bot.db.engine import Database
+from bot.entry.services import Services
 from bot.repo.audiences import CHECKIN_VALUES, AudienceRepo
 from bot.repo.broadcasts import BroadcastRepo
-from bot.services import Services
 from scheduler.broadcasts import STATUS_SECONDS
 
 COUNT_TARGET = 0.050  # seconds: an audience count, any filter

@@ -22,13 +22,13 @@ from bench.common import (
     http_request,
 )
 from bench.sweep import draft
-from bot.fakeapi.emulator import BotApiEmulator
-from bot.fakeapi.request import EmulatorRequest
-from bot.http import AiohttpRequest
-from bot.pacer import Limits, Pacer
+from bot.entry.services import Services
+from bot.messengers.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.request import EmulatorRequest
+from bot.messengers.http import AiohttpRequest
+from bot.messengers.pacer import Limits, Pacer
 from bot.repo.broadcasts import BroadcastRepo
 from bot.repo.outbox import OutboxRepo
-from bot.services import Services
 from scheduler.outbox import OutboxSender
 
 CAPACITY_CONCURRENCY = 64

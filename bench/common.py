@@ -26,12 +26,12 @@ from typing import Any
 from telegram.ext import Application
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.app import build_application
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.db import Database
-from bot.pacer import Limits
-from bot.services import Services
+from bot.core.clock import ManualClock
+from bot.core.config import Settings
+from bot.db.engine import Database
+from bot.entry.app import build_application
+from bot.entry.services import Services
+from bot.messengers.pacer import Limits
 
 TOKEN = "1000001:BENCH-TOKEN-NOT-REAL"
 PLATFORM = "telegram"

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from bench.common import START_TS, Row, Section, open_services, population, seed_users
-from bot import export
-from bot.db import Database
-from bot.export import export_paths, write_export
-from bot.export_sheets import SHEET_NAMES
+from bot.db.engine import Database
 from bot.repo.reports import ReportRepo
+from bot.staffdesk import export
+from bot.staffdesk.export import export_paths, write_export
+from bot.staffdesk.export_sheets import SHEET_NAMES
 
 EXPORT_APPLICANTS = 100_000
 TARGET_SECONDS = 60.0
@@ -116,8 +116,8 @@ def file_sizes(paths: list[Path]) -> str:
 
 
 class OpenpyxlBook:
-    """The baseline: openpyxl's write-only workbook behind bot.xlsx.XlsxWriter's interface (the
-    writer exports used before), fed the very same cells."""
+    """The baseline: openpyxl's write-only workbook behind bot.staffdesk.xlsx's interface
+    (the writer exports used before), fed the very same cells."""
 
     def __init__(self, target: IO[bytes], *, rtl: bool = False) -> None:
         """An empty write-only workbook."""
@@ -226,7 +226,7 @@ async def exports(
         section.line(
             f"baseline, the same workbook through openpyxl's write-only mode "
             f"({'with' if LXML else 'without'} lxml): {baseline:.1f} s, "
-            f"{baseline / xlsx:.1f}× bot.xlsx's {xlsx:.1f} s"
+            f"{baseline / xlsx:.1f}× bot.staffdesk.xlsx's {xlsx:.1f} s"
         )
         section.rows.append(
             Row(

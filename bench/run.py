@@ -30,7 +30,7 @@ from bench.common import (
     rss_mb,
     setup_logging,
 )
-from bot.services import Services
+from bot.entry.services import Services
 
 RUN_LIMIT = {"full": 45 * 60.0, "quick": 8 * 60.0}
 
@@ -216,7 +216,7 @@ def markdown(scale: Scale, info: dict[str, str], sections: list[Section], second
         "MessageHandler, one answering CallbackQueryHandler) over the same EmulatorRequest, fed "
         "updates of the same kinds and texts, alternating with the app in 5 chunks.",
         "- As `homebiz run` does once started, the updates benchmark freezes its start-up objects "
-        "and raises the collector's thresholds (bot.runner.settle_memory) before the timed "
+        "and raises the collector's thresholds (bot.entry.runner.settle_memory) before the timed "
         "updates; the baseline runs in the same process with the same settings.",
         "- Database figures use a file database in WAL mode, as production does; the clock is a "
         "fixed Sunday 11:30 Tehran so check-ins are not held by quiet hours.",

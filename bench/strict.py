@@ -21,11 +21,11 @@ from bench.apiserver import INTERACTIVE_FROM, ApiServerProcess
 from bench.broadcast import Chatter
 from bench.common import PLATFORM, Row, Scale, Section, build_app, ms, percentile
 from bench.sweep import draft
-from bot.http import AiohttpRequest
-from bot.pacer import Limits
+from bot.entry.services import Services
+from bot.messengers.http import AiohttpRequest
+from bot.messengers.pacer import Limits
 from bot.repo.broadcasts import BroadcastRepo
 from bot.repo.outbox import OutboxRepo
-from bot.services import Services
 from scheduler.outbox import OutboxSender
 
 LIMIT = 30.0

@@ -22,11 +22,11 @@ from bench.common import (
     rss_mb,
     seed_users,
 )
-from bot.db import Database
+from bot.db.engine import Database
+from bot.entry.services import Services
 from bot.repo.broadcasts import Draft
 from bot.repo.checkins import CheckinRepo, DuePerson
 from bot.repo.steps import StepRepo
-from bot.services import Services
 from scheduler.planner import Planner, SweepReport, checkin_payload
 from tests.support.per_item_sweep import PerItemPlanner
 
@@ -66,7 +66,7 @@ async def build_database(scale: Scale, workdir: Path, section: Section) -> tuple
 
 
 async def round_trip(section: Section, path: Path) -> None:
-    """One awaited primary-key lookup as bot.db runs it (on the loop's thread), against the
+    """One awaited primary-key lookup as bot.db.engine runs it (on the loop's thread), against the
     same lookup handed to its worker thread (where waits and slow work go)."""
     sql = "SELECT * FROM users WHERE id = ?"
     db = await Database.open(path, migrate=False)
@@ -89,7 +89,7 @@ async def round_trip(section: Section, path: Path) -> None:
         return f"p50 {p50:,.1f} µs, p99 {p99:,.1f} µs"
 
     section.line(
-        f"one primary-key lookup through bot.db: on the event loop's thread {spread(inline)}; "
+        f"one primary-key lookup through bot.db.engine: on the loop's thread {spread(inline)}; "
         f"handed to its worker thread and back {spread(worker)}"
     )
 

@@ -41,13 +41,13 @@ from bench.common import (
     population,
     seed_users,
 )
-from bot.fakeapi.client import ChatClient
-from bot.fakeapi.emulator import BotApiEmulator
-from bot.fakeapi.request import EmulatorRequest
-from bot.pacer import Limits, Pacer
+from bot.entry.runner import settle_memory
+from bot.entry.services import Services
+from bot.messengers.fakeapi.client import ChatClient
+from bot.messengers.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.request import EmulatorRequest
+from bot.messengers.pacer import Limits, Pacer
 from bot.repo.outbox import OutboxRepo
-from bot.runner import settle_memory
-from bot.services import Services
 from scheduler.outbox import OutboxSender
 from scheduler.planner import Planner
 

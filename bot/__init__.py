@@ -1,4 +1,5 @@
-"""homebiz-bot core: configuration, storage, domain rules, content and the application."""
+"""homebiz-bot: core/ (settings, words, dates), content/, rules/, db/ and repo/ (storage),
+messengers/ (Telegram and Bale), staffdesk/ (reports and exports), entry/ (commands, runner)."""
 
 import os
 import warnings

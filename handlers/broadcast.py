@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.core.text import localize_digits, pair_rows, parse_id, utf16_len
+from bot.core.validators import ValidationError
 from bot.repo.audiences import CHECKIN_VALUES, DIMENSIONS, LANG_VALUES, AudienceRepo
 from bot.repo.broadcasts import (
     CANCELLED,
@@ -23,8 +25,6 @@ from bot.repo.broadcasts import (
 )
 from bot.repo.outbox import Payload
 from bot.repo.staff import StaffRepo
-from bot.text import localize_digits, pair_rows, parse_id, utf16_len
-from bot.validators import ValidationError
 from handlers.keyboards import leave_question
 from handlers.profile import STAGES
 from handlers.registry import Flow, Registry

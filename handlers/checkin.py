@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.followup import plan, policy_from
-from bot.jalali import format_date, tehran_today
-from bot.labels import STAFF_COUNTS, staff_count_label
+from bot.core.jalali import format_date, tehran_today
+from bot.core.labels import STAFF_COUNTS, staff_count_label
+from bot.core.text import parse_id
+from bot.core.validators import ValidationError, parse_jalali_date
 from bot.repo.checkins import CheckinRepo, Round
-from bot.text import parse_id
-from bot.validators import ValidationError, parse_jalali_date
+from bot.rules.followup import plan, policy_from
 from handlers import stage
+from handlers.contact import contact_text
+from handlers.keyboards import main_keyboard
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline, reply_keyboard
 
@@ -211,8 +213,6 @@ async def on_note_skip(turn: Turn, args: list[str]) -> None:
 async def _return(turn: Turn, text: str) -> None:
     """Say ``text`` and go back to the conversation the check-in interrupted: its question
     again (with its keyboard), or the main keyboard in place of the check-in question's."""
-    from handlers.menu import main_keyboard
-
     await turn.end_detour()
     if turn.user.state:
         await turn.say(text)
@@ -300,8 +300,6 @@ async def _closed(turn: Turn, rnd: Round, answer_id: int, value: str) -> None:
     await _repo(turn).add_followup(
         turn.user.id, "closed", {"round": rnd.id, "reason": reason.id}, turn.now
     )
-    from handlers.menu import contact_text
-
     text = turn.svc.content.checkin.closed_help.get(turn.lang)
     await turn.edit_or_say(f"{turn.t('checkin.thanks_closed')}\n\n{text}\n\n{contact_text(turn)}")
     await _resume(turn)

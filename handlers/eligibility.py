@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.eligibility import evaluate
+from bot.rules.eligibility import evaluate
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
 

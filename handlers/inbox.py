@@ -9,14 +9,15 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, ContextTypes, MessageHandler
 from telegram.ext import filters as tg_filters
 
-from bot.cards import card_text
+from bot.core.text import parse_id
+from bot.entry.services import Services
 from bot.repo.outbox import OutboxRepo, make_payload
 from bot.repo.staff import StaffRepo
 from bot.repo.tickets import CardInfo, StaffCopy, Ticket, TicketRepo
-from bot.services import Services
-from bot.text import parse_id
+from bot.staffdesk.cards import card_text
 from handlers.commands import COMMAND
-from handlers.menu import contact_page
+from handlers.contact import contact_page
+from handlers.keyboards import main_keyboard
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
 
@@ -77,8 +78,6 @@ async def _submit(turn: Turn, kind: str, text: str) -> None:
     """Join the open ticket (or open one), copy the message to the staff group, confirm."""
     ticket = await file_question(turn, kind, text, copy=True)
     await turn.clear_state()
-    from handlers.menu import main_keyboard
-
     await turn.say(turn.t("inbox.sent", id=ticket.id), main_keyboard(turn))
 
 

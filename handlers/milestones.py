@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.followup import MILESTONE_COLUMNS, plan, policy_from
-from bot.jalali import format_date, tehran_today
+from bot.core.jalali import format_date, tehran_today
+from bot.core.validators import ValidationError, parse_jalali_date
 from bot.repo.checkins import CheckinRepo
-from bot.stages import MILESTONE_STAGES, STAGE_MILESTONES
-from bot.validators import ValidationError, parse_jalali_date
-from handlers import stage
+from bot.rules.followup import MILESTONE_COLUMNS, plan, policy_from
+from bot.rules.stages import MILESTONE_STAGES, STAGE_MILESTONES
+from handlers import stage, steps
+from handlers.keyboards import main_keyboard
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, reply_keyboard
 
@@ -173,9 +174,6 @@ async def _next(turn: Turn, queue: list[str], lines: list[str]) -> None:
 async def _finish(turn: Turn, lines: list[str]) -> None:
     """Back where the person was: their open question, the steps (the next step's card, after
     the main keyboard comes back), or the menu."""
-    from handlers import steps
-    from handlers.menu import main_keyboard
-
     came_from_step = turn.user.state_data.get("step")
     await turn.end_detour()
     text = "\n".join(lines)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.labels import format_mobile
-from bot.stages import STAGES, rank
-from bot.text import localize_digits, pair_rows
-from bot.validators import (
+from bot.core.labels import format_mobile
+from bot.core.text import localize_digits, pair_rows
+from bot.core.validators import (
     ValidationError,
     parse_full_name,
     parse_mobile,
     parse_national_code,
 )
+from bot.rules.stages import STAGES, rank
 from handlers import stage as stages
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline, reply_keyboard
@@ -143,7 +143,7 @@ async def on_text(turn: Turn, text: str) -> None:
 
 def _match_choice(turn: Turn, item: str, text: str) -> str | None:
     """The choice id whose label (in any language) is the text."""
-    from bot.text import normalize_input
+    from bot.core.text import normalize_input
 
     wanted = normalize_input(text)
     content = turn.svc.content

@@ -9,9 +9,9 @@ word, not an offer.
 
 from __future__ import annotations
 
-from bot import faq_match
+from bot.content import faq_match
 from handlers.inbox import MAX_QUESTION, file_question
-from handlers.menu import main_keyboard
+from handlers.keyboards import main_keyboard
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
 

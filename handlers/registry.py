@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram.ext import BaseHandler
 
-if TYPE_CHECKING:
-    from handlers.turn import Turn
+from handlers.commands import command_of
+from handlers.turn import Turn
 
-Action = Callable[["Turn"], Awaitable[None]]
-TextAction = Callable[["Turn", str], Awaitable[None]]
-CallbackAction = Callable[["Turn", list[str]], Awaitable[None]]
+Action = Callable[[Turn], Awaitable[None]]
+TextAction = Callable[[Turn, str], Awaitable[None]]
+CallbackAction = Callable[[Turn, list[str]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Registry:
     listeners: dict[str, list[Callable[..., Awaitable[None]]]] = field(default_factory=dict)
     staff_only: dict[str, str] = field(default_factory=dict)
     extra: list[tuple[BaseHandler[Any, Any, Any], int]] = field(default_factory=list)
+    subcommands: dict[str, dict[str, Action]] = field(default_factory=dict)
 
     def flow(self, name: str, flow: Flow) -> None:
         """Register a flow under its state prefix."""
@@ -50,6 +51,26 @@ class Registry:
         """A command only staff (or only admins) may use; the gate checks it."""
         self.commands[name] = action
         self.staff_only[f"/{name}"] = role
+
+    def staff_subcommand(self, command: str, sub: str, action: Action, role: str = "staff") -> None:
+        """``/command sub …`` for staff: several modules may add words to one command."""
+        self.subcommands.setdefault(command, {})[sub] = action
+        if command not in self.commands:
+
+            async def dispatch(turn: Turn) -> None:
+                """Run the named subcommand, or list them all."""
+                parsed = command_of(turn.update.effective_message)
+                words = parsed[1] if parsed is not None else []
+                subs = self.subcommands[command]
+                chosen = subs.get(words[0].lower()) if words else None
+                if chosen is None:  # no word or an unknown one: what each word does
+                    lines = [turn.t(f"{command}.usage")]
+                    lines += [turn.t(f"{command}.help.{name}") for name in subs]
+                    await turn.say("\n".join(lines))
+                    return
+                await chosen(turn)
+
+            self.staff_command(command, dispatch, role)
 
     def staff_callback(self, namespace: str, action: CallbackAction, role: str = "staff") -> None:
         """A button namespace only staff may press."""

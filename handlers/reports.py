@@ -12,14 +12,14 @@ from pathlib import Path
 from telegram import InputFile, InputMediaDocument
 from telegram.constants import ChatAction
 
-from bot.charts import render_status_chart
-from bot.export import export_paths, write_export
-from bot.export_sheets import SHEET_NAMES
-from bot.jalali import format_date
+from bot.core.jalali import format_date
+from bot.entry.services import Services
 from bot.repo.reports import ReportRepo
 from bot.repo.staff import StaffRepo
-from bot.reports import Stats, build_stats, format_stats
-from bot.services import Services
+from bot.staffdesk.charts import render_status_chart
+from bot.staffdesk.export import export_paths, write_export
+from bot.staffdesk.export_sheets import SHEET_NAMES
+from bot.staffdesk.reports import Stats, build_stats, format_stats
 from handlers.registry import Registry
 from handlers.turn import Turn
 

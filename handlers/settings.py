@@ -6,7 +6,7 @@ import logging
 
 from telegram import ReplyKeyboardRemove
 
-from handlers import staff
+from handlers import milestones, profile, staff
 from handlers.keyboards import leave_question
 from handlers.registry import Flow, Registry
 from handlers.start import LANG_BUTTONS
@@ -35,8 +35,6 @@ async def show(turn: Turn) -> None:
 
 async def on_button(turn: Turn, args: list[str]) -> None:
     """A Settings button."""
-    from handlers import profile
-
     action = args[0] if len(args) == 1 else ""
     if action == "lang":
         await turn.ack()
@@ -66,9 +64,7 @@ async def on_button(turn: Turn, args: list[str]) -> None:
 async def edit_dates(turn: Turn) -> None:
     """Settings → Dates: each milestone date the person has, or whose step is done, or that
     their stage implies, asked again with what is recorded (kept unless they change it)."""
-    from bot.followup import MILESTONE_COLUMNS, STAGE_MILESTONES
-    from handlers import milestones
-
+    from bot.rules.followup import MILESTONE_COLUMNS, STAGE_MILESTONES
     progress = await turn.svc.steps.progress(turn.user.id)
     implied = STAGE_MILESTONES.get(turn.user.stage or "", ())
     wanted = []

@@ -8,9 +8,9 @@ import logging
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.jalali import format_datetime
+from bot.core.jalali import format_datetime
+from bot.core.text import parse_id
 from bot.repo.staff import StaffRepo
-from bot.text import parse_id
 from handlers.commands import command_of
 from handlers.registry import Registry
 from handlers.turn import Turn

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.stages import forward, steps_behind
+from bot.rules.stages import forward, steps_behind
 from handlers.turn import Turn
 
 

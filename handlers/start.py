@@ -7,6 +7,7 @@ erased when they decline (see ``bot.repo.users`` for the rest of a visitor's lif
 
 from __future__ import annotations
 
+from handlers import profile
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
 
@@ -15,8 +16,6 @@ LANG_BUTTONS = [[("فارسی", "lang:fa"), ("English", "lang:en")]]
 
 async def cmd_start(turn: Turn) -> None:
     """Begin, resume proactive messages, or pick up where the person was."""
-    from handlers import profile
-
     if turn.user.unreachable_at is not None or not turn.user.proactive:
         was_stopped = not turn.user.proactive
         await turn.save(unreachable_at=None, proactive=1)
@@ -69,8 +68,6 @@ async def on_lang(turn: Turn, args: list[str]) -> None:
 
 async def on_privacy(turn: Turn, args: list[str]) -> None:
     """Agree or decline the privacy notice."""
-    from handlers import profile
-
     if turn.user.consent_at is not None:
         await turn.ack()
         await turn.router.ask_current(turn)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.content import TRACKS, Step
-from bot.jalali import format_date, tehran_today
+from bot.content.model import TRACKS, Step
+from bot.core.jalali import format_date, tehran_today
+from bot.core.text import localize_digits, progress_bar
 from bot.repo.checkins import CheckinRepo
 from bot.repo.steps import StepProgress
-from bot.stages import reached_by_step
-from bot.text import localize_digits, progress_bar
-from handlers import stage
+from bot.rules.stages import reached_by_step
+from handlers import profile, stage
+from handlers.contact import contact_text
 from handlers.registry import Registry
 from handlers.turn import Turn, inline
 
@@ -46,7 +47,7 @@ def _track(steps: list[Step], step: Step) -> list[Step]:
 
 
 def _filled(turn: Turn, text: str) -> str:
-    """A step text with {agency} (bot.content.STEP_FILLS) as the person's field's agency."""
+    """A step text with {agency} (bot.content.model.STEP_FILLS) as the person's field's agency."""
     field = turn.svc.content.field(turn.user.field)
     agency = field.agency.get(turn.lang) if field else turn.t("steps.your_agency")
     return text.replace("{agency}", agency)
@@ -128,8 +129,6 @@ async def _needs_profile(turn: Turn) -> bool:
     """Steps depend on the field: without a finished profile, say so and continue it."""
     if turn.user.profile_done:
         return False
-    from handlers import profile
-
     await turn.say(turn.t("menu.profile_incomplete"))
     await profile.resume(turn)
     return True
@@ -204,8 +203,8 @@ async def _done_pressed(turn: Turn, step: Step, steps: list[Step]) -> None:
 
 async def _undo_pressed(turn: Turn, step: Step) -> None:
     """Not done yet: the step (and a milestone step's date) is cleared; check-ins re-planned."""
-    from bot.followup import MILESTONE_COLUMNS, plan, policy_from
     from bot.repo.checkins import CheckinRepo
+    from bot.rules.followup import MILESTONE_COLUMNS, plan, policy_from
 
     column = MILESTONE_COLUMNS.get(step.milestone or "")
     dated = column is not None and getattr(turn.user, column) is not None
@@ -255,8 +254,6 @@ async def _help(turn: Turn, step: Step) -> None:
     """"I need help": the step's help, the contact, and what the staff will do (filed once)."""
     await turn.svc.steps.mark_help(turn.user.id, step.id, turn.now)
     await turn.ack()
-    from handlers.menu import contact_text
-
     pending = await CheckinRepo(turn.svc.db).step_help_pending(turn.user.id, step.id)
     filed = turn.t("steps.help_already" if pending else "steps.help_filed")
     await turn.say(

@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from telegram import (
     InlineKeyboardButton,
@@ -29,17 +29,24 @@ from telegram import (
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from bot.core.text import truncate, utf16_len
+from bot.entry.services import Services
 from bot.repo.users import User
-from bot.services import Services
-from bot.text import truncate, utf16_len
-
-if TYPE_CHECKING:
-    from handlers.router import Router
 
 log = logging.getLogger(__name__)
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 MAX_TEXT = 4096
 JOINER = "\n\n"
+
+
+class Navigator(Protocol):
+    """What a handler may ask of the dispatcher (handlers.router.Router) through its turn."""
+
+    async def ask_current(self, turn: Turn) -> None:
+        """Ask the person's current question again, or show where they are."""
+
+    async def stale(self, turn: Turn) -> None:
+        """Answer a button that no longer means anything, then ask the current question."""
 
 
 @dataclass
@@ -100,7 +107,7 @@ class Turn:
             self.drop()
 
     @property
-    def router(self) -> Router:
+    def router(self) -> Navigator:
         """The dispatcher, to ask the current question again or answer a stale button."""
         return self.context.application.bot_data["router"]
 

@@ -8,9 +8,9 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
+from bot.entry.services import Services
 from bot.repo.outbox import OutboxRepo
 from bot.repo.users import VISITOR_TTL
-from bot.services import Services
 from scheduler.broadcasts import start_monitor
 from scheduler.followups import post_followups
 from scheduler.outbox import OutboxSender

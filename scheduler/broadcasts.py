@@ -21,8 +21,11 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.i18n import I18n
-from bot.jalali import format_datetime
+from bot.core.i18n import I18n
+from bot.core.jalali import format_datetime
+from bot.core.text import localize_digits, normalize_input, progress_bar, to_latin_digits
+from bot.core.validators import ValidationError, parse_jalali_datetime
+from bot.entry.services import Services
 from bot.repo.broadcasts import (
     CANCELLED,
     DONE,
@@ -33,9 +36,6 @@ from bot.repo.broadcasts import (
     BroadcastRepo,
     Figures,
 )
-from bot.services import Services
-from bot.text import localize_digits, normalize_input, progress_bar, to_latin_digits
-from bot.validators import ValidationError, parse_jalali_datetime
 
 log = logging.getLogger(__name__)
 STATUS_SECONDS = 5

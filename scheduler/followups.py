@@ -8,9 +8,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.cards import card_text
+from bot.entry.services import Services
 from bot.repo.tickets import TicketRepo
-from bot.services import Services
+from bot.staffdesk.cards import card_text
 
 log = logging.getLogger(__name__)
 # Cards per minute tick. Telegram lets a bot post 20 messages a minute in a group, and the

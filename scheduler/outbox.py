@@ -26,7 +26,7 @@ which the platform did deliver, such as a timeout, is retried like any other: th
 no way to tell, and that repeat is outside this window.)
 
 Pacing. The sender has no limits of its own: every row waits for its slot in the platform's one
-pacer (bot/pacer.py), the same one every reply goes through, as bulk: after replies, and
+pacer (bot/messengers/pacer.py), the same one every reply goes through, as bulk: after replies, and
 leaving the reserved share of each second to them. Rows of a chat that may not have another
 message yet wait in the sender's queue without holding other chats up.
 
@@ -55,9 +55,9 @@ from typing import Any
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.clock import Clock
-from bot.pacer import Limits, Pacer, Slot
-from bot.ratelimit import PaceArgs, PacedLimiter
+from bot.core.clock import Clock
+from bot.messengers.pacer import Limits, Pacer, Slot
+from bot.messengers.ratelimit import PaceArgs, PacedLimiter
 from bot.repo.outbox import OutboxRepo, OutboxRow
 from bot.repo.senders import SenderRepo
 from scheduler.outbox_ledger import Ledger, SenderStats

@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-from bot.clock import Clock
+from bot.core.clock import Clock
 from bot.repo.outbox import OutboxRepo, OutboxRow
 from bot.repo.senders import SenderRepo
 

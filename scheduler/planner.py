@@ -8,9 +8,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.followup import anchor_of, policy_from
+from bot.entry.services import Services
 from bot.repo.checkins import CheckinRepo, Expiry, Nudge, OpenRound, Reminder, StuckStep
-from bot.schedule import (
+from bot.rules.followup import anchor_of, policy_from
+from bot.rules.schedule import (
     allowed_send_time,
     in_quiet_hours,
     next_checkin_due,
@@ -19,7 +20,6 @@ from bot.schedule import (
     reminder_times,
     round_action,
 )
-from bot.services import Services
 
 log = logging.getLogger(__name__)
 ANSWER_BUTTONS = ("op", "pr", "pa", "cl")
@@ -153,7 +153,7 @@ class Planner:
     async def _plan_rounds(
         self, items: list[OpenRound], now: dt.datetime, quiet: bool
     ) -> RoundPlan:
-        """Group due rounds by what each needs (bot.schedule.round_action): expire, remind, or
+        """Group due rounds by what each needs (bot.rules.schedule.round_action): expire, remind, or
         postpone (a reminder due in the quiet hours waits for the sending window). Rounds opened
         by one sweep share their times, so each decision is worked out once for all of them. No
         I/O; the event loop turns every PLAN_SLICE rounds."""

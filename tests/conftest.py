@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 from telegram.ext import Application
 
-from bot.app import build_application
-from bot.clock import ManualClock
-from bot.config import PlatformSettings, Settings
-from bot.fakeapi.client import ChatClient
-from bot.fakeapi.emulator import BotApiEmulator
-from bot.fakeapi.request import EmulatorRequest
-from bot.pacer import Limits, Pacer
+from bot.core.clock import ManualClock
+from bot.core.config import PlatformSettings, Settings
+from bot.entry.app import build_application
+from bot.entry.services import Services
+from bot.messengers.fakeapi.client import ChatClient
+from bot.messengers.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.request import EmulatorRequest
+from bot.messengers.pacer import Limits, Pacer
 from bot.repo.outbox import OutboxRepo
-from bot.services import Services
 from scheduler.outbox import OutboxSender
 
 TOKEN = "1000001:TEST-TOKEN-NOT-REAL"

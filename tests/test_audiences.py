@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.db import Database
+from bot.db.engine import Database
 from bot.repo.audiences import CHECKIN_VALUES, DIMENSIONS, AudienceRepo
 from tests.conftest import Bot
 from tests.test_broadcast import FA_TEXT, staff_member

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.fakeapi.client import ChatClient
+from bot.core.clock import ManualClock
+from bot.core.validators import ValidationError
+from bot.messengers.fakeapi.client import ChatClient
 from bot.repo.audiences import AudienceRepo
 from bot.repo.broadcasts import BroadcastRepo, Draft
 from bot.repo.outbox import PRIORITY_BROADCAST, OutboxRepo, OutboxRow
 from bot.repo.staff import StaffRepo
-from bot.validators import ValidationError
 from scheduler.broadcasts import BroadcastMonitor, parse_when
 from scheduler.outbox import OutboxSender
 from tests.conftest import Bot, pace, wait_until
@@ -723,8 +723,8 @@ def test_parse_when_forms() -> None:
 
 async def test_proactive_runs_the_monitor_and_is_woken_by_a_broadcast(sbot: Bot) -> None:
     """Proactive.start publishes itself and schedules the monitor; a launch wakes the sender."""
-    from bot.app import build_application
-    from bot.fakeapi.request import EmulatorRequest
+    from bot.entry.app import build_application
+    from bot.messengers.fakeapi.request import EmulatorRequest
     from scheduler import Proactive
     from tests.conftest import TOKEN
 

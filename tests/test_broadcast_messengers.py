@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from telegram import Bot as PtbBot
 
-from bot.clock import ManualClock
-from bot.config import PlatformSettings
-from bot.fakeapi.emulator import BotApiEmulator
-from bot.fakeapi.request import EmulatorRequest
+from bot.core.clock import ManualClock
+from bot.core.config import PlatformSettings
+from bot.messengers.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.request import EmulatorRequest
 from bot.repo.outbox import OutboxRepo
 from scheduler.outbox import OutboxSender
 from tests.conftest import Bot, pace

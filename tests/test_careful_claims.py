@@ -4,7 +4,7 @@ eligible no "next step" but what they can do instead."""
 
 from __future__ import annotations
 
-from bot.fakeapi.client import ChatClient
+from bot.messengers.fakeapi.client import ChatClient
 from tests.conftest import Bot
 from tests.test_onboarding import onboard
 

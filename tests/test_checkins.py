@@ -242,8 +242,8 @@ async def test_cli_lists_due_sweeps_and_counts(bot: Bot) -> None:
     schedule = bot.svc.content.schedule
     await bot.stop()
     db = str(bot.db_path)
-    from bot.followup import policy_from
-    from bot.schedule import in_quiet_hours
+    from bot.rules.followup import policy_from
+    from bot.rules.schedule import in_quiet_hours
 
     quiet = in_quiet_hours(dt.datetime.now(dt.UTC), policy=policy_from(schedule))
     due = _homebiz(["--db", db, "checkins", "due"], bot.db_path.parent)
@@ -306,8 +306,8 @@ async def _everyone_due_in_some_state(bot: Bot) -> dict[str, int]:
 
 async def _due_listing(bot: Bot) -> list[str]:
     """What `homebiz checkins due` prints, on the test's clock and database."""
-    from bot.config import Settings
-    from bot.ops import checkins_due
+    from bot.core.config import Settings
+    from bot.entry.ops import checkins_due
 
     return await checkins_due(Settings(db_path=bot.db_path), clock=bot.clock)
 

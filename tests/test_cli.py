@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.core.config import ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +27,7 @@ def _homebiz(
     clean.update(env)
     clean["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -131,7 +131,7 @@ def test_settings_parse_both_platforms_and_admins() -> None:
 @pytest.fixture
 def kept_logging() -> Iterator[None]:
     """Undo what ``main`` does to logging when it gets as far as setting it up."""
-    from bot.logs import LIBRARY_LEVELS
+    from bot.core.logs import LIBRARY_LEVELS
 
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
@@ -159,8 +159,8 @@ def clean_env(
 
 
 def _main_fails(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    """Run ``bot.cli.main``; it must exit 2 having printed exactly one line on stderr."""
-    from bot.cli import main
+    """Run ``bot.entry.cli.main``; it must exit 2 having printed exactly one line on stderr."""
+    from bot.entry.cli import main
 
     status = main(args)
     out, err = capsys.readouterr()
@@ -274,8 +274,8 @@ def test_a_yaml_mistake_in_a_locale_file_is_one_line(
     tmp_path: Path,
 ) -> None:
     """A text with an unquoted colon in fa.yaml: file, line, column and the fix, in one line."""
-    from bot import services
-    from bot.i18n import load_i18n
+    from bot.core.i18n import load_i18n
+    from bot.entry import services
 
     locales = tmp_path / "locales"
     locales.mkdir()

@@ -1,5 +1,5 @@
 """`homebiz chat` as staff use it to preview edits: every recent button, and the messages the
-bot sends on its own (check-in, reminder, nudge), driven through bot.console.chat."""
+bot sends on its own (check-in, reminder, nudge), driven through bot.entry.console.chat."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.config import Settings
-from bot.console import chat
-from bot.content import load_content
-from bot.db import Database
-from bot.i18n import load_i18n
+from bot.content.loader import load_content
+from bot.core.config import Settings
+from bot.core.i18n import load_i18n
+from bot.db.engine import Database
+from bot.entry.console import chat
 from bot.repo.checkins import CheckinRepo
 from bot.repo.users import UserRepo
 from scheduler.planner import checkin_payload, nudge_payload

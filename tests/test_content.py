@@ -13,16 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.content import (
-    ID_PATTERN,
-    Content,
-    ContentError,
-    LList,
-    LText,
-    default_content_path,
-    load_content,
-)
-from bot.text import label_width
+from bot.content.loader import default_content_path, load_content
+from bot.content.model import ID_PATTERN, Content, ContentError, LList, LText
+from bot.core.text import label_width
 
 REPO = Path(__file__).resolve().parent.parent
 CONTENT_PATH = REPO / "locales" / "content.yaml"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.content import LList, LText
-from bot.fakeapi.client import ChatClient
-from bot.text import localize_digits
+from bot.content.model import LList, LText
+from bot.core.text import localize_digits
+from bot.messengers.fakeapi.client import ChatClient
 from tests.conftest import Bot
 from tests.test_checkins import deliver, loan_holder
 from tests.test_cli import _main_fails, clean_env, kept_logging  # noqa: F401 (fixtures)

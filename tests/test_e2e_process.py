@@ -15,7 +15,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import InvalidToken, NetworkError
 from telegram.request import HTTPXRequest
 
-from bot.fakeapi.emulator import BotApiEmulator, FakeMessage
+from bot.messengers.fakeapi.emulator import BotApiEmulator, FakeMessage
 from tests.conftest import wait_until
 from tests.support import (
     BALE_TOKEN,

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import yaml
 
-from bot.config import Settings
-from bot.content import default_content_path
-from bot.fakeapi.emulator import BotApiEmulator
-from bot.fakeapi.flood import FloodRules
+from bot.content.loader import default_content_path
+from bot.core.config import Settings
+from bot.entry.services import Services
+from bot.messengers.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.flood import FloodRules
 from bot.repo.checkins import CheckinRepo
-from bot.services import Services
 from tests.support import TOKEN, BotProcess, bot_env
 from tests.support.botapi_server import BotApiServer
 

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.content import Answer, EligibilityTexts, LText, Question, load_content
-from bot.eligibility import EligibilityResult, evaluate, verdict_texts
+from bot.content.loader import load_content
+from bot.content.model import Answer, EligibilityTexts, LText, Question
+from bot.rules.eligibility import EligibilityResult, evaluate, verdict_texts
 
 CONTENT_PATH = Path(__file__).resolve().parent.parent / "locales" / "content.yaml"
 

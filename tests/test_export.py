@@ -18,13 +18,14 @@ import jdatetime
 import pytest
 from openpyxl import load_workbook
 
-from bot import export
-from bot.content import Content, load_content
-from bot.db import Database
-from bot.export import export_paths, write_csv, write_export, write_xlsx
-from bot.export_sheets import SHEET_NAMES
-from bot.i18n import I18n, load_i18n
+from bot.content.loader import load_content
+from bot.content.model import Content
+from bot.core.i18n import I18n, load_i18n
+from bot.db.engine import Database
 from bot.repo.reports import ReportRepo
+from bot.staffdesk import export
+from bot.staffdesk.export import export_paths, write_csv, write_export, write_xlsx
+from bot.staffdesk.export_sheets import SHEET_NAMES
 from tests.test_reports import ROOT, T0, seed
 
 TEHRAN = zoneinfo.ZoneInfo("Asia/Tehran")
@@ -413,7 +414,7 @@ def _homebiz(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BALE_"))}
     env.update(HOMEBIZ_DB=str(tmp_path / "bot.sqlite3"), PYTHONPATH=str(ROOT))
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot", *args],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -34,9 +34,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.fakeapi.client import ChatClient, render
-from bot.fakeapi.emulator import BotApiEmulator
-from bot.fakeapi.request import EmulatorRequest
+from bot.messengers.fakeapi.client import ChatClient, render
+from bot.messengers.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.request import EmulatorRequest
 
 USER = 5_123_456_789  # above 32 bits, as Bale ids can be
 AnyApp = Application[Any, Any, Any, Any, Any, Any]

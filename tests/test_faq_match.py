@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.content import Content, FaqItem, LText, load_content
-from bot.faq_match import best_matches, content_words, greets, says_thanks, words
+from bot.content.faq_match import best_matches, content_words, greets, says_thanks, words
+from bot.content.loader import load_content
+from bot.content.model import Content, FaqItem, LText
 from tests.test_content import CONTENT_PATH
 
 

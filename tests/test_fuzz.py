@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot.content import default_content_path, load_content
-from bot.fakeapi.client import ChatClient
-from bot.fakeapi.model import MAX_CAPTION_UTF16, MAX_TEXT_UTF16, FakeMessage, utf16_len
-from bot.i18n import load_i18n
+from bot.content.loader import default_content_path, load_content
+from bot.core.i18n import load_i18n
+from bot.messengers.fakeapi.client import ChatClient
+from bot.messengers.fakeapi.model import MAX_CAPTION_UTF16, MAX_TEXT_UTF16, FakeMessage, utf16_len
 from bot.repo.users import PROFILE_FIELDS, User
 from handlers import build_registry
 from tests.conftest import Bot, trapped
@@ -492,7 +492,7 @@ def profile_of(user: User | None) -> dict[str, Any]:
 
 def main_labels(lang: str) -> list[str]:
     """The main menu's reply keyboard, flattened."""
-    from handlers.menu import MENU_ENTRIES
+    from handlers.keyboards import MENU_ENTRIES
 
     return [t(lang, key) for key in MENU_ENTRIES]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.text import progress_bar
+from bot.core.text import progress_bar
 from tests.conftest import Bot
 from tests.test_onboarding import onboard
 
@@ -255,7 +255,7 @@ async def test_the_faq_is_in_the_menu_and_in_help(bot: Bot) -> None:
 async def test_the_english_menu_fits_and_the_faq_needs_no_consent(bot: Bot) -> None:
     """English labels are laid out by the same rule; someone who has not agreed may read the
     FAQ (it is public), and reading it stores nothing."""
-    from bot.text import PAIR_WIDTH, label_width
+    from bot.core.text import PAIR_WIDTH, label_width
 
     await onboard(bot, 614, lang="en")
     rows = [[b["text"] for b in row] for row in bot.emulator.reply_keyboard(614)["keyboard"]]

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.clock import ManualClock
-from bot.fakeapi.emulator import BotApiEmulator
-from bot.fakeapi.model import FakeMessage
+from bot.core.clock import ManualClock
+from bot.messengers.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.model import FakeMessage
 from bot.repo.staff import StaffRepo
 from tests.conftest import Bot
 from tests.test_onboarding import onboard
@@ -363,9 +363,9 @@ async def test_an_unrelated_reply_in_the_staff_group_stays_unanswered(desk: Bot)
 @pytest.mark.parametrize("lang", ["fa", "en"])
 def test_the_privacy_notice_says_what_stays_with_the_staff(lang: str) -> None:
     """The notice and the confirmation name the 48-hour window the platform allows, no more."""
-    from bot.fakeapi.messaging import DELETE_WINDOW
-    from bot.i18n import load_i18n
-    from bot.text import localize_digits
+    from bot.core.i18n import load_i18n
+    from bot.core.text import localize_digits
+    from bot.messengers.fakeapi.messaging import DELETE_WINDOW
     from handlers.inbox import BOT_DELETE_WINDOW
 
     assert BOT_DELETE_WINDOW == DELETE_WINDOW == 48 * 3600  # Telegram's documented limit

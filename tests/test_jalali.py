@@ -1,4 +1,4 @@
-"""Tests for bot.jalali: Solar Hijri display in Tehran time."""
+"""Tests for bot.core.jalali: Solar Hijri display in Tehran time."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.jalali import (
+from bot.core.jalali import (
     TEHRAN,
     format_date,
     format_datetime,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.clock import ManualClock
+from bot.core.clock import ManualClock
 from bot.repo.checkins import CheckinRepo
-from handlers.menu import MENU_ENTRIES
+from handlers.keyboards import MENU_ENTRIES
 from tests.conftest import Bot
 from tests.test_checkins import deliver, loan_holder
 from tests.test_onboarding import onboard

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import load_content
-from bot.i18n import load_i18n
-from bot.references import label_problems, references
+from bot.content.loader import load_content
+from bot.content.references import label_problems, references
+from bot.core.i18n import load_i18n
 from tests.test_cli import _main_fails, clean_env, kept_logging  # noqa: F401 (fixtures)
 from tests.test_content import CONTENT_PATH
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-import bot.db as dbmod
-from bot.db import Database, MigrationError, latest_version, migrations
-from bot.jalali import TEHRAN
+import bot.db.engine as dbmod
+from bot.core.jalali import TEHRAN
+from bot.db.engine import Database, MigrationError, latest_version, migrations
 from bot.repo.audiences import AudienceRepo
 from bot.repo.outbox import OutboxRepo
 from bot.repo.steps import StepRepo
@@ -389,7 +389,7 @@ async def test_a_failing_migration_leaves_the_previous_version(
 
 @pytest.fixture
 def connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[sqlite3.Connection]]:
-    """Every SQLite connection bot.db opens; any left open is closed afterwards."""
+    """Every SQLite connection bot.db.engine opens; any left open is closed afterwards."""
     opened: list[sqlite3.Connection] = []
     real_connect = sqlite3.connect
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.export_sheets import jalali_date
-from bot.fakeapi.client import ChatClient
-from bot.followup import policy_from
+from bot.messengers.fakeapi.client import ChatClient
 from bot.repo.checkins import CheckinRepo
 from bot.repo.reports import ReportRepo
-from bot.schedule import next_checkin_due
+from bot.rules.followup import policy_from
+from bot.rules.schedule import next_checkin_due
+from bot.staffdesk.export_sheets import jalali_date
 from tests.conftest import Bot
 from tests.test_onboarding import onboard
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.labels import format_mobile, national_mobile
-from bot.validators import parse_mobile
+from bot.core.labels import format_mobile, national_mobile
+from bot.core.validators import parse_mobile
 
 LRM = "\u200e"
 

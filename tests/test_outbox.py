@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from telegram import Bot
 
-from bot.clock import ManualClock
-from bot.db import Database
-from bot.fakeapi.emulator import BotApiEmulator
-from bot.fakeapi.flood import FloodRules, Window
-from bot.fakeapi.request import EmulatorRequest
-from bot.pacer import Pacer
+from bot.core.clock import ManualClock
+from bot.db.engine import Database
+from bot.messengers.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.flood import FloodRules, Window
+from bot.messengers.fakeapi.request import EmulatorRequest
+from bot.messengers.pacer import Pacer
 from bot.repo.outbox import (
     CLAIM_SQL,
     PRIORITY_BROADCAST,

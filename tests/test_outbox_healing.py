@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from telegram import Bot
 
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.db import Database
-from bot.fakeapi.emulator import BotApiEmulator
-from bot.fakeapi.request import EmulatorRequest
-from bot.ops import outbox_counts
+from bot.core.clock import ManualClock
+from bot.core.config import Settings
+from bot.db.engine import Database
+from bot.entry.ops import outbox_counts
+from bot.messengers.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.request import EmulatorRequest
 from bot.repo.outbox import OutboxRepo
 from bot.repo.senders import SenderRepo
 from scheduler.outbox import MAX_FLOOD_WAITS, OutboxSender

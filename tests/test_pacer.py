@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from telegram.ext import ExtBot
 
-from bot.fakeapi.emulator import BotApiEmulator
-from bot.fakeapi.flood import Bucket, FloodControl, FloodRules, Window
-from bot.fakeapi.request import EmulatorRequest
-from bot.pacer import Limits, Pacer
-from bot.ratelimit import PacedLimiter
+from bot.messengers.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.flood import Bucket, FloodControl, FloodRules, Window
+from bot.messengers.fakeapi.request import EmulatorRequest
+from bot.messengers.pacer import Limits, Pacer
+from bot.messengers.ratelimit import PacedLimiter
 
 SCALE = 0.2  # one "second" of the platform's limits, in seconds of this test
 GROUP = -100_500

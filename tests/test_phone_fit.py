@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.fakeapi.model import FakeMessage
-from bot.text import PAIR_WIDTH, label_width
+from bot.core.text import PAIR_WIDTH, label_width
+from bot.messengers.fakeapi.model import FakeMessage
 from tests.conftest import Bot
 from tests.test_broadcast import sbot, staff_member  # noqa: F401 (fixture)
 from tests.test_cli import _main_fails, clean_env, kept_logging  # noqa: F401 (fixtures)

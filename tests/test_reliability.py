@@ -18,9 +18,9 @@ import pytest
 from telegram import Bot as PtbBot
 from telegram.request import HTTPXRequest
 
-from bot.clock import Clock
-from bot.db import BUSY_TIMEOUT, Database
-from bot.fakeapi.emulator import BotApiEmulator
+from bot.core.clock import Clock
+from bot.db.engine import BUSY_TIMEOUT, Database
+from bot.messengers.fakeapi.emulator import BotApiEmulator
 from bot.repo.broadcasts import BroadcastRepo, Draft
 from bot.repo.outbox import OutboxRepo
 from scheduler.outbox import OutboxSender

@@ -15,10 +15,11 @@ import pytest
 from matplotlib.ft2font import FT2Font, LoadFlags
 from PIL import Image
 
-from bot.charts import chart_font_path, render_status_chart
-from bot.content import Content, load_content
-from bot.db import Database
-from bot.i18n import load_i18n
+from bot.content.loader import load_content
+from bot.content.model import Content
+from bot.core.i18n import load_i18n
+from bot.core.text import utf16_len
+from bot.db.engine import Database
 from bot.repo.reports import (
     STATUSES,
     ReportData,
@@ -29,8 +30,8 @@ from bot.repo.reports import (
     months_before,
     survival_from,
 )
-from bot.reports import Stats, build_stats, format_stats, label, percent
-from bot.text import utf16_len
+from bot.staffdesk.charts import chart_font_path, render_status_chart
+from bot.staffdesk.reports import Stats, build_stats, format_stats, label, percent
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2026, 11, 29, 8, 0, tzinfo=dt.UTC)  # 1405/09/08 11:30 Tehran

@@ -1,4 +1,4 @@
-"""Table-driven tests for bot.schedule, in the style of arq's tests/test_cron.py."""
+"""Table-driven tests for bot.rules.schedule, in the style of arq's tests/test_cron.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.schedule import (
+from bot.rules.schedule import (
     TEHRAN,
     SchedulePolicy,
     allowed_send_time,

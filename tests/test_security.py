@@ -16,16 +16,16 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.app import build_application
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.db import Database
-from bot.fakeapi.client import ChatClient
-from bot.fakeapi.request import EmulatorRequest
-from bot.logs import RedactTokens
+from bot.core.clock import ManualClock
+from bot.core.config import Settings
+from bot.core.logs import RedactTokens
+from bot.db.engine import Database
+from bot.entry.app import build_application
+from bot.entry.services import Services
+from bot.messengers.fakeapi.client import ChatClient
+from bot.messengers.fakeapi.request import EmulatorRequest
 from bot.repo.checkins import CheckinRepo
 from bot.repo.staff import StaffRepo
-from bot.services import Services
 from handlers import build_registry
 from handlers.commands import parse_command
 from tests.conftest import Bot, no_errors
@@ -398,7 +398,7 @@ def rendered(record: logging.LogRecord) -> str:
 @contextmanager
 def production_logging(secrets: list[str]) -> Iterator[io.StringIO]:
     """``setup_logging`` at DEBUG writing to a buffer, every logger at DEBUG, pytest's kept."""
-    from bot.logs import setup_logging
+    from bot.core.logs import setup_logging
 
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
@@ -525,7 +525,9 @@ def test_library_debug_records_never_pass_and_their_tracebacks_fold() -> None:
         "telegram.ext.Updater ERROR Exception happened while polling for updates. "
         "(ConnectionError: connection refused)"
     )
-    ours = logging.LogRecord("bot.runner", logging.DEBUG, __file__, 1, "ours %s", ("x",), None)
+    ours = logging.LogRecord(
+        "bot.entry.runner", logging.DEBUG, __file__, 1, "ours %s", ("x",), None
+    )
     assert RedactTokens(tracebacks=False).filter(ours) is True
 
 
@@ -551,7 +553,7 @@ def test_redaction_without_the_configured_secret() -> None:
 
 def test_setup_logging_output_is_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
     """The stderr handler that setup_logging installs writes *** for the token."""
-    from bot.logs import setup_logging
+    from bot.core.logs import setup_logging
 
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level

@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bot.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.emulator import BotApiEmulator
 from tests.support import REPO_ROOT, TOKEN, BotProcess, bot_env
 from tests.support.botapi_server import BotApiServer
 from tests.test_reliability import FIRST_USER, seed_broadcast
@@ -82,7 +82,7 @@ async def test_killed_send_now_is_taken_over_by_the_running_bot(tmp_path: Path) 
             await bot.wait_for(lambda: statuses(db_path) == {"sent": PEOPLE}, "all recorded")
             assert bot.returncode is None  # the same process throughout: no restart
             again = await asyncio.create_subprocess_exec(  # the fake API must keep serving
-                sys.executable, "-m", "bot.cli", *SEND_NOW,
+                sys.executable, "-m", "bot", *SEND_NOW,
                 cwd=tmp_path, env={**env, "PYTHONPATH": str(REPO_ROOT)},
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             )  # fmt: skip

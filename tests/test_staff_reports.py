@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from bot.clock import ManualClock
-from bot.export_sheets import SHEET_NAMES
+from bot.core.clock import ManualClock
 from bot.repo.staff import StaffRepo
+from bot.staffdesk.export_sheets import SHEET_NAMES
 from tests.conftest import Bot
 from tests.test_checkins import deliver, loan_holder
 from tests.test_onboarding import FA_NAME, onboard

@@ -3,7 +3,7 @@ milestones move it forward (never back by themselves), and Settings can still co
 
 from __future__ import annotations
 
-from bot.fakeapi.client import ChatClient
+from bot.messengers.fakeapi.client import ChatClient
 from bot.repo.reports import ReportRepo
 from scheduler.planner import Planner
 from tests.conftest import Bot
@@ -26,8 +26,8 @@ async def profile_says(me: ChatClient) -> str:
 
 def test_the_rules() -> None:
     """Forward only; each stage implies the steps up to its milestone."""
-    from bot.content import default_content_path, load_content
-    from bot.stages import STAGES, forward, steps_behind
+    from bot.content.loader import default_content_path, load_content
+    from bot.rules.stages import STAGES, forward, steps_behind
 
     steps = load_content(default_content_path()).steps_for("food")
     assert [forward("idea", s) for s in STAGES] == [None, "applying", "permit", "loan", "operating"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.emulator import BotApiEmulator
 from tests.support import BALE_TOKEN, TOKEN, BotProcess, bot_env, free_port
 from tests.support.botapi_server import BotApiServer
 from tests.test_e2e_process import USER, press, said_since, say
@@ -142,7 +142,7 @@ async def test_sigterm_while_retrying_exits_cleanly(tmp_path: Path) -> None:
         await bot.wait_for(lambda: len(retries(bot)) >= 1, "the first retry line")
         status = await bot.stop(signal.SIGTERM, timeout=10)
     assert status == 0, bot.describe()
-    assert bot.stderr.splitlines()[-1].endswith("INFO bot.runner: stopped")
+    assert bot.stderr.splitlines()[-1].endswith("INFO bot.entry.runner: stopped")
     assert_only_log_lines(bot)
 
 

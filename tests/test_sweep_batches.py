@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.db import Database
+from bot.core.clock import ManualClock
+from bot.core.config import Settings
+from bot.db.engine import Database
+from bot.entry.services import Services
 from bot.repo.checkins import CheckinRepo, DuePerson
 from bot.repo.steps import StepRepo
-from bot.services import Services
 from scheduler.planner import Planner, checkin_payload
 from tests.support.per_item_sweep import PerItemPlanner
 

@@ -1,4 +1,4 @@
-"""Tests for bot.text: digits, normalisation, progress bars, truncation and numbers."""
+"""Tests for bot.core.text: digits, normalisation, progress bars, truncation and numbers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.text import (
+from bot.core.text import (
     PAIR_WIDTH,
     compact_digits,
     format_number,

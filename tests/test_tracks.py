@@ -3,7 +3,7 @@ with their own numbering and progress; the content file says which step is in wh
 
 from __future__ import annotations
 
-from bot.text import progress_bar
+from bot.core.text import progress_bar
 from tests.conftest import Bot
 from tests.test_onboarding import onboard
 

@@ -8,9 +8,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.fakeapi.emulator import BotApiEmulator
-from bot.fakeapi.request import EmulatorRequest
-from bot.update_order import PersonOrderedProcessor, order_key
+from bot.messengers.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.request import EmulatorRequest
+from bot.messengers.update_order import PersonOrderedProcessor, order_key
 
 SLOW, QUICK = 9001, 9002
 

@@ -1,4 +1,4 @@
-"""Tests for bot.validators: mobiles, national codes, names, Jalali dates and integers."""
+"""Tests for bot.core.validators: mobiles, national codes, names, Jalali dates and integers."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.jalali import TEHRAN
-from bot.text import to_persian_digits
-from bot.validators import (
+from bot.core.jalali import TEHRAN
+from bot.core.text import to_persian_digits
+from bot.core.validators import (
     ERROR_CODES,
     MAX_INPUT_LEN,
     ValidationError,

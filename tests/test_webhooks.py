@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from bot.fakeapi.emulator import BotApiEmulator
-from bot.webhook import MAX_UPDATE_BYTES
+from bot.messengers.fakeapi.emulator import BotApiEmulator
+from bot.messengers.webhook import MAX_UPDATE_BYTES
 from tests.support import BALE_TOKEN, TOKEN, BotProcess, bot_env, free_port
 from tests.support.botapi_server import SECRET_HEADER, BotApiServer
 

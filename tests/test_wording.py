@@ -9,9 +9,10 @@ from functools import cache
 
 import pytest
 
-from bot.content import LText, load_content
-from bot.i18n import load_i18n
-from bot.reports import _LABELS as REPORT_LABELS
+from bot.content.loader import load_content
+from bot.content.model import LText
+from bot.core.i18n import load_i18n
+from bot.staffdesk.reports import _LABELS as REPORT_LABELS
 from tests.test_content import CONTENT_PATH, _texts
 
 #: What the voice has dropped, each with the form to use instead.

@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 import pytest
 from openpyxl import load_workbook
 
-from bot.xlsx import MAX_CELL_TEXT, XlsxWriter, column_letter, sheet_title
+from bot.staffdesk.xlsx import MAX_CELL_TEXT, XlsxWriter, column_letter, sheet_title
 
 
 def _book(rows: list[list[object]], **options: object) -> bytes:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.db import Database
+from bot.db.engine import Database
 
 DIMENSIONS = ("platform", "county", "field", "stage", "checkin", "lang")
 CHECKIN_VALUES = ("operating", "problems", "paused", "closed", "no_answer", "none")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.db import Database, Transaction
+from bot.db.engine import Database, Transaction
 from bot.repo.audiences import AudienceRepo, audience_sql
 from bot.repo.outbox import PRIORITY_BROADCAST, Payload, make_payload
 

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from bot.db import Database
+from bot.db.engine import Database
 
 
 @dataclass(frozen=True)

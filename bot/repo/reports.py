@@ -10,8 +10,8 @@ from typing import Any
 
 import jdatetime
 
-from bot.db import Reads
-from bot.jalali import tehran_today
+from bot.core.jalali import tehran_today
+from bot.db.engine import Reads
 from bot.repo.users import applicants_only
 
 __all__ = [

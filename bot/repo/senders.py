@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 
-from bot.db import Database
+from bot.db.engine import Database
 
 
 class SenderRepo:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.db import Database
+from bot.db.engine import Database
 
 ROLES = ("staff", "admin")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.db import Database
+from bot.db.engine import Database
 
 #: The users columns holding milestone dates (ISO days); the only names interpolated into SQL.
 MILESTONE_DATE_COLUMNS = frozenset({"permit_on", "loan_on", "operating_since"})

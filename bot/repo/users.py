@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.db import Database
+from bot.db.engine import Database
 
 
 def applicants_only(alias: str = "u") -> str:

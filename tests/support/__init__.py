@@ -45,7 +45,7 @@ def bot_env(db_path: Path, **settings: str) -> dict[str, str]:
 
 
 class BotProcess:
-    """One `python -m bot.cli run` child (or another subcommand, e.g. ``checkins send-now``);
+    """One `python -m bot.entry.cli run` child (or another subcommand, e.g. ``checkins send-now``);
     its stdout and stderr go to files in ``workdir``."""
 
     def __init__(
@@ -67,7 +67,7 @@ class BotProcess:
         """Launch the process."""
         with self.stdout_path.open("ab") as out, self.stderr_path.open("ab") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", *self.command],
+                [sys.executable, "-m", "bot", *self.command],
                 cwd=self.workdir,
                 env=self.env,
                 stdin=subprocess.DEVNULL,

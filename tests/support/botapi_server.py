@@ -20,10 +20,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tornado.httputil import HTTPFile, parse_body_arguments
 
-from bot.fakeapi.emulator import BotApiEmulator
-from bot.fakeapi.flood import FloodRules
-from bot.fakeapi.model import UploadedFile
-from bot.fakeapi.params import decode_params
+from bot.messengers.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.flood import FloodRules
+from bot.messengers.fakeapi.model import UploadedFile
+from bot.messengers.fakeapi.params import decode_params
 
 TOKEN_RE = re.compile(r"\d+:[A-Za-z0-9_-]+")
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")

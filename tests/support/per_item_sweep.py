@@ -12,9 +12,10 @@ import datetime as dt
 import json
 from typing import Any
 
-from bot.followup import anchor_of
+from bot.entry.services import Services
 from bot.repo.checkins import OpenRound, StuckStep
-from bot.schedule import (
+from bot.rules.followup import anchor_of
+from bot.rules.schedule import (
     allowed_send_time,
     in_quiet_hours,
     next_checkin_due,
@@ -24,7 +25,6 @@ from bot.schedule import (
     reminder_times,
     round_expired,
 )
-from bot.services import Services
 from scheduler.planner import Planner, SweepReport, checkin_payload, nudge_payload
 
 

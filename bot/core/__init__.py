@@ -1,0 +1,1 @@
+"""The core every part uses: settings, clock, words and dates, validation, logging, files."""

@@ -1,0 +1,1 @@
+"""The database: the connection, turns and transactions, and the versioned migrations."""

@@ -1,0 +1,1 @@
+"""Talking to Telegram and Bale: HTTP, the pacer, update order, webhooks, the fake API."""

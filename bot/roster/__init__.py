@@ -1,0 +1,1 @@
+"""The programme's list of loan recipients: its rows, the import, links and invitations."""

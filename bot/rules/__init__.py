@@ -1,0 +1,1 @@
+"""Pure programme rules: eligibility, stages, and the follow-up schedule."""

@@ -1,0 +1,1 @@
+"""What staff read: reports, charts, ticket cards and exports."""
