@@ -225,7 +225,9 @@ class _Reader:
             fa=self._language_text(value, "fa", key), en=self._language_text(value, "en", key)
         )
         self.same_placeholders(text.fa, text.en, key, value)
-        for name in sorted(set(_PLACEHOLDER_RE.findall(text.fa + text.en)) - fills):
+        in_fa, in_en = set(_PLACEHOLDER_RE.findall(text.fa)), set(_PLACEHOLDER_RE.findall(text.en))
+        written = in_fa & in_en if text.fa and text.en else in_fa | in_en  # one language: said
+        for name in sorted(written - fills):
             filled = ", ".join(f"{{{n}}}" for n in sorted(fills)) or "nothing"
             self.problem(
                 key, f"{{{name}}} would be shown as it is (this text fills in {filled})", value
