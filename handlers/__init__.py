@@ -5,6 +5,7 @@ from handlers import (
     checkin,
     eligibility,
     inbox,
+    invitations,
     menu,
     milestones,
     profile,
@@ -31,6 +32,7 @@ FEATURES = (
     questions,
     broadcast,
     reports,
+    invitations,  # after start: it wraps /start for the "do not contact me" link
 )
 
 
