@@ -24,7 +24,13 @@ from bot.content.model import Content
 from bot.core.config import SafirSettings
 from bot.entry.services import Services
 from bot.messengers.safir import SafirClient
-from bot.repo.invitations import InvitationRepo, InviteCounts, SafirOutboxRepo
+from bot.repo.invitations import (
+    CHECKIN,
+    REMINDER,
+    InvitationRepo,
+    InviteCounts,
+    SafirOutboxRepo,
+)
 from bot.roster.invitation import Texts
 from bot.rules.followup import policy_from
 from bot.rules.schedule import allowed_send_time, in_quiet_hours
@@ -33,8 +39,11 @@ from scheduler.safir_sender import SafirSender
 log = logging.getLogger(__name__)
 REMIND_AFTER = dt.timedelta(days=7)  # invitation → its one reminder
 CHECKIN_AFTER = dt.timedelta(days=7)  # reminder → the first check-in at the earliest
-BATCH = 1000  # reminders and check-ins queued per kind per sweep (the rest: next sweep)
-CHUNK = 2000  # invitations queued per transaction: replies wait at most one chunk's write
+# Reminders and check-ins waiting in the outbox per kind, at most: a sweep tops the queue up to
+# this and leaves the rest for later sweeps, so Safir's pace (not the sweep) sets the flow and
+# the sweep's walk past rows already queued stays this short.
+BATCH = 1000
+CHUNK = 1000  # invitations queued per transaction: a reply waits at most one chunk
 
 
 class UnknownCounty(ValueError):
@@ -123,22 +132,27 @@ async def sweep(svc: Services, now: dt.datetime | None = None) -> SafirSweep:
         return report
     repo = InvitationRepo(svc.db)
     ts, lang = int(now.timestamp()), svc.settings.default_locale
-    report.reminders = await repo.queue_reminders(
-        invited_before=int((now - REMIND_AFTER).timestamp()),
-        limit=BATCH,
-        lang=lang,
-        not_before=ts,
-        now=ts,
-    )
+    room = BATCH - await repo.waiting(REMINDER)
+    if room > 0:
+        report.reminders = await repo.queue_reminders(
+            invited_before=int((now - REMIND_AFTER).timestamp()),
+            limit=room,
+            lang=lang,
+            not_before=ts,
+            now=ts,
+        )
     today = now.astimezone(policy.tz).date()
-    report.checkins = await repo.queue_checkins(
-        reminded_before=int((now - CHECKIN_AFTER).timestamp()),
-        anchor_on_or_before=(today - dt.timedelta(days=policy.first_checkin_days)).isoformat(),
-        limit=BATCH,
-        lang=lang,
-        not_before=ts,
-        now=ts,
-    )
+    room = BATCH - await repo.waiting(CHECKIN)
+    if room > 0:
+        cutoff = today - dt.timedelta(days=policy.first_checkin_days)
+        report.checkins = await repo.queue_checkins(
+            reminded_before=int((now - CHECKIN_AFTER).timestamp()),
+            anchor_on_or_before=cutoff.isoformat(),
+            limit=room,
+            lang=lang,
+            not_before=ts,
+            now=ts,
+        )
     return report
 
 

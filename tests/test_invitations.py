@@ -484,7 +484,7 @@ async def test_someone_who_joined_or_declined_before_the_send_is_not_messaged(
 async def test_invitations_are_queued_a_chunk_per_transaction_up_to_the_count(
     desk: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Chunks of 2 (as of 2,000 in production): all five queued in id order, never more than the
+    """Chunks of 2 (of 1,000 in production): all five queued in id order, never more than the
     confirmed count, a county's people only."""
     monkeypatch.setattr("scheduler.invitations.CHUNK", 2)
     ids = await seed(desk, *(person(n) for n in range(1, 6)), person(6, county="fardis"))
@@ -515,3 +515,25 @@ async def test_a_button_pressed_by_someone_who_never_started_is_answered(desk: B
     count = await desk.svc.db.fetchone("SELECT COUNT(*) FROM users")
     assert count is not None and count[0] == 0
     assert await outbox(desk) == []
+
+
+async def test_the_sweep_tops_the_queue_up_instead_of_flooding_it(
+    desk: Bot, safir: SafirServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With room for 2 waiting reminders, 3 due people: 2 queued, none while they wait, the third
+    once they are sent."""
+    monkeypatch.setattr("scheduler.invitations.BATCH", 2)
+    await seed(desk, person(1), person(2), person(3))
+    await queue_invitations(desk.svc, None, 10)
+    delivery = Delivery(desk, safir)
+    try:
+        await delivery.run()
+        desk.clock.advance(days=7)
+        assert (await sweep(desk.svc)).reminders == 2
+        assert (await sweep(desk.svc)).reminders == 0
+        await delivery.run()
+        assert (await sweep(desk.svc)).reminders == 1
+        await delivery.run()
+    finally:
+        await delivery.close()
+    assert sorted(d.phone for d in safir.delivered) == sorted([phone(1), phone(2), phone(3)] * 2)

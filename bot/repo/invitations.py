@@ -25,11 +25,19 @@ _RECORDED = {INVITE: "invited_at", REMINDER: "reminded_at", CHECKIN: "safir_chec
 _REACHABLE = "r.user_pk IS NULL AND r.do_not_contact = 0 AND r.on_bale IS NOT 0"
 _NOT_QUEUED = "NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.dedupe_key = '{prefix}' || r.id)"
 # ?1 kind, ?2 priority, ?3 payload, ?4 key prefix, ?5 not_before, ?6 now, ?7 limit; the
-# ``where`` of each kind numbers its own parameters from ?8 on.
+# ``where`` of each kind numbers its own parameters from ?8 on. ``index`` names the walk: left
+# to itself SQLite takes the unique index on user_pk (IS NULL matches every unlinked person)
+# and sorts them all, a whole-list scan on every sweep.
+_INDEX = {
+    INVITE: "NOT INDEXED",  # the id range (rowid) in order
+    REMINDER: "INDEXED BY roster_safir_remind",
+    CHECKIN: "INDEXED BY roster_safir_checkin",
+}
 _INSERT = (
     "INSERT INTO outbox (platform, chat_id, user_pk, kind, priority, payload, dedupe_key, "
     "not_before, created_at) SELECT '" + SAFIR + "', r.id, NULL, ?1, ?2, ?3, ?4 || r.id, ?5, ?6 "
-    "FROM roster AS r WHERE {where} ORDER BY {order} LIMIT ?7 ON CONFLICT (dedupe_key) DO NOTHING "
+    "FROM roster AS r {index} WHERE {where} ORDER BY {order} LIMIT ?7 "
+    "ON CONFLICT (dedupe_key) DO NOTHING "
     "RETURNING chat_id"
 )
 _MINE = "status = 'sending' AND lease_owner = ?"
@@ -72,7 +80,7 @@ class InvitationRepo:
     async def counts(self, county: str | None = None) -> InviteCounts:
         """Counts for the staff's confirmation and the CLI, over one county or the whole list."""
         queued = _NOT_QUEUED.format(prefix=_KEY[INVITE])
-        row = await self.db.fetchone(
+        row = await self.db.reader().fetchone(  # a whole-list scan: off the writer's turn
             "SELECT COUNT(*), TOTAL(r.user_pk IS NOT NULL), "
             "TOTAL(r.user_pk IS NULL AND r.do_not_contact = 1), "
             "TOTAL(r.user_pk IS NULL AND r.do_not_contact = 0 AND r.on_bale = 0), "
@@ -165,12 +173,20 @@ class InvitationRepo:
     ) -> list[int]:
         """One INSERT … SELECT of ``kind`` rows for the people ``where`` finds (its ``?8``,
         ``?9`` are ``params``); the roster ids of the rows that were new."""
-        sql = _INSERT.format(where=where, order=order)
+        sql = _INSERT.format(index=_INDEX[kind], where=where, order=order)
         priority = PRIORITY_BROADCAST if kind == INVITE else PRIORITY_NORMAL
         payload = json.dumps({"lang": lang})
         values = (kind, priority, payload, _KEY[kind], not_before, now, limit, *params)
         async with self.db.transaction() as tx:
             return [int(r[0]) for r in (await tx.execute(sql, values)).rows]
+
+    async def waiting(self, kind: str) -> int:
+        """How many rows of one kind wait to be sent (the partial index of pending rows)."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND platform = ? AND kind = ?",
+            (SAFIR, kind),
+        )
+        return int(row[0]) if row else 0
 
     async def target(self, roster_id: int, kind: str) -> Target | None:
         """The person a Safir row goes to, if still reachable (a reminder or check-in also needs
