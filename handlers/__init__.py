@@ -5,6 +5,7 @@ from handlers import (
     checkin,
     eligibility,
     inbox,
+    invitations,
     menu,
     milestones,
     profile,
@@ -33,6 +34,7 @@ FEATURES = (
     broadcast,
     reports,
     roster_link,
+    invitations,  # after start: it wraps /start for the "do not contact me" link
 )
 
 
