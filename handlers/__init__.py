@@ -5,11 +5,13 @@ from handlers import (
     checkin,
     eligibility,
     inbox,
+    invitations,
     menu,
     milestones,
     profile,
     questions,
     reports,
+    roster_link,
     settings,
     staff,
     start,
@@ -31,6 +33,8 @@ FEATURES = (
     questions,
     broadcast,
     reports,
+    roster_link,
+    invitations,  # after start: it wraps /start for the "do not contact me" link
 )
 
 

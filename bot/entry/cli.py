@@ -22,6 +22,7 @@ from bot.core.config import (
 from bot.core.i18n import I18nError
 from bot.core.logs import Redactor, describe_error, setup_logging
 from bot.db.engine import MigrationError
+from bot.entry.roster_cli import add_roster_commands
 
 log = logging.getLogger("bot.entry.cli")
 
@@ -185,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("outbox", help="outbox counts per kind and status").set_defaults(
         func=_cmd_outbox
     )
+    add_roster_commands(sub)
     return parser
 
 
@@ -205,9 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     redact = Redactor()
     try:
         settings = _settings(args)
-        secrets = [p.token for p in settings.platforms] + [
-            p.webhook_secret or "" for p in settings.platforms
-        ]
+        secrets = settings.secrets
         redact = Redactor(secrets)
         check_db_path(settings.db_path, "--db" if getattr(args, "db", None) else "HOMEBIZ_DB")
         setup_logging(settings.log_level if args.command == "run" else "WARNING", secrets)
