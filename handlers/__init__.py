@@ -5,6 +5,7 @@ from handlers import (
     checkin,
     eligibility,
     inbox,
+    invitations,
     menu,
     milestones,
     profile,
@@ -35,6 +36,7 @@ FEATURES = (
     reports,
     roster_import,
     roster_link,
+    invitations,  # after start: it wraps /start for the "do not contact me" link
 )
 
 

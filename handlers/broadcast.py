@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.text import localize_digits, parse_id, utf16_len
+from bot.core.text import localize_digits, pair_rows, parse_id, utf16_len
 from bot.core.validators import ValidationError
 from bot.repo.audiences import CHECKIN_VALUES, DIMENSIONS, LANG_VALUES, AudienceRepo
 from bot.repo.broadcasts import (
@@ -249,11 +249,12 @@ async def _builder(turn: Turn, *, edit: bool) -> None:
 async def _dimension(turn: Turn, dim: str) -> None:
     """The multi-select list of one dimension, ✓ on the chosen values."""
     chosen = set(_aud(turn.user.state_data).get(dim, []))
-    buttons = [
-        (("✓ " if value in chosen else "") + label, f"bc:a:{dim}:{value}")
-        for value, label in _values(turn, dim)
+    # Laid out as if every value were ticked, so a tick never moves the buttons.
+    layout = pair_rows(_values(turn, dim), label=lambda choice: "✓ " + choice[1])
+    rows = [
+        [(("✓ " if value in chosen else "") + label, f"bc:a:{dim}:{value}") for value, label in row]
+        for row in layout
     ]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append([(turn.t("broadcast.btn_done"), "bc:ok")])
     await turn.edit_or_say(
         turn.t("broadcast.pick", dim=turn.t(f"broadcast.dim.{dim}")), inline(rows)

@@ -66,7 +66,7 @@ async def on_answer(turn: Turn, args: list[str]) -> None:
 
 
 async def _result(turn: Turn, answers: dict[str, str]) -> None:
-    """The verdict, the reasons and the next step."""
+    """The verdict, the reasons, and the next step (or, if not eligible, what to do instead)."""
     elig = turn.svc.content.eligibility
     try:
         result = evaluate(elig.questions, answers)
@@ -82,8 +82,10 @@ async def _result(turn: Turn, answers: dict[str, str]) -> None:
     else:
         lines = [elig.result.eligible.get(lang)]
     lines += [f"⚠️ {w.get(lang)}" for w in result.warnings]
-    nxt = elig.result.next_eligible if result.eligible else elig.result.next_not_eligible
-    lines += ["", turn.t("eligibility.next", text=nxt.get(lang))]
+    if result.eligible:
+        lines += ["", turn.t("eligibility.next", text=elig.result.next_eligible.get(lang))]
+    else:  # no next step for someone who cannot take it: what they can do instead
+        lines += ["", turn.t("eligibility.instead", text=elig.result.next_not_eligible.get(lang))]
     await turn.say("\n".join(lines), inline([[(turn.t("eligibility.again"), "el:restart")]]))
     await turn.router.ask_current(turn)
 

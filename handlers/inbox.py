@@ -16,7 +16,7 @@ from bot.repo.staff import StaffRepo
 from bot.repo.tickets import CardInfo, StaffCopy, Ticket, TicketRepo
 from bot.staffdesk.cards import card_text
 from handlers.commands import COMMAND
-from handlers.contact import contact_text
+from handlers.contact import contact_page
 from handlers.keyboards import main_keyboard
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
@@ -35,7 +35,7 @@ def staff_chat(context: ContextTypes.DEFAULT_TYPE) -> int | None:
 async def begin(turn: Turn) -> None:
     """Menu → Ask a question: the contact, the FAQ, and an invitation to write."""
     await turn.set_state("ask")
-    await turn.say(contact_text(turn), inline([[(turn.t("buttons.faq"), "faq:list")]]))
+    await turn.say(contact_page(turn), inline([[(turn.t("buttons.faq"), "faq:list")]]))
     await ask(turn)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.core.text import localize_digits
 from handlers import profile, questions
 from handlers.keyboards import main_keyboard
 from handlers.questions import send_button
@@ -37,7 +36,8 @@ async def cmd_menu(turn: Turn) -> None:
 
 async def show_help(turn: Turn) -> None:
     """What the bot does and its commands."""
-    await turn.say(turn.t("help.text"), main_keyboard(turn))
+    programme = turn.svc.content.programme.name.get(turn.lang)
+    await turn.say(turn.t("help.text", programme=programme), main_keyboard(turn))
 
 
 def _bullets(items: list[str]) -> str:
@@ -46,26 +46,20 @@ def _bullets(items: list[str]) -> str:
 
 
 async def show_loans(turn: Turn) -> None:
-    """The loan facts and steps from the content."""
+    """The loan page from the content, short enough for one phone screen: the intro (with the
+    one caveat), the facts, the steps on one line, and who is not covered."""
     loans = turn.svc.content.loans
     lang = turn.lang
     text = "\n\n".join(
         [
             turn.t("loans.title"),
             loans.intro.get(lang),
-            turn.t("loans.facts") + "\n" + _bullets(loans.facts.get(lang)),
-            turn.t("loans.steps") + "\n" + _numbered(turn, loans.steps.get(lang)),
+            _bullets(loans.facts.get(lang)),
+            turn.t("loans.steps", steps=turn.t("loans.then").join(loans.steps.get(lang))),
             turn.t("loans.exclusions") + "\n" + _bullets(loans.exclusions.get(lang)),
         ]
     )
     await turn.say(text, inline([[(turn.t("buttons.faq"), "faq:list")]]))
-
-
-def _numbered(turn: Turn, items: list[str]) -> str:
-    """Lines numbered in the person's digits."""
-    return "\n".join(
-        f"{localize_digits(str(i), turn.lang)}. {item}" for i, item in enumerate(items, 1)
-    )
 
 
 async def show_faq(turn: Turn) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.core.labels import format_mobile
-from bot.core.text import localize_digits
+from bot.core.text import localize_digits, pair_rows
 from bot.core.validators import (
     ValidationError,
     parse_full_name,
@@ -16,7 +16,7 @@ from bot.roster.linking import note_claim
 from bot.rules.stages import STAGES, rank
 from handlers import stage as stages
 from handlers.registry import Flow, Registry
-from handlers.turn import Turn, chunk, inline, reply_keyboard
+from handlers.turn import Turn, inline, reply_keyboard
 
 QUESTIONS = ("full_name", "mobile", "national_code", "county", "field", "stage")
 PARSERS: dict[str, Callable[[str], str]] = {
@@ -92,7 +92,7 @@ async def ask(turn: Turn) -> None:
     elif item == "national_code":
         rows.append([turn.t("buttons.skip")])
     elif item in ("county", "field", "stage"):
-        rows.extend(chunk([label for _, label in _choices(turn, item)], 2))
+        rows.extend(pair_rows([label for _, label in _choices(turn, item)]))
     if index > 0 or _mode(turn) == "edit":
         rows.append([nav])
     question = turn.t(f"profile.ask.{item}")

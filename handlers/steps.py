@@ -46,6 +46,13 @@ def _track(steps: list[Step], step: Step) -> list[Step]:
     return [s for s in steps if s.track == step.track]
 
 
+def _filled(turn: Turn, text: str) -> str:
+    """A step text with {agency} (bot.content.model.STEP_FILLS) as the person's field's agency."""
+    field = turn.svc.content.field(turn.user.field)
+    agency = field.agency.get(turn.lang) if field else turn.t("steps.your_agency")
+    return text.replace("{agency}", agency)
+
+
 def card_text(turn: Turn, step: Step, steps: list[Step], progress: Progress) -> str:
     """A step's card: its track and place in it, what, where, documents, how long, and when
     it was done."""
@@ -60,9 +67,9 @@ def card_text(turn: Turn, step: Step, steps: list[Step], progress: Progress) -> 
             title=step.title.get(lang),
         ),
         "",
-        step.what.get(lang),
+        _filled(turn, step.what.get(lang)),
         "",
-        turn.t("steps.where", where=step.where.get(lang)),
+        turn.t("steps.where", where=_filled(turn, step.where.get(lang))),
     ]
     documents = step.documents.get(lang)
     if documents:

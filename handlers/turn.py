@@ -255,8 +255,3 @@ def reply_keyboard(rows: list[list[str]], *, contact: str | None = None) -> Repl
     if contact:
         buttons.insert(0, [KeyboardButton(contact, request_contact=True)])
     return ReplyKeyboardMarkup(buttons, resize_keyboard=True, is_persistent=True)
-
-
-def chunk(items: list[str], size: int) -> list[list[str]]:
-    """Split labels into rows of a given size."""
-    return [items[i : i + size] for i in range(0, len(items), size)]

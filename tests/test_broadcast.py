@@ -162,9 +162,9 @@ async def audit_actions(bot: Bot) -> list[tuple[str, dict[str, Any]]]:
 async def test_full_conversation_targets_by_filters_and_delivers_each_language(sbot: Bot) -> None:
     """Text + English, county=karaj & stage=loan; /stop, unreachable and unconsented are out."""
     bot = sbot
-    fa_loan = await onboard(bot, 601, lang="fa", stage="تسهیلات گرفته‌ام")
+    fa_loan = await onboard(bot, 601, lang="fa", stage="وام گرفته‌ام")
     en_loan = await onboard(bot, 602, lang="en", stage="Loan received")
-    stopped = await onboard(bot, 603, lang="fa", stage="تسهیلات گرفته‌ام")
+    stopped = await onboard(bot, 603, lang="fa", stage="وام گرفته‌ام")
     await stopped.send("/stop")
     gone = await onboard(bot, 604, lang="en", stage="Loan received")
     person = await bot.svc.users.find(PLATFORM, 604)

@@ -21,9 +21,9 @@ async def deliver(bot: Bot) -> int:
 async def loan_holder(bot: Bot, user_id: int, lang: str = "en", loan_date: str = "1405/08/01"):
     """An applicant whose loan arrived on a given date, typed when asked."""
     me = await onboard(
-        bot, user_id, lang=lang, stage="Loan received" if lang == "en" else "تسهیلات گرفته‌ام"
+        bot, user_id, lang=lang, stage="Loan received" if lang == "en" else "وام گرفته‌ام"
     )
-    assert "receive the loan" in me.last or "تسهیلات را" in me.last
+    assert "receive the loan" in me.last or "وام را" in me.last
     await me.send(loan_date)
     return me
 

@@ -94,7 +94,8 @@ def test_a_button_of_an_earlier_message_is_still_pressed(tmp_path: Path) -> None
     )  # fmt: skip
     result, help_block, pressed = blocks[-3:]
     assert button(again)(result)  # numbered under the result itself
-    assert t("help.text").splitlines()[0] in help_block
+    programme = CONTENT.programme.name.fa
+    assert I18N.t("fa", "help.text", programme=programme).splitlines()[0] in help_block
     earlier = next(line for line in help_block.splitlines() if again in line)
     assert earlier.startswith("   ↑ «")
     assert "۱ از ۸" in pressed  # the questions start again

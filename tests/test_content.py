@@ -15,6 +15,7 @@ import yaml
 
 from bot.content.loader import default_content_path, load_content
 from bot.content.model import ID_PATTERN, Content, ContentError, LList, LText
+from bot.core.text import label_width
 
 REPO = Path(__file__).resolve().parent.parent
 CONTENT_PATH = REPO / "locales" / "content.yaml"
@@ -463,7 +464,7 @@ def _unknown_key(d: dict[str, Any]) -> str:
     """A misspelt key."""
     i = _index(d["steps"], "vet_approval")
     d["steps"][i]["only_fro"] = d["steps"][i].pop("only_for")
-    return f"steps[{i}]: unknown key 'only_fro'"
+    return f"steps[{i}].only_fro: no screen shows a field called 'only_fro'"
 
 
 def _missing_section(d: dict[str, Any]) -> str:
@@ -528,6 +529,71 @@ def _reminders_unordered(d: dict[str, Any]) -> str:
     return "schedule.reminder_days: must be increasing, without repeats"
 
 
+def _too_wide(text: dict[str, str], lang: str, label: str) -> str:
+    """Set one language of a button's text to a label too wide for a phone; what is said."""
+    text[lang] = label
+    quoted = f"«{label}»" if lang == "fa" else f"“{label}”"
+    return f"the button label {quoted} has {label_width(label)} characters; a phone cuts"
+
+
+def _field_name_too_wide(d: dict[str, Any]) -> str:
+    """A business field whose name a phone cuts, even on a row of its own."""
+    name = d["fields"][0]["name"]
+    return "fields[0].name.fa: " + _too_wide(
+        name, "fa", "صنایع دستی، هنرهای سنتی و هنرهای تجسمی"
+    )
+
+
+def _county_name_too_wide(d: dict[str, Any]) -> str:
+    """A county whose English name is a sentence."""
+    name = d["counties"][1]["name"]
+    return "counties[1].name.en: " + _too_wide(
+        name, "en", "Fardis, including the villages around it"
+    )
+
+
+def _answer_too_wide(d: dict[str, Any]) -> str:
+    """An eligibility answer that explains itself on the button."""
+    label = d["eligibility"]["questions"][0]["answers"][0]["label"]
+    return "eligibility.questions[0].answers[0].label.fa: " + _too_wide(
+        label, "fa", "بله، شناسنامه و کارت ملی ایرانی دارم"
+    )
+
+
+def _checkin_choice_too_wide(d: dict[str, Any]) -> str:
+    """A check-in choice longer than a row."""
+    label = d["checkin"]["pause_reasons"][3]["label"]
+    return "checkin.pause_reasons[3].label.en: " + _too_wide(
+        label, "en", "Raw materials unavailable or too expensive"
+    )
+
+
+def _faq_question_too_wide(d: dict[str, Any]) -> str:
+    """A FAQ question (a button on the FAQ page) a phone cuts."""
+    q = d["faq"][6]["q"]
+    return "faq[6].q.fa: " + _too_wide(q, "fa", "برای آموزش و مشاوره به کجا مراجعه کنم؟")
+
+
+def _no_before_yes(d: dict[str, Any]) -> str:
+    """An eligibility question offering «خیر» above «بله» (the order issue 10 found)."""
+    i = _index(d["eligibility"]["questions"], "insurance")
+    answers = d["eligibility"]["questions"][i]["answers"]
+    answers.insert(0, answers.pop(_index(answers, "no")))
+    return f'eligibility.questions[{i}].answers: put the "yes" answer before the "no" answer'
+
+
+def _unknown_step_placeholder(d: dict[str, Any]) -> str:
+    """A step text with a placeholder its card does not fill in."""
+    d["steps"][0]["what"] = {"fa": "نام شما: {name}", "en": "Your name: {name}"}
+    return "steps[0].what: {name} would be shown as it is (this text fills in {agency})"
+
+
+def _placeholder_outside_steps(d: dict[str, Any]) -> str:
+    """{agency} where no screen fills it in."""
+    d["faq"][0]["a"] = {"fa": "دستگاه: {agency}", "en": "Agency: {agency}"}
+    return "faq[0].a: {agency} would be shown as it is (this text fills in nothing)"
+
+
 BROKEN: list[Callable[[dict[str, Any]], str]] = [
     _missing_en,
     _empty_fa,
@@ -562,6 +628,14 @@ BROKEN: list[Callable[[dict[str, Any]], str]] = [
     _every_day_quiet,
     _reminder_after_no_answer,
     _reminders_unordered,
+    _field_name_too_wide,
+    _county_name_too_wide,
+    _answer_too_wide,
+    _checkin_choice_too_wide,
+    _faq_question_too_wide,
+    _no_before_yes,
+    _unknown_step_placeholder,
+    _placeholder_outside_steps,
 ]
 
 

@@ -96,7 +96,8 @@ def test_synthetic_table(
     [
         ({}, True, 0, 0),
         ({"nationality": "no"}, False, 1, 0),
-        ({"age": "under18"}, False, 1, 0),
+        ({"age": "under18"}, True, 0, 1),
+        ({"residence": "no"}, True, 0, 1),
         ({"age": "from18"}, True, 0, 1),
         ({"residence": "unsure", "space": "unsure"}, True, 0, 2),
         ({"insurance": "yes"}, True, 0, 1),
@@ -107,7 +108,8 @@ def test_synthetic_table(
     ids=[
         "all_pass",
         "not_iranian",
-        "under_18",
+        "under_18_is_a_warning",
+        "living_elsewhere_is_a_warning",
         "aged_18_19",
         "unsure_twice",
         "insured",

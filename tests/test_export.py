@@ -157,7 +157,7 @@ async def test_persian_headers_and_every_row(
         "شماره همراه", "کد ملی", "شهرستان", "رشته کسب‌وکار", "مرحله", "نمایه کامل است",
         "پیام‌های یادآوری و پیگیری",
     ]  # fmt: skip
-    assert "تاریخ دریافت تسهیلات" in header and "تاریخ دریافت تسهیلات (میلادی)" in header
+    assert "تاریخ دریافت وام" in header and "تاریخ دریافت وام (میلادی)" in header
     assert not [h for h in header if h.isascii()], "a header left in code"
     ids = [row["شناسه"] for row in rows_of(path, "متقاضیان")]
     assert ids == list(range(1, 41))
@@ -189,7 +189,7 @@ async def test_codes_become_the_words_the_bot_shows(
     assert people[1]["شماره همراه"] == "۰۹۱۲۱۲۳۴۵۶۷"  # stored +989121234567
     assert people[0]["شماره همراه"] == "۰۹۱۲۰۰۰۰۰۰۱"
     assert (first["تاریخ ثبت"], first["تاریخ ثبت (میلادی)"]) == _jalali(T0 + 3600)
-    assert (first["تاریخ دریافت تسهیلات"], first["تاریخ دریافت تسهیلات (میلادی)"]) == (
+    assert (first["تاریخ دریافت وام"], first["تاریخ دریافت وام (میلادی)"]) == (
         "1404/07/13", "2025-10-05"
     )  # fmt: skip
     assert people[6]["نام و نام خانوادگی"] == "=1+2"  # text, never a formula

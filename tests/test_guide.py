@@ -136,17 +136,41 @@ async def test_eligibility_stale_and_forged_answers(bot: Bot) -> None:
     assert user.state == "elig" and user.state_data["answers"] == {first.id: first.answers[0].id}
 
 
+#: A phone shows about this many lines of a message at once, of about LINE_WIDTH characters.
+SCREEN_LINES, LINE_WIDTH = 26, 38
+
+
+def screen_lines(text: str) -> int:
+    """How many lines a text takes on a narrow phone, each line wrapped at LINE_WIDTH."""
+    return sum(max(1, -(-len(line) // LINE_WIDTH)) for line in text.splitlines())
+
+
 async def test_loans_and_contact_pages(bot: Bot) -> None:
-    """Loans and Ask a question read from the content, with Persian digits for Persian users."""
+    """The loan page fits one phone screen (14 lines, the 1404 caveat once, «تسهیلات» explained
+    once); Ask a question shows the secretariat, the hours and the portals from the content."""
     me = await onboard(bot, 608)
-    await me.press("💰 تسهیلات")
-    assert bot.svc.content.loans.intro.fa in me.last
+    content = bot.svc.content
+    await me.press("💰 وام")
+    page = me.last
+    lines = page.splitlines()
+    assert lines[0] == "💰 وام مشاغل خانگی" and content.loans.intro.fa in page
+    assert [f"• {fact}" for fact in content.loans.facts.fa] == lines[4:7]
+    assert "مراحل: ثبت درخواست ← کارگروه شهرستان ← کمیته فنی ← معرفی به بانک عامل" in lines
+    assert len(lines) <= 14 and screen_lines(page) <= SCREEN_LINES, page
+    assert page.count("۱۴۰۴") == 1 and page.count("تسهیلات") == 1
     replies = await me.press("💬 پرسش از کارشناس")
     assert len(replies) == 1  # the contact and the invitation to write, in one message
-    assert "۶۶۷۴۷۷۴۷" in me.last and "پرسشتان را بنویسید" in me.last
+    page = me.last
+    assert "🏛 دبیرخانه طرح در جهاد دانشگاهی\nمعاونت آموزش و کارآفرینی جهاد دانشگاهی" in page
+    assert "☎️ تلفن: ۰۲۱-۶۶۷۴۷۷۴۷\n🕘 ساعت پاسخ‌گویی به‌طور رسمی اعلام نشده است." in page
+    assert "🌐 سامانه مشاغل خانگی: https://smkh.mcls.gov.ir" in page
+    mojavez = content.portal("mojavez")
+    assert mojavez is not None and mojavez.note is not None
+    assert f"🌐 درگاه ملی مجوزهای کشور: https://mojavez.ir\n{mojavez.note.fa}" in page
+    assert "پرسشتان را بنویسید" in page
     await me.send("/cancel")
     await me.press("❔ پرسش‌های رایج")
-    faq = bot.svc.content.faq[0]
+    faq = content.faq[0]
     await me.press(faq.q.fa)
     assert faq.a.fa in me.last
 
@@ -212,7 +236,7 @@ async def test_the_faq_is_in_the_menu_and_in_help(bot: Bot) -> None:
     assert rows == [
         ["📋 مراحل مجوز", "📈 پیشرفت من"],
         ["✅ آیا واجد شرایطم؟"],
-        ["💰 تسهیلات", "❔ پرسش‌های رایج"],
+        ["💰 وام", "❔ پرسش‌های رایج"],
         ["💬 پرسش از کارشناس"],
         ["⚙️ تنظیمات", "❓ راهنما"],
     ]  # two to a row only where both labels are short enough for a narrow phone

@@ -104,7 +104,7 @@ async def test_question_card_reply_and_close(desk: Bot) -> None:
         ADMIN, card.message_id, "tk:close:1", chat_id=STAFF_CHAT, enqueue=False
     )
     await desk.app.process_update(Update.de_json(press, desk.app.bot))
-    assert "بسته شد توسط" in desk.emulator._find(STAFF_CHAT, card.message_id).content
+    assert "این پرسش را بست" in desk.emulator._find(STAFF_CHAT, card.message_id).content
     await deliver(desk)
     assert "بسته شد" in me.last
     rows = await desk.svc.db.fetchall("SELECT direction, kind FROM ticket_messages ORDER BY id")

@@ -12,7 +12,7 @@ from tests.conftest import Bot
 from tests.test_checkins import deliver, loan_holder
 from tests.test_onboarding import onboard
 
-STAGES = ["فقط ایده دارم", "درخواست مجوز در جریان است", "مجوز گرفته‌ام", "تسهیلات گرفته‌ام",
+STAGES = ["فقط ایده دارم", "درخواست مجوز در جریان است", "مجوز گرفته‌ام", "وام گرفته‌ام",
           "کسب‌وکارم فعال است", "✖️ انصراف"]  # fmt: skip
 
 
@@ -133,7 +133,7 @@ async def test_checkin_restart_date_has_its_choices_as_keys_then_the_menu(bot: B
     await deliver(bot)
     await me.press("⏸ فعلاً متوقف است")
     await me.press(bot.svc.content.checkin.pause_reasons[0].label.fa)
-    assert "کی دوباره شروع می‌کنید" in me.last
+    assert "چه زمانی دوباره شروع می‌کنید" in me.last
     assert me.reply_keyboard == ["حدود یک ماه دیگر", "حدود سه ماه دیگر", "حدود شش ماه دیگر"]
     await me.send("۱۴۰۵/۰۱/۰۱")  # in the past: asked again, same keys
     assert "گذشته است" in me.last and len(me.reply_keyboard) == 3
@@ -174,7 +174,7 @@ async def test_a_menu_label_typed_during_a_question_gives_the_menu_back(bot: Bot
     and the keyboard becomes the menu's again."""
     me = await onboard(bot, 771, stage="مجوز گرفته‌ام")
     assert me.reply_keyboard == ["📅 امروز"]
-    await me.send("💰 تسهیلات")
+    await me.send("💰 وام")
     assert bot.svc.content.loans.intro.fa in me.last
     assert me.reply_keyboard == main_menu(bot)
 

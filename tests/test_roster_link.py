@@ -24,7 +24,7 @@ ZAHRA = RosterRecord(
 REZA = RosterRecord(
     "1234567891", "رضا کریمی", "+989351112233", "karaj", "handicrafts", "2026-09-01", "2026-11-10"
 )
-FOUND_LOAN = "📋 طبق فهرست طرح، تسهیلات شما در ۱۴۰۳/۰۵/۱۲ پرداخت شده است."
+FOUND_LOAN = "📋 طبق فهرست طرح، وام شما در ۱۴۰۳/۰۵/۱۲ پرداخت شده است."
 WRONG = "❌ این درست نیست"
 
 
@@ -85,9 +85,9 @@ async def test_own_contact_links_and_says_what_the_list_says(bot: Bot) -> None:
     assert "کارشناسان طرح بررسی کنند" in found.content
     assert "کد ملی" in me.last and "پرسش ۳ از ۶" in me.last
     await me.send("0012345679")
-    assert "الان در کدام مرحله هستید؟" in me.last  # county and field came from the list
-    assert "(مقدار فعلی: تسهیلات گرفته‌ام)" in me.last
-    await me.press("تسهیلات گرفته‌ام")
+    assert "اکنون در کدام مرحله هستید؟" in me.last  # county and field came from the list
+    assert "(مقدار فعلی: وام گرفته‌ام)" in me.last
+    await me.press("وام گرفته‌ام")
     assert "در چه تاریخی" not in "\n".join(m.content for m in me.history[-3:])
     assert "📍 شهرستان: فردیس" in "\n".join(m.content for m in me.history[-3:])
 
@@ -144,7 +144,7 @@ async def _typed_transcript(bot: Bot, user_id: int) -> list[tuple[str, list[str]
     await me.send("0012345679")
     await me.press("فردیس")
     await me.press("تولید خانگی مواد غذایی")
-    await me.press("تسهیلات گرفته‌ام")
+    await me.press("وام گرفته‌ام")
     await me.send("۱۴۰۳/۰۵/۲۰")
     return [(m.content, [b["text"] for b in m.inline_buttons()]) for m in me.history]
 
@@ -188,16 +188,16 @@ async def test_personal_link_yes_links_and_asks_only_what_the_list_lacks(bot: Bo
     assert "رضا" not in me.last and "فهرست طرح" in me.last  # the privacy notice says it
     await me.press("priv:yes")
     assert "این پیوند دعوت برای «رضا کریمی» است. شما رضا کریمی هستید؟" in me.last
-    assert me.buttons == ["✅ بله، خودم هستم", "❌ نه، من نیستم"]
+    assert me.buttons == ["✅ بله، خودم هستم", "❌ خیر، من نیستم"]
     await me.press("✅ بله، خودم هستم")
     said = "\n".join(m.content for m in me.history[-2:])
     assert (
-        "طبق فهرست طرح، مجوز شما در ۱۴۰۵/۰۶/۱۰ صادر شده و تسهیلات شما در ۱۴۰۵/۰۸/۱۹ "
+        "طبق فهرست طرح، مجوز شما در ۱۴۰۵/۰۶/۱۰ صادر شده و وام شما در ۱۴۰۵/۰۸/۱۹ "
         "پرداخت شده است." in said
     )
     assert "کد ملی" in me.last
     await me.press("رد شدن")
-    assert "الان در کدام مرحله هستید؟" in me.last
+    assert "اکنون در کدام مرحله هستید؟" in me.last
     await me.press("کسب‌وکارم فعال است")
     assert "کسب‌وکارتان از چه تاریخی فعال است" in me.last  # not on the list: theirs to say
     user = await stored(bot, 605)
@@ -260,7 +260,7 @@ async def test_used_revoked_and_unknown_links_answer_alike_and_show_nothing(bot:
     assert "نام و نام خانوادگی" in visitor.last
 
     again = await reza.send(f"/start {reza_token}")
-    assert invalid not in again[0].content and "خوش برگشتید" in again[0].content
+    assert invalid not in again[0].content and "دوباره خوش آمدید!" in again[0].content
     assert (await row(bot, REZA.national_code)).user_pk == (await stored(bot, 607)).id
 
 
@@ -279,7 +279,7 @@ async def test_checkins_follow_the_official_loan_date_and_answers_keep_their_sou
     await me.press("رد شدن")
     await me.press("کرج")
     await me.press("صنایع دستی و هنرهای سنتی")
-    await me.press("تسهیلات گرفته‌ام")
+    await me.press("وام گرفته‌ام")
     await me.send("۱۴۰۵/۰۸/۰۱")
     assert (await stored(bot, 612)).dates_from == "self"
 
@@ -290,14 +290,14 @@ async def test_checkins_follow_the_official_loan_date_and_answers_keep_their_sou
         await (self_reported.press(text) if text == "رد شدن" else self_reported.send(text))
     await self_reported.press("کرج")
     await self_reported.press("صنایع دستی و هنرهای سنتی")
-    await self_reported.press("تسهیلات گرفته‌ام")
+    await self_reported.press("وام گرفته‌ام")
     await self_reported.send("۱۴۰۵/۰۸/۱۹")
 
     await me.press_data("pf:mobile")
     replies = await me.share_contact("989351112233")
     found = "\n".join(m.content for m in replies)
-    assert "تسهیلات شما در ۱۴۰۵/۰۸/۱۹ پرداخت شده است" in found
-    assert "شما پیش‌تر تاریخ تسهیلات را ۱۴۰۵/۰۸/۰۱ گفته بودید" in found
+    assert "وام شما در ۱۴۰۵/۰۸/۱۹ پرداخت شده است" in found
+    assert "شما پیش‌تر تاریخ وام را ۱۴۰۵/۰۸/۰۱ گفته بودید" in found
     user = await stored(bot, 612)
     assert (user.loan_on, user.permit_on, user.dates_from) == (
         "2026-11-10", "2026-09-01", "roster"
@@ -329,11 +329,11 @@ async def test_the_lists_dates_are_not_corrected_or_undone_by_the_person(bot: Bo
     await me.send("زهرا احمدی")
     await me.share_contact("989121234567")
     await me.press("رد شدن")
-    await me.press("تسهیلات گرفته‌ام")
+    await me.press("وام گرفته‌ام")
     replies = await me.press_data("set:dates")
     note = replies[0]
     assert "این تاریخ‌ها از فهرست طرح است" in note.content
-    assert "تسهیلات: ۱۴۰۳/۰۵/۱۲" in note.content
+    assert "وام: ۱۴۰۳/۰۵/۱۲" in note.content
     assert [b["text"] for b in note.inline_buttons()] == [WRONG]
     assert "مجوزتان در چه تاریخی صادر شد" in me.last  # the list has no permit date: theirs
     await me.press("رد شدن")

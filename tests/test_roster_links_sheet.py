@@ -111,7 +111,7 @@ async def test_staff_export_the_links_of_those_still_to_invite(desk: Bot) -> Non
     assert "پیوند شخصی دعوت ۱ نفر" in caption
     table = _rows(data)
     assert table[0] == [
-        "کد ملی", "نام", "همراه", "شهرستان", "رشته", "پیوند تلگرام", "متن پیامک", "نویسه‌ها"
+        "کد ملی", "نام", "همراه", "شهرستان", "رشته", "پیوند تلگرام", "متن پیامک", "تعداد حرف‌ها"
     ]
     link = f"https://t.me/homebiz_test_bot?start={rows[REZA.national_code].link_token}"
     sms = f"مشاغل خانگی: {link}"

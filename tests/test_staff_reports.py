@@ -168,8 +168,8 @@ async def test_export_cells_are_the_words_the_applicant_saw(desk: Bot) -> None:
     assert [person[k] for k in ("پیام‌رسان", "زبان", "شهرستان", "رشته کسب‌وکار", "مرحله")] == [
         "تلگرام", "فارسی", "کرج", "صنایع دستی و هنرهای سنتی", "کسب‌وکارم فعال است",
     ]  # fmt: skip  (answering "operating" moved her stage forward)
-    assert person["تاریخ دریافت تسهیلات"] == "1405/08/01"
-    assert person["تاریخ دریافت تسهیلات (میلادی)"] == "2026-10-23"
+    assert person["تاریخ دریافت وام"] == "1405/08/01"
+    assert person["تاریخ دریافت وام (میلادی)"] == "2026-10-23"
     assert (person["آخرین پاسخ پیگیری"], people[32]["آخرین پاسخ پیگیری"]) == (
         "فعال", "فعال با مشکل"
     )  # fmt: skip

@@ -45,7 +45,7 @@ async def test_applying_marks_registration_done(bot: Bot) -> None:
     assert any("✅ ۱ مرحله که پشت سر گذاشته‌اید" in m.content for m in me.history[-2:])
     await me.press("📈 پیشرفت من")
     assert "▰▱▱ ۱ از ۳" in me.last and "✅ ثبت‌نام در سامانه مشاغل خانگی\n" in me.last
-    assert "👉 قدم بعدی: بررسی و امضای اول دستگاه صادرکننده" in me.last
+    assert "👉 مرحله بعدی: بررسی و امضای اول دستگاه صادرکننده" in me.last
 
 
 async def test_finishing_steps_and_milestones_moves_the_stage_forward(bot: Bot) -> None:
@@ -62,7 +62,7 @@ async def test_finishing_steps_and_milestones_moves_the_stage_forward(bot: Bot) 
         if step.milestone:
             await me.send("۱۴۰۵/۰۸/۲۰" if step.milestone == "permit_issued" else "۱۴۰۵/۰۹/۰۱")
             assert await stage_of(bot, 722) == ("permit" if step.id == "permit_issued" else "loan")
-    assert await profile_says(me) == "🚩 مرحله: تسهیلات گرفته‌ام"
+    assert await profile_says(me) == "🚩 مرحله: وام گرفته‌ام"
     assert (await ReportRepo(bot.svc.db.reader()).by_stage()).get("loan") == 1
 
     bot.clock.advance(days=41)  # a Saturday, in the sending window
@@ -75,7 +75,7 @@ async def test_finishing_steps_and_milestones_moves_the_stage_forward(bot: Bot) 
 
 async def test_a_step_done_never_moves_the_stage_back(bot: Bot) -> None:
     """Someone at "loan" who marks an early step done keeps their stage."""
-    me = await onboard(bot, 723, stage="تسهیلات گرفته‌ام")
+    me = await onboard(bot, 723, stage="وام گرفته‌ام")
     await me.press("📅 امروز")
     await me.press_data("st:undo:register_system")
     await me.press_data("st:done:register_system")
@@ -100,7 +100,7 @@ async def test_forward_correction_marks_steps_and_asks_the_date(bot: Bot) -> Non
 async def test_backward_correction_keeps_steps_and_says_how_to_unmark(bot: Bot) -> None:
     """Settings: loan → applying asks nothing; it says the steps stay done and how to un-mark
     one; they stay done, and the next step done does not drag the stage anywhere."""
-    me = await onboard(bot, 725, stage="تسهیلات گرفته‌ام")
+    me = await onboard(bot, 725, stage="وام گرفته‌ام")
     await me.send("۱۴۰۵/۰۸/۰۱")
     person = await bot.svc.users.find("telegram", 725)
     assert person is not None

@@ -312,6 +312,12 @@ def test_pair_rows_keeps_order_and_gives_long_labels_a_row() -> None:
     assert pair_rows([]) == []
 
 
+def test_pair_rows_lays_out_buttons_by_their_label() -> None:
+    """Buttons that are (label, data) pairs are laid out by the label and kept whole."""
+    buttons = [("کرج", "c:1"), ("فردیس", "c:2"), ("خدمات رایانه‌ای و دیجیتال", "f:6"), ("x", "x")]
+    assert pair_rows(buttons, label=lambda b: b[0]) == [buttons[:2], [buttons[2]], [buttons[3]]]
+
+
 @given(st.lists(st.text(max_size=30), max_size=12))
 def test_pair_rows_never_pairs_a_wide_label(labels: list[str]) -> None:
     """Every label appears once, in order; paired labels all fit."""

@@ -15,6 +15,7 @@ from bot.content.model import (
     ID_PATTERN,
     MILESTONES,
     OUTCOMES,
+    STEP_FILLS,
     TRACK_MILESTONES,
     TRACKS,
     WEEKDAYS,
@@ -38,6 +39,7 @@ from bot.content.model import (
     ScheduleSettings,
     Step,
 )
+from bot.core.text import ROW_WIDTH, label_width
 from bot.core.yaml_errors import describe_yaml_error
 
 _MISSING: Any = object()
@@ -141,8 +143,13 @@ class _Reader:
         allowed = (*required, *optional)
         for name in value:
             if name not in allowed:
-                expected = ", ".join(allowed)
-                self.problem(key, f"unknown key {name!r} (expected: {expected})", value)
+                shown = ", ".join(allowed)
+                self.problem(
+                    _join(key, str(name)),
+                    f"no screen shows a field called {name!r}, so editing it would change"
+                    f" nothing; remove it or correct its name (the fields here: {shown})",
+                    value,
+                )
         for name in required:
             if name not in value:
                 self.problem(_join(key, name), "missing", value)
@@ -206,8 +213,8 @@ class _Reader:
             self.problem(key, f"empty text in language {lang!r}", value)
         return text.translate(_ARABIC_TO_PERSIAN) if lang == "fa" else text
 
-    def ltext(self, value: Any, key: str) -> LText:
-        """An LText {fa, en}."""
+    def ltext(self, value: Any, key: str, fills: frozenset[str] = frozenset()) -> LText:
+        """An LText {fa, en}; fills are the {placeholders} its screen fills in (none by default)."""
         if value is _MISSING:
             return LText("", "")
         if not isinstance(value, dict):
@@ -218,6 +225,27 @@ class _Reader:
             fa=self._language_text(value, "fa", key), en=self._language_text(value, "en", key)
         )
         self.same_placeholders(text.fa, text.en, key, value)
+        in_fa, in_en = set(_PLACEHOLDER_RE.findall(text.fa)), set(_PLACEHOLDER_RE.findall(text.en))
+        written = in_fa & in_en if text.fa and text.en else in_fa | in_en  # one language: said
+        for name in sorted(written - fills):
+            filled = ", ".join(f"{{{n}}}" for n in sorted(fills)) or "nothing"
+            self.problem(
+                key, f"{{{name}}} would be shown as it is (this text fills in {filled})", value
+            )
+        return text
+
+    def label(self, value: Any, key: str) -> LText:
+        """An LText shown on a button: in each language it must fit a row on a narrow phone."""
+        text = self.ltext(value, key)
+        for lang, shown, quoted in (("fa", text.fa, "«{}»"), ("en", text.en, "“{}”")):
+            width = label_width(shown)
+            if width > ROW_WIDTH:
+                self.problem(
+                    f"{key}.{lang}",
+                    f"the button label {quoted.format(shown)} has {width} characters; a phone"
+                    f" cuts a button wider than {ROW_WIDTH}: shorten it",
+                    value,
+                )
         return text
 
     def same_placeholders(self, fa: str, en: str, key: str, where: Any) -> None:
@@ -371,7 +399,7 @@ def _counties(r: _Reader, value: Any) -> tuple[County, ...]:
 
     def build(m: dict[str, Any], key: str, raw: Any) -> County:
         """One county."""
-        return County(id=_id(m), name=r.ltext(m["name"], f"{key}.name"))
+        return County(id=_id(m), name=r.label(m["name"], f"{key}.name"))
 
     return r.items(value, "counties", build, ("name",))
 
@@ -394,7 +422,7 @@ def _fields(r: _Reader, value: Any) -> tuple[Field, ...]:
         """One business field."""
         return Field(
             id=_id(m),
-            name=r.ltext(m["name"], f"{key}.name"),
+            name=r.label(m["name"], f"{key}.name"),
             agency=r.ltext(m["agency"], f"{key}.agency"),
             extra_steps=_id_list(r, m["extra_steps"], f"{key}.extra_steps"),
             note=r.optional_ltext(m["note"], f"{key}.note"),
@@ -428,8 +456,8 @@ def _steps(r: _Reader, value: Any) -> tuple[Step, ...]:
         return Step(
             id=_id(m),
             title=r.ltext(m["title"], f"{key}.title"),
-            what=r.ltext(m["what"], f"{key}.what"),
-            where=r.ltext(m["where"], f"{key}.where"),
+            what=r.ltext(m["what"], f"{key}.what", STEP_FILLS),
+            where=r.ltext(m["where"], f"{key}.where", STEP_FILLS),
             documents=r.llist(m["documents"], f"{key}.documents"),
             duration=r.ltext(m["duration"], f"{key}.duration"),
             help=r.ltext(m["help"], f"{key}.help"),
@@ -459,7 +487,7 @@ def _answers(r: _Reader, value: Any, key: str) -> tuple[Answer, ...]:
             r.problem(f"{akey}.reason", f"missing: a {outcome} answer needs a reason", raw)
         return Answer(
             id=_id(m),
-            label=r.ltext(m["label"], f"{akey}.label"),
+            label=r.label(m["label"], f"{akey}.label"),
             outcome=outcome if isinstance(outcome, str) else "",
             reason=reason,
         )
@@ -467,6 +495,14 @@ def _answers(r: _Reader, value: Any, key: str) -> tuple[Answer, ...]:
     answers = r.items(value, key, build, ("label", "outcome"), ("reason",), non_empty=False)
     if isinstance(value, list) and len(value) < 2:
         r.problem(key, f"a question needs at least 2 answers, found {len(value)}", value)
+    ids = [a.id for a in answers]
+    if "yes" in ids and "no" in ids and ids.index("no") < ids.index("yes"):
+        r.problem(
+            key,
+            'put the "yes" answer before the "no" answer, as in every other question'
+            " (people tap by where the button is)",
+            value,
+        )
     return answers
 
 
@@ -511,7 +547,7 @@ def _faq(r: _Reader, value: Any) -> tuple[FaqItem, ...]:
 
     def build(m: dict[str, Any], key: str, raw: Any) -> FaqItem:
         """One FAQ entry."""
-        return FaqItem(id=_id(m), q=r.ltext(m["q"], f"{key}.q"), a=r.ltext(m["a"], f"{key}.a"))
+        return FaqItem(id=_id(m), q=r.label(m["q"], f"{key}.q"), a=r.ltext(m["a"], f"{key}.a"))
 
     return r.items(value, "faq", build, ("q", "a"), non_empty=False)
 
@@ -522,7 +558,7 @@ def _choices(r: _Reader, value: Any, key: str, *, with_help: bool) -> tuple[Choi
     def build(m: dict[str, Any], ckey: str, raw: Any) -> Choice:
         """One choice."""
         help_text = r.ltext(m["help"], f"{ckey}.help") if with_help else None
-        return Choice(id=_id(m), label=r.ltext(m["label"], f"{ckey}.label"), help=help_text)
+        return Choice(id=_id(m), label=r.label(m["label"], f"{ckey}.label"), help=help_text)
 
     return r.items(value, key, build, ("label", "help") if with_help else ("label",))
 

@@ -12,6 +12,7 @@ __all__ = (
     "ID_PATTERN",
     "MILESTONES",
     "OUTCOMES",
+    "STEP_FILLS",
     "TRACKS",
     "TRACK_MILESTONES",
     "WEEKDAYS",
@@ -42,6 +43,8 @@ ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
 OUTCOMES = ("pass", "fail", "warn")
 #: The steps follow-up check-ins are timed from.
 MILESTONES = ("permit_issued", "loan_received")
+#: What a step's "what" and "where" may hold: {agency}, the issuing agency of the person's field.
+STEP_FILLS = frozenset({"agency"})
 #: The two tracks of steps, in order: the permit, then the loan. Each ends with its milestone.
 TRACKS = ("permit", "loan")
 #: The milestone that closes each track.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 __all__ = [
     "compact_digits",
@@ -70,6 +72,11 @@ _MAX_PASSES = 5
 #: A button label wider than this many characters gets a row of its own: two such labels side
 #: by side are cut on a narrow phone (issue 10 measured ~14 as the edge).
 PAIR_WIDTH = 14
+#: The widest label a row of its own shows whole on a narrow phone: two paired labels and the
+#: gap between them. The content check refuses a button label wider than this.
+ROW_WIDTH = 2 * PAIR_WIDTH + 4
+
+_Item = TypeVar("_Item")
 
 
 def to_latin_digits(s: str) -> str:
@@ -243,16 +250,22 @@ def label_width(label: str) -> int:
     )
 
 
-def pair_rows(labels: list[str], width: int = PAIR_WIDTH) -> list[list[str]]:
-    """Lay labels out two to a row, in order; a label wider than ``width`` gets a row alone."""
-    rows: list[list[str]] = []
+def pair_rows(
+    items: Sequence[_Item],
+    width: int = PAIR_WIDTH,
+    *,
+    label: Callable[[_Item], str] = str,
+) -> list[list[_Item]]:
+    """Lay buttons out two to a row, in order; one whose label is wider than ``width`` gets a
+    row alone. ``label`` gives an item's label (the item itself for plain labels)."""
+    rows: list[list[_Item]] = []
     i = 0
-    while i < len(labels):
-        pair = labels[i : i + 2]
-        if len(pair) == 2 and all(label_width(label) <= width for label in pair):
+    while i < len(items):
+        pair = list(items[i : i + 2])
+        if len(pair) == 2 and all(label_width(label(item)) <= width for item in pair):
             rows.append(pair)
             i += 2
         else:
-            rows.append([labels[i]])
+            rows.append([items[i]])
             i += 1
     return rows

@@ -1,9 +1,10 @@
 """The roster spreadsheet's columns: the template staff fill, and finding them again in a file.
 
-The header words live in the locale files (``roster_import.column.*`` is the template's header,
-``roster_import.aliases.*`` other words staff use, separated by "|"); every language's words are
-accepted whatever the staff member's language. A header may sit below a title row, span two
-rows (a merged "loan" cell above "date" and "amount") and have its columns in any order.
+A column is recognised by the template's header in any language (``roster_import.column.*`` in
+the locale files) or by one of ALIASES, the other words county offices head these columns
+with; spaces, ZWNJ, "(…)", "*" and Arabic ي/ك do not matter. A header may sit below a title
+row, span two rows (a merged "loan" cell above "date" and "amount") and have its columns in
+any order.
 """
 
 from __future__ import annotations
@@ -19,12 +20,64 @@ from bot.roster.model import COLUMNS, REQUIRED
 from bot.roster.reader import Cell, Row
 from bot.staffdesk.xlsx import XlsxWriter
 
-__all__ = ["HEADER_ROWS", "Header", "HeaderWords", "find_header", "header_key", "write_template"]
+__all__ = [
+    "ALIASES",
+    "HEADER_ROWS",
+    "Header",
+    "HeaderWords",
+    "find_header",
+    "header_key",
+    "write_template",
+]
 
 #: The header must be within the first rows with a value (a title or two may come first).
 HEADER_ROWS = 10
 #: Columns kept as text in the template, so Excel keeps their leading zeros and slashes.
 TEXT_COLUMNS = ("national_code", "mobile", "permit_on", "loan_on", "case_no")
+#: Other headers staff lists use for each column (read, never shown: the official files' words,
+#: «تسهیلات» among them, whatever the bot's own voice says).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "national_code": (
+        "کد ملی متقاضی", "شماره ملی", "کد ملی وام گیرنده", "national id", "national no",
+        "nid", "code melli", "melli code", "id number",
+    ),
+    "full_name": (
+        "نام", "نام کامل", "نام متقاضی", "نام و نام خانوادگی متقاضی", "نام ونام خانوادگی",
+        "متقاضی", "نام وام گیرنده", "name", "name and surname", "first and last name",
+        "applicant", "applicant name",
+    ),
+    "mobile": (
+        "موبایل", "شماره موبایل", "شماره همراه", "همراه", "تلفن", "شماره تلفن", "شماره تماس",
+        "تلفن تماس", "شماره تلفن همراه", "mobile number", "mobile phone", "cell", "cell phone",
+        "cellphone", "phone", "phone number", "telephone",
+    ),
+    "county": ("شهر", "نام شهرستان", "محل اجرا", "شهرستان محل اجرا", "city", "town",
+               "county name", "township"),
+    "field": (
+        "رشته شغلی", "عنوان رشته", "زمینه فعالیت", "عنوان شغل", "شغل", "رشته فعالیت",
+        "نوع فعالیت", "عنوان طرح", "business field", "field of activity", "activity",
+        "occupation", "job", "business",
+    ),
+    "permit_on": (
+        "تاریخ مجوز", "تاریخ صدور", "تاریخ صدور پروانه", "تاریخ پروانه", "مجوز",
+        "permit issued", "permit issue date", "date of permit", "licence date", "license date",
+        "permit",
+    ),
+    "loan_on": (
+        "تاریخ وام", "تاریخ پرداخت", "تاریخ پرداخت تسهیلات", "تاریخ تسهیلات",
+        "تاریخ دریافت وام", "تاریخ دریافت تسهیلات", "تاریخ واریز", "loan paid",
+        "loan payment date", "date of loan", "loan received", "payment date", "loan",
+    ),
+    "loan_amount": (
+        "مبلغ", "مبلغ تسهیلات", "مبلغ پرداختی", "مبلغ وام پرداختی", "مبلغ تسهیلات پرداختی",
+        "amount", "amount of loan", "sum", "amount in rials",
+    ),
+    "bank": ("بانک", "نام بانک", "بانک عامل پرداخت", "bank", "lending bank", "bank name"),
+    "case_no": (
+        "پرونده", "کد پرونده", "شماره پرونده متقاضی", "کد رهگیری", "شماره رهگیری", "case",
+        "case no", "file number", "file no", "reference", "reference number", "tracking code",
+    ),
+}  # fmt: skip
 _BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _DROP = str.maketrans("", "", " " + ZWNJ + "*:.-_/#")
 
@@ -41,14 +94,15 @@ class HeaderWords:
     """Every accepted header word, in every language, by its key."""
 
     def __init__(self, i18n: I18n) -> None:
-        """Collect the template headers and their aliases from the locale files."""
+        """Collect the template's headers in every language, then the aliases."""
         self.columns: dict[str, str] = {}
         for name in COLUMNS:
             for lang in i18n.languages:
-                words = [i18n.t(lang, f"roster_import.column.{name}")]
-                words += i18n.t(lang, f"roster_import.aliases.{name}").split("|")
-                for word in words:
-                    self.columns.setdefault(header_key(word), name)
+                header = i18n.t(lang, f"roster_import.column.{name}")
+                self.columns.setdefault(header_key(header), name)
+        for name in COLUMNS:
+            for word in ALIASES[name]:
+                self.columns.setdefault(header_key(word), name)
         self.columns.pop("", None)
 
     def column(self, *texts: Cell) -> str | None:

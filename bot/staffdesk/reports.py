@@ -83,7 +83,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "stage.idea": "فقط ایده دارم",
         "stage.applying": "درخواست مجوز در جریان است",
         "stage.permit": "مجوز گرفته‌ام",
-        "stage.loan": "تسهیلات گرفته‌ام",
+        "stage.loan": "وام گرفته‌ام",
         "stage.operating": "کسب‌وکارم فعال است",
     },
     "en": {

@@ -1,4 +1,4 @@
--- Schema 13: roster imports. A file is read into staging rows first (the dry run); nothing
+-- Schema 14: roster imports. A file is read into staging rows first (the dry run); nothing
 -- reaches `roster` until the staff member confirms, and then chunk by chunk, each chunk a short
 -- transaction that moves the import's cursor (a restart continues where it stopped). Staging
 -- rows and problems hold personal data only until the import is committed or discarded; the
