@@ -101,8 +101,8 @@ def test_synthetic_table(
         ({"age": "from18"}, True, 0, 1),
         ({"residence": "unsure", "space": "unsure"}, True, 0, 2),
         ({"insurance": "yes"}, True, 0, 1),
-        ({"prior_loan": "yes"}, False, 1, 0),
-        ({"prior_loan": "yes", "skill": "willing", "military": "na"}, False, 1, 1),
+        ({"prior_loan": "yes"}, True, 0, 1),
+        ({"prior_loan": "yes", "nationality": "no", "skill": "willing"}, False, 1, 2),
         ({"nationality": "no", "space": "no", "insurance": "unsure"}, False, 2, 1),
     ],
     ids=[
@@ -113,8 +113,8 @@ def test_synthetic_table(
         "aged_18_19",
         "unsure_twice",
         "insured",
-        "prior_loan",
-        "loan_fail_and_warning",
+        "prior_loan_rules_out_the_loan_only",
+        "fail_and_warnings",
         "two_failures",
     ],
 )

@@ -111,7 +111,7 @@ async def test_eligibility_questionnaire_lists_reasons(bot: Bot) -> None:
     failing = None
     for question in questions:
         answer = question.answers[0]
-        if question.id == "prior_loan":
+        if question.id == "nationality":
             answer = next(a for a in question.answers if a.outcome == "fail")
             failing = answer
         await me.press(f"el:{question.id}:{answer.id}")

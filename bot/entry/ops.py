@@ -123,10 +123,11 @@ async def outbox_counts(settings: Settings) -> list[str]:
         counts = await repo.counts()
         kinds = sorted({k for k, _ in counts})
         statuses = ("pending", "sending", "sent", "failed", "cancelled")
-        lines = [f"{'kind':10}" + "".join(f"{s:>10}" for s in statuses)]
+        width = max([len("kind"), *map(len, kinds)]) + 2  # safir_reminder is 14 long
+        lines = [f"{'kind':{width}}" + "".join(f"{s:>10}" for s in statuses)]
         for kind in kinds:
             lines.append(
-                f"{kind:10}" + "".join(f"{counts.get((kind, s), 0):>10}" for s in statuses)
+                f"{kind:{width}}" + "".join(f"{counts.get((kind, s), 0):>10}" for s in statuses)
             )
         flood = await repo.failed_by_flood_waits()
         if flood:
