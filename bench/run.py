@@ -17,6 +17,7 @@ from pathlib import Path
 from bench import audience as audience_bench
 from bench import broadcast, exports, history, strict, sweep, updates
 from bench import process as proc
+from bench import roster_import as roster_bench
 from bench.common import (
     FULL,
     LOGS,
@@ -63,6 +64,14 @@ REMEDIES: dict[str, list[str]] = {
         "Over HTTP the limit is the HTTP client's CPU per request (the two transports' lines); "
         "the fake Bot API process shares the machine's two cores with the bot.",
     ],
+    "roster": [
+        "Where a roster row's time goes: the bot's own validators (a full name's normalisation "
+        "is the largest part; counties, fields, dates and banks repeat and are checked once "
+        "each), then staging (an indexed insert per row), then the commit's upserts. The XLSX "
+        "reader is the next largest part: bench/roster_import.py prints it beside openpyxl.",
+        "Peak memory beyond the CSV's is the workbook's shared-string table, which a reader "
+        "must hold whole (packed into one buffer here).",
+    ],
     "process": [
         "Replies missing or slow while a broadcast starts point at the database held by the "
         "queueing (see the slow statements the bot logged) or at the pacer's bot-wide window; "
@@ -86,6 +95,13 @@ async def run_updates(scale: Scale, workdir: Path) -> list[Section]:
     return [await updates.run(scale, workdir)]
 
 
+async def run_roster(scale: Scale, workdir: Path) -> list[Section]:
+    """Only the roster import benchmark (``--only roster``)."""
+    section = Section("Roster import", "roster")
+    await _guard(section, lambda: roster_bench.run(scale, workdir, section))
+    return [section]
+
+
 async def run_all(scale: Scale, workdir: Path) -> list[Section]:
     """Every benchmark; the sections they filled, in the issues' order."""
     # The in-process big-database benchmarks run first, then the real process on the same file,
@@ -96,6 +112,7 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
     capacity = Section("Outbox sender capacity with the limits lifted", "capacity")
     process = Section("`homebiz run` with a million applicants", "process")
     staff = Section("Staff exports", "exports")
+    roster = Section("Roster import", "roster")
     trip = Section("database round trip")
     print(f"\n== {big.title} ==", flush=True)
     svc: Services | None = None
@@ -121,6 +138,8 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
         await _guard(process, lambda: proc.everyone_while_chatting(db, scale, workdir, process))
     size = 100_000 if scale.name == "full" else 10_000
     await _guard(staff, lambda: exports.exports(workdir, staff, applicants=size))
+    print(f"\n== {roster.title} ==", flush=True)
+    await _guard(roster, lambda: roster_bench.run(scale, workdir, roster))
     first = Section("Updates through the real Application", "updates")
 
     async def timed_updates() -> None:
@@ -130,7 +149,7 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
         first.details += trip.details
 
     await _guard(first, timed_updates)
-    return [first, strict_limits, process, capacity, big, audience, staff]
+    return [first, strict_limits, process, capacity, big, audience, staff, roster]
 
 
 def table(rows: list[Row]) -> str:
@@ -236,7 +255,7 @@ async def main(scale: Scale, out: Path, only: str | None = None) -> int:
     )
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="homebiz-bench-") as tmp:
-        runner = run_updates if only == "updates" else run_all
+        runner = {"updates": run_updates, "roster": run_roster}.get(only or "", run_all)
         sections = await asyncio.wait_for(runner(scale, Path(tmp)), timeout=RUN_LIMIT[scale.name])
     seconds = time.perf_counter() - began
     rows = [row for section in sections for row in section.rows]
@@ -258,7 +277,9 @@ def cli(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="a scaled-down smoke run (< 1 min)")
     parser.add_argument("--out", type=Path, default=None, help="where to write the report")
-    parser.add_argument("--only", choices=("updates",), help="run one benchmark alone")
+    parser.add_argument(
+        "--only", choices=("updates", "roster"), help="run one benchmark alone"
+    )
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
     if args.out is not None:

@@ -38,6 +38,7 @@ class Registry:
     staff_only: dict[str, str] = field(default_factory=dict)
     extra: list[tuple[BaseHandler[Any, Any, Any], int]] = field(default_factory=list)
     subcommands: dict[str, dict[str, Action]] = field(default_factory=dict)
+    document: Action | None = None  # a file sent outside a conversation that takes files
 
     def flow(self, name: str, flow: Flow) -> None:
         """Register a flow under its state prefix."""
@@ -71,6 +72,18 @@ class Registry:
                 await chosen(turn)
 
             self.staff_command(command, dispatch, role)
+
+    def staff_document(self, action: Action, role: str = "staff") -> None:
+        """A document sent where no conversation takes files (e.g. a roster spreadsheet): only
+        staff may send one; the gate answers anyone else as the applicant they are."""
+        self.document = action
+        self.staff_only["%document"] = role
+
+    def takes_files(self, state: str | None) -> bool:
+        """Whether the conversation a person is in takes files (a question to staff, a
+        broadcast's picture) rather than leaving a document to ``document``."""
+        flow = self.flows.get((state or "").split(":", 1)[0])
+        return flow is not None and flow.on_media is not None
 
     def staff_callback(self, namespace: str, action: CallbackAction, role: str = "staff") -> None:
         """A button namespace only staff may press."""

@@ -174,15 +174,27 @@ class Router:
                 await turn.say(turn.t("errors.unexpected_media"))
                 await self.ask_current(turn)
 
-    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Stickers, photos, voice, locations and anything else that is not text."""
+    async def on_other(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, *, plain: bool = False
+    ) -> None:
+        """Stickers, photos, voice, locations, documents and anything else that is not text
+        (plain: the gate refused a staff-only document; it gets the answer anyone gets)."""
         turn = await load_turn(update, context)
         if turn is None:
             return
         flow = self.reg.flows.get(turn.user.state.split(":", 1)[0])
+        message = update.effective_message
         async with turn:
             if flow is not None and flow.on_media is not None and self._may_converse(turn):
                 await flow.on_media(turn)
+            elif (
+                not plain
+                and self.reg.document is not None
+                and message is not None
+                and message.document is not None
+                and not self.reg.takes_files(turn.user.state)
+            ):  # the gate let it through: a staff member's file
+                await self.reg.document(turn)
             else:
                 await turn.say(turn.t("errors.unexpected_media"))
                 await self.ask_current(turn)

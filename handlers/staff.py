@@ -34,9 +34,23 @@ def required_role(
     command = command_of(message)
     if command is not None:
         return reg.staff_only.get(f"/{command[0]}")
+    if loose_document(reg, update, state):
+        return reg.staff_only.get("%document")
     if state:
         return reg.staff_only.get(f"@{state.split(':', 1)[0]}")
     return None
+
+
+def loose_document(reg: Registry, update: Update, state: str | None) -> bool:
+    """A document sent where no conversation takes files: staff-only when a feature handles
+    such files (``Registry.staff_document``)."""
+    message = update.effective_message
+    return (
+        update.callback_query is None
+        and message is not None
+        and message.document is not None
+        and not reg.takes_files(state)
+    )
 
 
 def make_gate(reg: Registry):
@@ -65,15 +79,19 @@ def make_gate(reg: Registry):
         role = await StaffRepo(svc.db).role(platform, user.id)
         if RANK[role] >= RANK[needed]:
             return
-        what = _attempt_label(update)
-        await StaffRepo(svc.db).audit(
-            platform, user.id, "denied", {"what": what}, svc.clock.timestamp()
-        )
+        document = loose_document(reg, update, stored.state if stored else None)
+        if not document:  # an applicant's file is no attempt at anything staff-only
+            what = _attempt_label(update)
+            await StaffRepo(svc.db).audit(
+                platform, user.id, "denied", {"what": what}, svc.clock.timestamp()
+            )
         router = context.application.bot_data["router"]
         if update.effective_chat is not None and update.effective_chat.id == staff_chat:
             raise ApplicationHandlerStop  # strangers in the staff group get no answer there
         if update.callback_query is not None:
             await router.on_callback(update, context, forced_stale=True)
+        elif document:
+            await router.on_other(update, context, plain=True)
         elif stored is not None and stored.state:
             # Someone left in a staff conversation without the role any more: drop the
             # state and let the ordinary handlers answer whatever this update is.

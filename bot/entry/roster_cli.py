@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from bot.core.config import ConfigError, Settings
@@ -88,7 +90,8 @@ def _cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def add_roster_commands(sub: Any) -> None:
-    """Add `homebiz roster` and its words to the top-level subcommands."""
+    """Add `homebiz roster` and its words (links, invite, template, import) to the top-level
+    subcommands."""
     roster = sub.add_parser("roster", help="the programme's list of loan recipients")
     words = roster.add_subparsers(dest="roster_command", required=True)
     links = words.add_parser(
@@ -108,3 +111,116 @@ def add_roster_commands(sub: Any) -> None:
     invite.add_argument("--yes", action="store_true", help="queue without asking")
     invite.add_argument("--lang", default="fa", choices=("fa", "en"))
     invite.set_defaults(func=_cmd_invite)
+    template = words.add_parser("template", help="write the spreadsheet to fill in (XLSX)")
+    template.add_argument("path", help="the .xlsx file to write")
+    template.add_argument("--lang", default="fa", choices=("fa", "en"), help="header language")
+    template.set_defaults(func=_cmd_template)
+    load = words.add_parser(
+        "import",
+        help="check a filled spreadsheet (a dry run: nothing written); --commit imports it",
+    )
+    load.add_argument("file", help="an .xlsx or .csv file")
+    load.add_argument("--lang", default="fa", choices=("fa", "en"), help="the report's language")
+    load.add_argument("--commit", action="store_true", help="import it when the dry run passes")
+    load.add_argument(
+        "--skip-rejected",
+        action="store_true",
+        help="with --commit: import the valid rows although others were rejected",
+    )
+    load.add_argument(
+        "--rejected",
+        metavar="PATH",
+        help="where to write the rejected rows (default: FILE-rejected.xlsx beside the file)",
+    )
+    load.set_defaults(func=_cmd_import)
+
+
+def _cmd_template(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the template workbook."""
+    from bot.core.i18n import load_i18n
+    from bot.roster.template import write_template
+
+    target = Path(args.path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as handle:
+        write_template(handle, load_i18n(), args.lang)
+    print(f"wrote {target}")
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Dry run, rejected rows' file, and (with --commit) the import."""
+    return asyncio.run(_import(args, settings))
+
+
+async def _import(args: argparse.Namespace, settings: Settings) -> int:
+    """The import's steps, printed as they go; the exit status."""
+    from bot.entry.services import Services
+    from bot.roster.importer import (
+        Actor,
+        commit,
+        describe,
+        describe_done,
+        discard,
+        dry_run,
+        write_rejected,
+    )
+    from bot.roster.reader import UnreadableFile
+
+    source = Path(args.file)
+    if not source.is_file():
+        print(f"homebiz: {source}: no such file")
+        return 1
+    svc = await Services.open(settings)
+    try:
+        actor = Actor("cli", os.getuid(), args.lang)
+        now = svc.clock.timestamp()
+        try:
+            result = await dry_run(svc.db, svc.content, svc.i18n, source, actor, now)
+        except UnreadableFile as exc:
+            print(svc.i18n.t(args.lang, f"roster_import.unreadable.{exc.code}"))
+            return 1
+        print(describe(result, svc.i18n, args.lang, advice=False))
+        if result.import_id is None:
+            return 1
+        if result.rejected:
+            target = Path(args.rejected or source.with_name(f"{source.stem}-rejected.xlsx"))
+            await write_rejected(svc.db, result.import_id, svc.i18n, args.lang, target)
+            print(f"rejected rows: wrote {target}")
+        if not result.undecided or not args.commit or (result.rejected and not args.skip_rejected):
+            await discard(svc.db, result.import_id, actor, now, audit=False)
+            return _verdict(result, args)
+        done = await commit(
+            svc.db,
+            result.import_id,
+            actor,
+            now,
+            partial=args.skip_rejected,
+            content=svc.content,
+            i18n=svc.i18n,
+        )
+        if done is None:
+            print("not imported: the dry run is no longer open")
+            return 1
+        print(describe_done(done, svc.i18n, args.lang))
+        return 0
+    finally:
+        await svc.close()
+
+
+def _verdict(result: Any, args: argparse.Namespace) -> int:
+    """What a run that wrote nothing says last, and its exit status."""
+    if not result.valid:
+        print("nothing imported: no row can be imported")
+        return 1
+    if not result.undecided:
+        print("nothing to import: every row is on the list as it is")
+        return 0
+    if not args.commit:
+        print("dry run only: nothing written; add --commit to import")
+        return 0
+    print(
+        f"not imported: {result.rejected} rows were rejected; fix them, or add --skip-rejected "
+        f"to import the {result.valid} valid rows only"
+    )
+    return 1

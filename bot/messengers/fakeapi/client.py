@@ -160,10 +160,16 @@ class ChatClient:
         return await self._run(self.emulator.user_voice(self.user_id, enqueue=False))
 
     async def send_document(
-        self, file_name: str = "document.pdf", content: bytes = b"%PDF-1.4 fake"
+        self,
+        file_name: str = "document.pdf",
+        content: bytes = b"%PDF-1.4 fake",
+        *,
+        size: int | None = None,
     ) -> list[FakeMessage]:
-        """Send a document."""
-        update = self.emulator.user_document(self.user_id, file_name, content, enqueue=False)
+        """Send a document (``size``: the size the messenger reports, if not the content's)."""
+        update = self.emulator.user_document(
+            self.user_id, file_name, content, size=size, enqueue=False
+        )
         return await self._run(update)
 
     async def send_location(

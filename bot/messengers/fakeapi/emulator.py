@@ -49,6 +49,7 @@ CHAT_ACTIONS = frozenset(
         "upload_video_note",
     }
 )
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile's limit for bots
 COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 METHOD_NOT_FOUND = "Not Found: method not found"
 WEBHOOK_CONFLICT = (
@@ -414,10 +415,13 @@ class BotApiEmulator(UserActionsMixin, MessagingMixin):
         }
 
     def _m_getfile(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
-        """getFile: a fake file_path that ``file_content`` can serve."""
+        """getFile: a fake file_path that ``file_content`` can serve (bots may download files
+        of at most 20 MB; a bigger one is refused as the Bot API does)."""
         record = self.files.get(str(params.get("file_id") or ""))
         if record is None:
             raise bad_request("Bad Request: invalid file_id")
+        if record.size > MAX_DOWNLOAD_BYTES:
+            raise bad_request("Bad Request: file is too big")
         return {
             "file_id": record.file_id,
             "file_unique_id": record.file_unique_id,
