@@ -10,6 +10,7 @@ from handlers import (
     profile,
     questions,
     reports,
+    roster_figures,
     settings,
     staff,
     start,
@@ -31,6 +32,7 @@ FEATURES = (
     questions,
     broadcast,
     reports,
+    roster_figures,
 )
 
 

@@ -22,6 +22,7 @@ from bot.core.config import (
 from bot.core.i18n import I18nError
 from bot.core.logs import Redactor, describe_error, setup_logging
 from bot.db.engine import MigrationError
+from bot.entry.roster_cli import add_roster_commands
 
 log = logging.getLogger("bot.entry.cli")
 
@@ -116,18 +117,15 @@ def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     """Print the staff figures; with --chart, also write the chart as an owner-only PNG."""
     from bot.core.private_files import write_private
     from bot.entry.services import Services
-    from bot.staffdesk.charts import render_status_chart
-    from bot.staffdesk.reports import format_stats
-    from handlers.reports import gather_stats
+    from handlers.reports import stats_report
 
     async def go() -> str:
         svc = await Services.open(settings)
         try:
-            stats = await gather_stats(svc)
+            texts, png = await stats_report(svc, args.lang, chart=bool(args.chart))
             if args.chart:
-                png = await asyncio.to_thread(render_status_chart, stats, args.lang)
                 write_private(args.chart, png)
-            return format_stats(stats, svc.content, args.lang)
+            return "\n\n".join(texts)
         finally:
             await svc.close()
 
@@ -185,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("outbox", help="outbox counts per kind and status").set_defaults(
         func=_cmd_outbox
     )
+    add_roster_commands(sub)
     return parser
 
 

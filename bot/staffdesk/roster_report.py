@@ -1,0 +1,200 @@
+"""The roster's figures, added up from the repository's groups: who on the list was invited,
+reached and linked (per county and field), and survival at 3/6/12 months after the loan with the
+whole list as the denominator (per loan cohort, county and field)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Self
+
+from bot.content.model import Content
+from bot.repo.roster_figures import ReachCell, StatusCell
+from bot.rules.roster_survival import HORIZONS
+
+__all__ = [
+    "Reach",
+    "RosterFigures",
+    "Survival",
+    "SurvivalTable",
+    "build_roster_figures",
+]
+
+
+def _added(a: Any, b: Any) -> Any:
+    """Two dataclasses of counts added field by field."""
+    return type(a)(*(getattr(a, f.name) + getattr(b, f.name) for f in fields(a)))
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What happened to a group of people on the list (each count is people)."""
+
+    listed: int = 0
+    invited: int = 0
+    invited_safir: int = 0
+    invited_link: int = 0
+    reached: int = 0  # joined the bot: linked to a bot user
+    linked_contact: int = 0
+    linked_link: int = 0
+    linked_import: int = 0
+    not_on_bale: int = 0
+    declined: int = 0  # do not contact
+
+    def __add__(self, other: Self) -> Self:
+        """Both groups together."""
+        return _added(self, other)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Survival:
+    """One group at one horizon: everyone on the list whose window there has closed, and what
+    their latest answer inside it said (bot.rules.roster_survival.status_at)."""
+
+    listed: int = 0
+    reached: int = 0
+    operating: int = 0
+    problems: int = 0
+    paused: int = 0
+    closed: int = 0
+
+    def __add__(self, other: Self) -> Self:
+        """Both groups together."""
+        return _added(self, other)  # type: ignore[no-any-return]
+
+    @property
+    def answered(self) -> int:
+        """People whose latest answer in the window says how the business is."""
+        return self.operating + self.problems + self.paused + self.closed
+
+    @property
+    def no_answer(self) -> int:
+        """Everyone else on the list: never reached, reached and silent, or the round expired."""
+        return self.listed - self.answered
+
+    @property
+    def still_operating(self) -> int:
+        """Operating, with or without problems (as /stats counts survival)."""
+        return self.operating + self.problems
+
+    @property
+    def rate_answered(self) -> float | None:
+        """Operating among those who answered (None: nobody answered)."""
+        return self.still_operating / self.answered if self.answered else None
+
+    @property
+    def rate_listed(self) -> float | None:
+        """Operating at least, over everyone on the list: silence is not survival."""
+        return self.still_operating / self.listed if self.listed else None
+
+
+@dataclass(frozen=True)
+class SurvivalTable:
+    """Survival at one horizon, in total and per cohort (oldest first), county and field."""
+
+    months: int
+    total: Survival
+    by_cohort: tuple[tuple[int, Survival], ...]
+    by_county: tuple[tuple[str | None, Survival], ...]
+    by_field: tuple[tuple[str | None, Survival], ...]
+
+
+@dataclass(frozen=True)
+class RosterFigures:
+    """Everything /roster stats shows; keys are content ids (None: not on the list)."""
+
+    generated_at: dt.datetime
+    reach: Reach
+    reach_by_county: tuple[tuple[str | None, Reach], ...]
+    reach_by_field: tuple[tuple[str | None, Reach], ...]
+    undated: int  # on the list without a (well-formed) loan date: in no survival figure
+    survival: tuple[SurvivalTable, ...]
+
+
+def _order(keys: Iterable[str | None], known: Sequence[str]) -> list[str | None]:
+    """Content ids in content order, then other ids sorted, then None."""
+    present = set(keys)
+    out: list[str | None] = [k for k in known if k in present]
+    out += sorted(k for k in present if k is not None and k not in known)
+    if None in present:
+        out.append(None)
+    return out
+
+
+def _sum_by(items: Iterable[tuple[Any, Any]], zero: Any) -> dict[Any, Any]:
+    """Values added up per key."""
+    out: dict[Any, Any] = {}
+    for key, value in items:
+        out[key] = out.get(key, zero) + value
+    return out
+
+
+def _survival_parts(
+    i: int, reach: Sequence[ReachCell], statuses: Sequence[StatusCell]
+) -> list[tuple[tuple[int | None, str | None, str | None], Survival]]:
+    """(cohort, county, field) → Survival at horizon i, one item per repository group."""
+    parts = [
+        ((c.cohort, c.county, c.field), Survival(listed=c.eligible[i]))
+        for c in reach
+        if c.cohort is not None and c.eligible[i]
+    ]
+    for s in statuses:
+        status = s.statuses[i]
+        if status is None:
+            continue
+        counts = {
+            k: s.people if status == k else 0 for k in ("operating", "problems", "paused", "closed")
+        }
+        parts.append(((s.cohort, s.county, s.field), Survival(reached=s.people, **counts)))
+    return parts
+
+
+def _table(
+    months: int,
+    parts: list[tuple[tuple[int | None, str | None, str | None], Survival]],
+    order: Callable[[int, Iterable[Any]], list[Any]],
+) -> SurvivalTable:
+    """One horizon's table from its groups."""
+    zero = Survival()
+    by = [_sum_by(((key[j], value) for key, value in parts), zero) for j in range(3)]
+    return SurvivalTable(
+        months=months,
+        total=sum((value for _, value in parts), zero),
+        by_cohort=tuple((k, by[0][k]) for k in sorted(by[0])),
+        by_county=tuple((k, by[1][k]) for k in order(1, by[1])),
+        by_field=tuple((k, by[2][k]) for k in order(2, by[2])),
+    )
+
+
+def build_roster_figures(
+    now: dt.datetime,
+    reach: Sequence[ReachCell],
+    statuses: Sequence[StatusCell],
+    content: Content,
+    horizons: Sequence[int] = HORIZONS,
+) -> RosterFigures:
+    """Add the repository's groups up per county, field and cohort; counties and fields in
+    the content's order. A cohort, county or field with nobody counted at a horizon is left
+    out of that horizon's table."""
+    known = {1: [c.id for c in content.counties], 2: [f.id for f in content.fields]}
+
+    def order(j: int, keys: Iterable[Any]) -> list[Any]:
+        """County (j=1) or field (j=2) keys in content order."""
+        return _order(keys, known[j])
+
+    zero = Reach()
+    people = [(c, Reach(*(getattr(c, f.name) for f in fields(Reach)))) for c in reach]
+    by_county = _sum_by(((c.county, r) for c, r in people), zero)
+    by_field = _sum_by(((c.field, r) for c, r in people), zero)
+    return RosterFigures(
+        generated_at=now,
+        reach=sum((r for _, r in people), zero),
+        reach_by_county=tuple((k, by_county[k]) for k in order(1, by_county)),
+        reach_by_field=tuple((k, by_field[k]) for k in order(2, by_field)),
+        undated=sum(c.listed for c in reach if c.cohort is None),
+        survival=tuple(
+            _table(months, _survival_parts(i, reach, statuses), order)
+            for i, months in enumerate(horizons)
+        ),
+    )
