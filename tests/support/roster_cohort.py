@@ -6,24 +6,24 @@ months later; a horizon counts someone once that window has closed.
 
 who  county/field        loan        linked by   answers (Tehran, 10:00 unless a time is given)
 a1   karaj/handicrafts   2025-06-01  contact     operating 07-01, operating 10-01, closed 2026-01-10
-a2   karaj/food          2025-06-01  link*        problems 07-02, problems 11-20, expired 2026-02-20
-a3   fardis/handicrafts  2025-06-01  import       paused 09-01 23:00 (last hour of 3 months),
-                                                  closed 11-15
-a4   fardis/food         2025-06-01  contact      operating 05-25 (before the loan),
-                                                  operating 2026-04-01
-a5   karaj/handicrafts   2025-06-01  —            (invited by Safir: not on Bale)
-a6   karaj/food          2025-06-01  —            (invited by link: declined)
-a7   fardis/handicrafts  2025-06-01  link         operating 09-02 00:30 (just after 3 months),
-                                                  paused 2026-03-01
-b1   karaj/handicrafts   2026-04-15  contact      operating 05-15, problems 08-20
-b2   karaj/food          2026-04-15  contact      —
-b3   fardis/food         2026-04-15  —            (invited by Safir)
-c1   karaj/handicrafts   2026-09-10  link*        operating 10-10 (no window of theirs closed)
-c2   fardis/food         2026-08-28  —            (3-month window closed at 00:00 today)
-c3   fardis/food         2026-08-29  —            (3-month window closes at 00:00 tomorrow)
-d1   fardis/food         2025-10-05  contact      closed 11-20
-d2   fardis/food         2025-10-05  —            —
-e1   karaj/other         (none)      —            (a permit date only)
+a2   karaj/food          2025-06-01  link*       problems 07-02, problems 11-20, expired 2026-02-20
+a3   fardis/handicrafts  2025-06-01  import      paused 09-01 23:00 (last hour of 3 months),
+                                                 closed 11-15
+a4   fardis/food         2025-06-01  contact     operating 05-25 (before the loan),
+                                                 operating 2026-04-01
+a5   karaj/handicrafts   2025-06-01  —           (invited by Safir: not on Bale)
+a6   karaj/food          2025-06-01  —           (invited by link: declined)
+a7   fardis/handicrafts  2025-06-01  link        operating 09-02 00:30 (just after 3 months),
+                                                 paused 2026-03-01
+b1   karaj/handicrafts   2026-04-15  contact     operating 05-15, problems 08-20
+b2   karaj/food          2026-04-15  contact     —
+b3   fardis/food         2026-04-15  —           (invited by Safir)
+c1   karaj/handicrafts   2026-09-10  link*       operating 10-10 (no window of theirs closed)
+c2   fardis/food         2026-08-28  —           (3-month window closed at 00:00 today)
+c3   fardis/food         2026-08-29  —           (3-month window closes at 00:00 tomorrow)
+d1   fardis/food         2025-10-05  contact     closed 11-20
+d2   fardis/food         2025-10-05  —           —
+e1   karaj/other         (none)      —           (a permit date only)
 
 * invited by personal link first.
 
