@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench import audience as audience_bench
-from bench import broadcast, exports, history, strict, sweep, updates
+from bench import broadcast, exports, history, roster_figures, strict, sweep, updates
 from bench import process as proc
 from bench.common import (
     FULL,
@@ -86,6 +86,14 @@ async def run_updates(scale: Scale, workdir: Path) -> list[Section]:
     return [await updates.run(scale, workdir)]
 
 
+async def run_roster(scale: Scale, workdir: Path) -> list[Section]:
+    """Only the roster figures benchmark (``--only roster``)."""
+    section = Section("The programme list's figures", "roster")
+    print(f"\n== {section.title} ==", flush=True)
+    await _guard(section, lambda: roster_figures.run(scale, workdir, section))
+    return [section]
+
+
 async def run_all(scale: Scale, workdir: Path) -> list[Section]:
     """Every benchmark; the sections they filled, in the issues' order."""
     # The in-process big-database benchmarks run first, then the real process on the same file,
@@ -121,6 +129,7 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
         await _guard(process, lambda: proc.everyone_while_chatting(db, scale, workdir, process))
     size = 100_000 if scale.name == "full" else 10_000
     await _guard(staff, lambda: exports.exports(workdir, staff, applicants=size))
+    (roster,) = await run_roster(scale, workdir)
     first = Section("Updates through the real Application", "updates")
 
     async def timed_updates() -> None:
@@ -130,7 +139,7 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
         first.details += trip.details
 
     await _guard(first, timed_updates)
-    return [first, strict_limits, process, capacity, big, audience, staff]
+    return [first, strict_limits, process, capacity, big, audience, staff, roster]
 
 
 def table(rows: list[Row]) -> str:
@@ -236,7 +245,7 @@ async def main(scale: Scale, out: Path, only: str | None = None) -> int:
     )
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="homebiz-bench-") as tmp:
-        runner = run_updates if only == "updates" else run_all
+        runner = {"updates": run_updates, "roster": run_roster}.get(only or "", run_all)
         sections = await asyncio.wait_for(runner(scale, Path(tmp)), timeout=RUN_LIMIT[scale.name])
     seconds = time.perf_counter() - began
     rows = [row for section in sections for row in section.rows]
@@ -258,7 +267,7 @@ def cli(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="a scaled-down smoke run (< 1 min)")
     parser.add_argument("--out", type=Path, default=None, help="where to write the report")
-    parser.add_argument("--only", choices=("updates",), help="run one benchmark alone")
+    parser.add_argument("--only", choices=("updates", "roster"), help="run one benchmark alone")
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
     if args.out is not None:

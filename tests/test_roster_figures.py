@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import warnings
-from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,8 +21,9 @@ from bot.core.i18n import I18n, load_i18n
 from bot.core.text import localize_digits
 from bot.db.engine import Database
 from bot.repo.reports import ReportRepo
-from bot.repo.roster_figures import RosterFiguresRepo, StatusCell
+from bot.repo.roster_figures import RosterFiguresRepo
 from bot.rules.roster_survival import (
+    ANSWERED,
     cohort_key,
     cohort_of,
     cohort_start,
@@ -156,22 +156,27 @@ async def test_the_repository_applies_the_rule_to_every_linked_person(db: Databa
     for name, _, status, when, ident in rows:
         answers.setdefault(name, []).append((status, when, ident))
     windows = {d.day: d.until for d in calendar.days}
-    expected: Counter[tuple[object, ...]] = Counter()
+    expected: dict[tuple[object, ...], list[list[int]]] = {}
     for p in PEOPLE:
         until = windows.get(p.loan_on or "")
         if p.linked_via is None or until is None or until[0] is None:
             continue
         loan = dt.date.fromisoformat(p.loan_on or "")
         mine = answers.get(f"نفر {p.key}", [])
-        statuses = tuple(
-            status_at(mine, loan, months) if u is not None else None
-            for months, u in zip(calendar.horizons, until, strict=True)
-        )
-        expected[(cohort_key(cohort_of(loan)), p.county, p.field, statuses)] += 1
+        key = (cohort_key(cohort_of(loan)), p.county, p.field)
+        counts = expected.setdefault(key, [[0] * 5 for _ in calendar.horizons])
+        for i, (months, u) in enumerate(zip(calendar.horizons, until, strict=True)):
+            if u is None:
+                continue
+            status = status_at(mine, loan, months)
+            counts[i][0] += 1
+            if status in ANSWERED:
+                counts[i][1 + ANSWERED.index(status)] += 1
     cells = await repo.statuses(calendar)
-    got = Counter({(c.cohort, c.county, c.field, c.statuses): c.people for c in cells})
+    got = {(c.cohort, c.county, c.field): [list(h) for h in c.counts] for c in cells}
     assert got == expected
-    assert StatusCell(A1, "fardis", "handicrafts", ("none", "operating", "paused"), 1) in cells
+    # a3 paused, closed, closed; a7 no answer (just after the window), operating, paused
+    assert got[(A1, "fardis", "handicrafts")] == [[2, 0, 0, 1, 0], [2, 1, 0, 0, 1], [2, 0, 0, 1, 1]]
 
 
 async def test_the_seeded_list_hand_computed(db: Database, content: Content) -> None:

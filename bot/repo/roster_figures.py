@@ -10,13 +10,13 @@ so no calendar arithmetic runs per row. Python only adds up the groups that come
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.db.engine import Reads
 from bot.repo.reports import NO_STATUS, PAGE_SIZE
-from bot.rules.roster_survival import NOT_ANSWERED, LoanCalendar
+from bot.rules.roster_survival import ANSWERED, NOT_ANSWERED, LoanCalendar
 
 __all__ = [
     "ROSTER_COLUMNS",
@@ -77,14 +77,20 @@ class ReachCell:
 
 @dataclass(frozen=True)
 class StatusCell:
-    """``people`` linked people of one (cohort, county, field) group sharing their status at
-    each horizon (None: their window there has not closed; 'none': no answer in it)."""
+    """The linked people of one (cohort, county, field) group, per horizon: how many of them
+    count there (their window has closed) and how many of those said operating, problems,
+    paused and closed (everyone else counted: no answer in the window)."""
 
     cohort: int
     county: str | None
     field: str | None
-    statuses: tuple[str | None, ...]
-    people: int
+    counts: tuple[tuple[int, int, int, int, int], ...]  # (counted, operating, …, closed)
+
+
+def _five(values: Sequence[Any]) -> tuple[int, int, int, int, int]:
+    """One horizon's counts of a StatusCell."""
+    counted, operating, problems, paused, closed = (int(v) for v in values)
+    return counted, operating, problems, paused, closed
 
 
 def _days_cte(width: int) -> str:
@@ -170,8 +176,8 @@ class RosterFiguresRepo:
         ]
 
     async def statuses(self, calendar: LoanCalendar) -> list[StatusCell]:
-        """Linked people per (cohort, county, field) and status at each horizon (see
-        bot.rules.roster_survival.status_at), for the loan days with a closed window: the
+        """Linked people per (cohort, county, field), counted by status at each horizon (see
+        bot.rules.roster_survival.status_at) in SQL, for the loan days with a closed window: the
         days come in as JSON and each day's linked people are one range of the index (LIMIT -1
         keeps the inner query whole, so each status is looked up once, not again for the sort)."""
         width = len(calendar.horizons)
@@ -179,17 +185,26 @@ class RosterFiguresRepo:
         if not width or not days:
             return []
         columns = ", ".join(f"{_status_sql(i)} AS s{i}" for i in range(width))
-        names = ", ".join(f"s{i}" for i in range(width))
+        counts = "".join(
+            f", COUNT(s{i})" + "".join(f", COUNT(s{i} = '{s}' OR NULL)" for s in ANSWERED)
+            for i in range(width)
+        )
         rows = await self.db.fetchall(
-            _days_cte(width) + f"SELECT k, county, field, {names}, COUNT(*) FROM ("
+            _days_cte(width) + f"SELECT k, county, field{counts} FROM ("
             f"SELECT d.k, r.county, r.field, {columns}"
             " FROM d CROSS JOIN roster r INDEXED BY roster_figures"
             " WHERE r.loan_on = d.day AND r.user_pk IS NOT NULL LIMIT -1)"
-            f" GROUP BY k, county, field, {names}",
+            " GROUP BY k, county, field",
             (json.dumps([d.row() for d in days], separators=(",", ":")),),
         )
+        step = 1 + len(ANSWERED)
         return [
-            StatusCell(int(r[0]), r[1], r[2], tuple(r[3 : 3 + width]), int(r[3 + width]))
+            StatusCell(
+                int(r[0]),
+                r[1],
+                r[2],
+                tuple(_five(r[3 + i * step : 3 + (i + 1) * step]) for i in range(width)),
+            )
             for r in rows
         ]
 

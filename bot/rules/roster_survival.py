@@ -114,6 +114,18 @@ class LoanDay:
         return [self.day, self.cohort, self.since, *self.until]
 
 
+@lru_cache(maxsize=16_384)
+def _day_windows(text: str, horizons: tuple[int, ...]) -> tuple[int, int, tuple[int, ...]] | None:
+    """A loan day's cohort key, window start and window ends (None: not an ISO date); kept,
+    since the same few thousand days come back at every report."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+    ends = tuple(window(day, months)[1] for months in horizons)
+    return cohort_key(cohort_of(day)), _midnight(day), ends
+
+
 @dataclass(frozen=True)
 class LoanCalendar:
     """The loan days of the list at one moment, for the repository's queries."""
@@ -144,12 +156,10 @@ def loan_days(
     stamp = now.timestamp()
     out = []
     for text in days:
-        try:
-            day = dt.date.fromisoformat(text)
-        except (TypeError, ValueError):
+        known = _day_windows(text, tuple(horizons))
+        if known is None:
             continue
-        since = _midnight(day)
-        ends = [window(day, months)[1] for months in horizons]
+        cohort, since, ends = known
         until = tuple(end if end <= stamp else None for end in ends)
-        out.append(LoanDay(text, cohort_key(cohort_of(day)), since, until))
+        out.append(LoanDay(text, cohort, since, until))
     return LoanCalendar(tuple(horizons), tuple(out))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import astuple, dataclass, fields
 from typing import Any, Self
 
 from bot.content.model import Content
@@ -24,7 +24,7 @@ __all__ = [
 
 def _added(a: Any, b: Any) -> Any:
     """Two dataclasses of counts added field by field."""
-    return type(a)(*(getattr(a, f.name) + getattr(b, f.name) for f in fields(a)))
+    return type(a)(*(x + y for x, y in zip(astuple(a), astuple(b), strict=True)))
 
 
 @dataclass(frozen=True)
@@ -122,48 +122,52 @@ def _order(keys: Iterable[str | None], known: Sequence[str]) -> list[str | None]
     return out
 
 
-def _sum_by(items: Iterable[tuple[Any, Any]], zero: Any) -> dict[Any, Any]:
-    """Values added up per key."""
-    out: dict[Any, Any] = {}
-    for key, value in items:
-        out[key] = out.get(key, zero) + value
+Counts = tuple[int, ...]
+Key = tuple[int | None, str | None, str | None]
+
+
+def _sum_by(items: Iterable[tuple[Any, Counts]]) -> dict[Any, list[int]]:
+    """Tuples of counts added up per key (plain ints: thousands of groups stay cheap)."""
+    out: dict[Any, list[int]] = {}
+    for key, counts in items:
+        total = out.get(key)
+        if total is None:
+            out[key] = list(counts)
+        else:
+            for i, n in enumerate(counts):
+                total[i] += n
     return out
 
 
 def _survival_parts(
     i: int, reach: Sequence[ReachCell], statuses: Sequence[StatusCell]
-) -> list[tuple[tuple[int | None, str | None, str | None], Survival]]:
-    """(cohort, county, field) → Survival at horizon i, one item per repository group."""
-    parts = [
-        ((c.cohort, c.county, c.field), Survival(listed=c.eligible[i]))
+) -> list[tuple[Key, Counts]]:
+    """(cohort, county, field) → Survival's counts at horizon i, one per repository group."""
+    parts: list[tuple[Key, Counts]] = [
+        ((c.cohort, c.county, c.field), (c.eligible[i], 0, 0, 0, 0, 0))
         for c in reach
         if c.cohort is not None and c.eligible[i]
     ]
-    for s in statuses:
-        status = s.statuses[i]
-        if status is None:
-            continue
-        counts = {
-            k: s.people if status == k else 0 for k in ("operating", "problems", "paused", "closed")
-        }
-        parts.append(((s.cohort, s.county, s.field), Survival(reached=s.people, **counts)))
+    parts += [
+        ((s.cohort, s.county, s.field), (0, *s.counts[i])) for s in statuses if s.counts[i][0]
+    ]
     return parts
 
 
 def _table(
     months: int,
-    parts: list[tuple[tuple[int | None, str | None, str | None], Survival]],
+    parts: list[tuple[Key, Counts]],
     order: Callable[[int, Iterable[Any]], list[Any]],
 ) -> SurvivalTable:
     """One horizon's table from its groups."""
-    zero = Survival()
-    by = [_sum_by(((key[j], value) for key, value in parts), zero) for j in range(3)]
+    by = [_sum_by((key[j], counts) for key, counts in parts) for j in range(3)]
+    total = _sum_by((None, counts) for _, counts in parts).get(None, [0] * 6)
     return SurvivalTable(
         months=months,
-        total=sum((value for _, value in parts), zero),
-        by_cohort=tuple((k, by[0][k]) for k in sorted(by[0])),
-        by_county=tuple((k, by[1][k]) for k in order(1, by[1])),
-        by_field=tuple((k, by[2][k]) for k in order(2, by[2])),
+        total=Survival(*total),
+        by_cohort=tuple((k, Survival(*by[0][k])) for k in sorted(by[0])),
+        by_county=tuple((k, Survival(*by[1][k])) for k in order(1, by[1])),
+        by_field=tuple((k, Survival(*by[2][k])) for k in order(2, by[2])),
     )
 
 
@@ -183,15 +187,16 @@ def build_roster_figures(
         """County (j=1) or field (j=2) keys in content order."""
         return _order(keys, known[j])
 
-    zero = Reach()
-    people = [(c, Reach(*(getattr(c, f.name) for f in fields(Reach)))) for c in reach]
-    by_county = _sum_by(((c.county, r) for c, r in people), zero)
-    by_field = _sum_by(((c.field, r) for c, r in people), zero)
+    names = [f.name for f in fields(Reach)]
+    people = [(c, tuple(getattr(c, name) for name in names)) for c in reach]
+    by_county = _sum_by((c.county, counts) for c, counts in people)
+    by_field = _sum_by((c.field, counts) for c, counts in people)
+    total = _sum_by((None, counts) for _, counts in people).get(None, [0] * len(names))
     return RosterFigures(
         generated_at=now,
-        reach=sum((r for _, r in people), zero),
-        reach_by_county=tuple((k, by_county[k]) for k in order(1, by_county)),
-        reach_by_field=tuple((k, by_field[k]) for k in order(2, by_field)),
+        reach=Reach(*total),
+        reach_by_county=tuple((k, Reach(*by_county[k])) for k in order(1, by_county)),
+        reach_by_field=tuple((k, Reach(*by_field[k])) for k in order(2, by_field)),
         undated=sum(c.listed for c in reach if c.cohort is None),
         survival=tuple(
             _table(months, _survival_parts(i, reach, statuses), order)
