@@ -5,12 +5,14 @@ from handlers import (
     checkin,
     eligibility,
     inbox,
+    invitations,
     menu,
     milestones,
     profile,
     questions,
     reports,
     roster_figures,
+    roster_link,
     settings,
     staff,
     start,
@@ -33,6 +35,8 @@ FEATURES = (
     broadcast,
     reports,
     roster_figures,
+    roster_link,
+    invitations,  # after start: it wraps /start for the "do not contact me" link
 )
 
 

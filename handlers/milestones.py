@@ -13,9 +13,10 @@ from typing import Any
 from bot.core.jalali import format_date, tehran_today
 from bot.core.validators import ValidationError, parse_jalali_date
 from bot.repo.checkins import CheckinRepo
+from bot.roster.linking import official_columns
 from bot.rules.followup import MILESTONE_COLUMNS, plan, policy_from
 from bot.rules.stages import MILESTONE_STAGES, STAGE_MILESTONES
-from handlers import stage, steps
+from handlers import roster_link, stage, steps
 from handlers.keyboards import main_keyboard
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, reply_keyboard
@@ -45,11 +46,18 @@ async def record(turn: Turn, milestone: str, day: dt.date) -> tuple[dt.datetime 
 
 async def begin(
     turn: Turn, milestones: tuple[str, ...], *, mode: str = ASK, step: str | None = None
-) -> None:
-    """Open the date questions (a detour; the caller asks). In "ask" mode each date is kept at
-    once (the one already stored, else today) so nothing is lost if the person walks away."""
+) -> bool:
+    """Open the date questions (a detour; the caller asks); False when none is left to ask. In
+    "ask" mode each date is kept at once (the one already stored, else today) so nothing is
+    lost if the person walks away. Dates the programme's list gave are never asked: when
+    correcting, the person is told they are the list's and how to say one is wrong."""
+    official = await official_columns(turn.svc.db, turn.user.id) if milestones else frozenset()
+    mine = tuple(m for m in milestones if MILESTONE_COLUMNS[m] not in official)
+    if mode == CORRECT and len(mine) < len(milestones):
+        await roster_link.official_note(turn, official)
+    milestones = mine
     if not milestones:
-        return
+        return False
     data: dict[str, Any] = {"queue": list(milestones), "mode": mode}
     if mode == ASK:
         today = tehran_today(turn.svc.clock.now())
@@ -65,6 +73,7 @@ async def begin(
         await turn.set_state("ms", **{**turn.user.state_data, **data})
     else:
         await turn.detour("ms", **data)
+    return True
 
 
 def _queue(turn: Turn) -> list[str]:
@@ -195,9 +204,12 @@ async def after_profile(turn: Turn, moved_forward: bool) -> None:
 async def after_step(turn: Turn, step: object) -> None:
     """A step with a milestone marked done: ask when it was, before the next step's card."""
     milestone = getattr(step, "milestone", None)
-    if milestone in MILESTONE_COLUMNS:
-        await begin(turn, (milestone,), step=getattr(step, "id", None))
+    if milestone not in MILESTONE_COLUMNS:
+        return
+    if await begin(turn, (milestone,), step=getattr(step, "id", None)):
         await ask(turn)
+    else:  # the list's date: nothing to ask, on to the next step's card
+        await steps.show_next(turn)
 
 
 async def after_undo(turn: Turn, step: object) -> None:

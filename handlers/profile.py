@@ -12,6 +12,7 @@ from bot.core.validators import (
     parse_mobile,
     parse_national_code,
 )
+from bot.roster.linking import note_claim
 from bot.rules.stages import STAGES, rank
 from handlers import stage as stages
 from handlers.registry import Flow, Registry
@@ -45,12 +46,21 @@ def _mode(turn: Turn) -> str:
     return str(turn.user.state_data.get("mode", "onboard"))
 
 
-async def begin(turn: Turn, *, mode: str, item: str | None = None) -> None:
-    """Start the profile at its first unanswered question (or at one item to edit)."""
+async def begin(
+    turn: Turn, *, mode: str, item: str | None = None, given: tuple[str, ...] = ()
+) -> None:
+    """Start the profile at its first unanswered question (or at one item to edit); ``given``
+    are answers the programme's list filled in, which onboarding does not ask again."""
     if item is None:
         item = next((q for q in QUESTIONS if not _answered(turn, q)), "stage")
-    await turn.set_state(f"profile:{item}", mode=mode)
+    await turn.set_state(f"profile:{item}", mode=mode, **({"given": list(given)} if given else {}))
     await ask(turn)
+
+
+def _onboard_data(turn: Turn) -> dict[str, object]:
+    """The state data onboarding carries from question to question."""
+    given = turn.user.state_data.get("given")
+    return {"mode": "onboard", **({"given": given} if given else {})}
 
 
 async def resume(turn: Turn) -> None:
@@ -175,23 +185,28 @@ async def on_contact(turn: Turn, phone: str) -> None:
         await turn.say(turn.t(f"validation.{exc.code}"))
         await ask(turn)
         return
-    await _store(turn, item, value)
+    await _store(turn, item, value, verified=True)
 
 
-async def _store(turn: Turn, item: str, value: str) -> None:
-    """Save one answer and move on (the answer and the next question in one write)."""
+async def _store(turn: Turn, item: str, value: str, *, verified: bool = False) -> None:
+    """Save one answer and move on (the answer and the next question in one write). A mobile
+    from the person's own contact card is verified (and may link them to the programme's
+    list); a typed one is not, and a typed mobile or national code only ever tells staff."""
     index = QUESTIONS.index(item)
     before = turn.user.stage
+    values: dict[str, object] = {item: value}
+    if item == "mobile":
+        values["mobile_verified"] = int(verified)
     if _mode(turn) == "onboard" and index + 1 < len(QUESTIONS):
         await turn.svc.users.update_and_move(
-            turn.user,
-            turn.now,
-            f"profile:{QUESTIONS[index + 1]}",
-            {"mode": "onboard"},
-            **{item: value},
+            turn.user, turn.now, f"profile:{QUESTIONS[index + 1]}", _onboard_data(turn), **values
         )
     else:
-        await turn.save(**{item: value})
+        await turn.save(**values)
+    if verified:
+        await turn.router.reg.emit("mobile_verified", turn)
+    elif item in ("mobile", "national_code") and value:
+        await note_claim(turn.svc.db, turn.user, turn.now, **{item: value})
     field = turn.svc.content.field(value) if item == "field" else None
     if field is not None and field.note is not None:
         await turn.say("⚠️ " + field.note.get(turn.lang))
@@ -208,9 +223,24 @@ async def _store(turn: Turn, item: str, value: str) -> None:
         await turn.router.ask_current(turn)
         return
     if index + 1 < len(QUESTIONS):
-        await ask(turn)
+        await _ask_next(turn)
     else:
         await _complete(turn)
+
+
+async def _ask_next(turn: Turn) -> None:
+    """Ask the question the person is at, passing over answers the programme's list gave."""
+    given = set(turn.user.state_data.get("given") or ())
+    index = QUESTIONS.index(turn.user.state.split(":", 1)[1])
+    start = index
+    while QUESTIONS[index] in given:
+        if index + 1 == len(QUESTIONS):
+            await _complete(turn)
+            return
+        index += 1
+    if index != start:
+        await turn.set_state(f"profile:{QUESTIONS[index]}", **turn.user.state_data)
+    await ask(turn)
 
 
 async def _go_back(turn: Turn, item: str) -> None:
@@ -221,7 +251,7 @@ async def _go_back(turn: Turn, item: str) -> None:
         await turn.router.ask_current(turn)
         return
     index = max(QUESTIONS.index(item) - 1, 0)
-    await turn.set_state(f"profile:{QUESTIONS[index]}", mode="onboard")
+    await turn.set_state(f"profile:{QUESTIONS[index]}", **_onboard_data(turn))
     await ask(turn)
 
 

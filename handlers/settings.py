@@ -76,8 +76,8 @@ async def edit_dates(turn: Turn) -> None:
     if not wanted:
         await turn.say(turn.t("settings.no_dates"))
         return
-    await milestones.begin(turn, tuple(wanted), mode=milestones.CORRECT)
-    await milestones.ask(turn)
+    if await milestones.begin(turn, tuple(wanted), mode=milestones.CORRECT):
+        await milestones.ask(turn)
 
 
 async def stop(turn: Turn) -> None:

@@ -7,23 +7,35 @@ erased when they decline (see ``bot.repo.users`` for the rest of a visitor's lif
 
 from __future__ import annotations
 
-from handlers import profile
+from handlers import profile, roster_link
+from handlers.commands import command_of
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
 
 LANG_BUTTONS = [[("فارسی", "lang:fa"), ("English", "lang:en")]]
 
 
+def _token(turn: Turn) -> str:
+    """The personal link's token a /start carries ("" for a plain /start)."""
+    parsed = command_of(turn.update.effective_message)
+    words = parsed[1] if parsed is not None else []
+    return words[0][:64] if words else ""
+
+
 async def cmd_start(turn: Turn) -> None:
-    """Begin, resume proactive messages, or pick up where the person was."""
+    """Begin, resume proactive messages, or pick up where the person was. A personal link's
+    token is kept through the language and privacy questions, then offered (see roster_link)."""
+    token = _token(turn)
     if turn.user.unreachable_at is not None or not turn.user.proactive:
         was_stopped = not turn.user.proactive
         await turn.save(unreachable_at=None, proactive=1)
         if was_stopped and turn.user.consent_at is not None:
             await turn.say(turn.t("settings.resumed"))
     if turn.user.consent_at is None:
-        await turn.set_state("start:lang")
+        await turn.set_state("start:lang", **({"token": token} if token else {}))
         await ask(turn)
+    elif token and await roster_link.offer(turn, token):
+        return
     elif not turn.user.profile_done:
         await turn.say(turn.t("start.welcome_back"))
         await profile.resume(turn)
@@ -58,7 +70,8 @@ async def on_lang(turn: Turn, args: list[str]) -> None:
         return
     await turn.ack()
     if turn.user.consent_at is None:
-        await turn.svc.users.update_and_move(turn.user, turn.now, "start:privacy", {}, lang=lang)
+        kept = {k: v for k, v in turn.user.state_data.items() if k == "token"}
+        await turn.svc.users.update_and_move(turn.user, turn.now, "start:privacy", kept, lang=lang)
         await ask(turn)
         return
     await turn.save(lang=lang)
@@ -80,8 +93,11 @@ async def on_privacy(turn: Turn, args: list[str]) -> None:
         await turn.svc.users.forget_visitor(turn.user)
         await turn.say(turn.t("start.declined"))
         return
+    token = str(turn.user.state_data.get("token", ""))
     await turn.save(consent_at=turn.now)
     await turn.say(turn.t("start.thanks"))
+    if token and await roster_link.offer(turn, token):
+        return
     await profile.begin(turn, mode="onboard")
 
 

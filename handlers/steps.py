@@ -197,9 +197,16 @@ async def _done_pressed(turn: Turn, step: Step, steps: list[Step]) -> None:
 async def _undo_pressed(turn: Turn, step: Step) -> None:
     """Not done yet: the step (and a milestone step's date) is cleared; check-ins re-planned."""
     from bot.repo.checkins import CheckinRepo
+    from bot.roster.linking import official_columns
     from bot.rules.followup import MILESTONE_COLUMNS, plan, policy_from
+    from handlers.roster_link import official_note
 
     column = MILESTONE_COLUMNS.get(step.milestone or "")
+    official = await official_columns(turn.svc.db, turn.user.id) if column else frozenset()
+    if column in official:  # the programme's list says it is done, on its date
+        await turn.ack()
+        await official_note(turn, official)
+        return
     dated = column is not None and getattr(turn.user, column) is not None
     await turn.svc.steps.undo(turn.user.id, step.id, turn.now, column)
     if column is not None and dated:

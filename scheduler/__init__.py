@@ -13,6 +13,7 @@ from bot.repo.outbox import OutboxRepo
 from bot.repo.users import VISITOR_TTL
 from scheduler.broadcasts import start_monitor
 from scheduler.followups import post_followups
+from scheduler.invitations import SafirJobs
 from scheduler.outbox import OutboxSender
 from scheduler.planner import Planner
 
@@ -38,6 +39,7 @@ class Proactive:
         )
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.safir: SafirJobs | None = None  # Bale with BALE_SAFIR_API_KEY: invitations
 
     async def _tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The minute sweep: what is due, follow-up cards, and visitors' rows a day old."""
@@ -56,6 +58,11 @@ class Proactive:
             await self.svc.users.forget_visitors(self.svc.clock.timestamp() - VISITOR_TTL)
         except Exception:
             log.exception("erasing visitors' rows failed; the next tick tries again")
+        if self.safir is not None:
+            try:
+                await self.safir.tick()
+            except Exception:
+                log.exception("the Safir sweep failed; the next tick tries again")
 
     def start(self) -> None:
         """Schedule the sweep and the broadcast monitor, and start the sender."""
@@ -64,6 +71,9 @@ class Proactive:
         if self.app.job_queue is not None:
             self.app.job_queue.run_repeating(self._tick, interval=SWEEP_SECONDS, first=1)
         self._task = asyncio.create_task(self.sender.run(self._stop))
+        if self.platform == "bale" and self.svc.settings.safir is not None:
+            self.safir = SafirJobs(self.app, self.svc)
+            self.safir.start(self._stop)
 
     async def stop(self) -> None:
         """Stop the broadcast queueing, then the sender after its in-flight sends finish."""
@@ -74,3 +84,5 @@ class Proactive:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(self._task, timeout=10)
+        if self.safir is not None:
+            await self.safir.stop()

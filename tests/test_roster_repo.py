@@ -7,7 +7,8 @@ from pathlib import Path
 
 from bot.db.engine import Database
 from bot.repo.roster import RosterRepo
-from bot.roster.model import COLUMNS, RosterRecord
+from bot.roster.invitation import STOP_PREFIX
+from bot.roster.model import COLUMNS, RosterRecord, new_link_token
 
 ZAHRA = RosterRecord("0012345679", "زهرا احمدی", "+989121234567", "karaj", None, "2024-03-01")
 REZA = RosterRecord("1234567891", "رضا کریمی", "+989351112233", loan_on="2024-08-02")
@@ -56,3 +57,11 @@ async def test_add_look_up_and_link(tmp_path: Path) -> None:
         assert await repo.by_token(old) is None
     finally:
         await db.close()
+
+
+def test_a_link_token_never_reads_as_a_do_not_contact_link(monkeypatch) -> None:
+    """A token drawn with the "do not contact me" prefix is drawn again."""
+    draws = iter(["nc-abcdefghijklm", "Qx7_abcdefghijkl"])
+    monkeypatch.setattr("bot.roster.model.secrets.token_urlsafe", lambda n: next(draws))
+    assert STOP_PREFIX == "nc-"
+    assert new_link_token() == "Qx7_abcdefghijkl"

@@ -16,6 +16,12 @@ BALE_API_DEFAULT = "https://tapi.bale.ai/bot"
 PLATFORMS = ("telegram", "bale")
 LANGUAGES = ("fa", "en")
 DEFAULT_SEND_RATE = 30  # Telegram: "about 30 messages per second" per bot
+SAFIR_URL_DEFAULT = "https://safir.bale.ai"
+# Safir publishes no rate limit; a few a second is gentle and still reaches 200,000 people in
+# about two days of sending windows. HOMEBIZ_SAFIR_RATE changes it ("N" a second or "N/min").
+DEFAULT_SAFIR_RATE = (5, 1.0)
+_SAFIR_RATE_RE = re.compile(r"^(\d{1,5})\s*(?:/\s*(s|sec|second|m|min|minute))?$")
+_SAFIR_KEY_RE = re.compile(r"^[\x21-\x7e]{8,512}$")
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
 _ADMIN_RE = re.compile(r"^(telegram|bale):(-?\d{1,20})$")
 _HOST_LABEL_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
@@ -44,6 +50,22 @@ class PlatformSettings:
 
 
 @dataclass(frozen=True)
+class SafirSettings:
+    """Bale Safir: sends the Bale bot's messages to phone numbers (invitations, first check-ins)."""
+
+    api_key: str = field(repr=False)
+    bot_id: int
+    url: str = SAFIR_URL_DEFAULT
+    rate: int = DEFAULT_SAFIR_RATE[0]
+    per: float = DEFAULT_SAFIR_RATE[1]  # seconds: ``rate`` messages in any ``per`` seconds
+
+    @property
+    def limits(self) -> Limits:
+        """Safir's own pace (not the Bot API pacer's budget): ``rate`` per ``per`` seconds."""
+        return Limits(bot_count=self.rate, bot_period=self.per, chat_burst=1, reserve=0)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the process needs to start."""
 
@@ -56,6 +78,13 @@ class Settings:
     staff_chats: Mapping[str, int] = field(default_factory=dict)
     send_rate: int = 30
     outbox_lease: int = 30
+    safir: SafirSettings | None = None
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every configured secret, for the log redactor: tokens, webhook secrets, the Safir key."""
+        found = [p.token for p in self.platforms] + [p.webhook_secret or "" for p in self.platforms]
+        return [s for s in (*found, self.safir.api_key if self.safir else "") if s]
 
     @property
     def limits(self) -> Limits:
@@ -233,6 +262,40 @@ def _platform(name: str, env: Mapping[str, str], default_url: str) -> PlatformSe
     )
 
 
+def _parse_safir_rate(raw: str) -> tuple[int, float]:
+    """HOMEBIZ_SAFIR_RATE: "N" messages a second or "N/min" a minute (default 5 a second)."""
+    if not raw.strip():
+        return DEFAULT_SAFIR_RATE
+    match = _SAFIR_RATE_RE.match(raw.strip().lower())
+    if not match or not 1 <= int(match.group(1)) <= 1000:
+        raise ConfigError(
+            f"HOMEBIZ_SAFIR_RATE: '{raw}' is not 1-1000 a second or a minute (e.g. 5 or 120/min)"
+        )
+    per = 60.0 if (match.group(2) or "s").startswith("m") else 1.0
+    return int(match.group(1)), per
+
+
+def _safir(env: Mapping[str, str], bale: PlatformSettings | None) -> SafirSettings | None:
+    """Bale Safir's settings; None when BALE_SAFIR_API_KEY is not set (personal links only)."""
+    key = env.get("BALE_SAFIR_API_KEY", "").strip()
+    if not key:
+        return None
+    if not _SAFIR_KEY_RE.match(key):
+        raise ConfigError("BALE_SAFIR_API_KEY: 8-512 printable characters without spaces")
+    if bale is None:
+        raise ConfigError(
+            "BALE_SAFIR_API_KEY: needs BALE_BOT_TOKEN too (Safir sends the Bale bot's messages)"
+        )
+    raw_id = env.get("BALE_SAFIR_BOT_ID", "").strip()
+    if raw_id and not raw_id.isdigit():
+        raise ConfigError(f"BALE_SAFIR_BOT_ID: '{raw_id}' is not the bot's numeric id")
+    # Safir wants the sending bot's numeric id; a Bale token begins with it ("<id>:<secret>").
+    bot_id = int(raw_id or bale.token.partition(":")[0])
+    url = _parse_url("SAFIR_URL", env.get("SAFIR_URL", "").strip() or SAFIR_URL_DEFAULT)
+    rate, per = _parse_safir_rate(env.get("HOMEBIZ_SAFIR_RATE", ""))
+    return SafirSettings(api_key=key, bot_id=bot_id, url=url, rate=rate, per=per)
+
+
 def load_dotenv_file(path: Path = Path(".env")) -> None:
     """Read a `.env` file into the environment without overriding what is already set."""
     if path.is_file():
@@ -271,4 +334,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         staff_chats=_parse_staff_chats(env.get("HOMEBIZ_STAFF_CHAT", "")),
         send_rate=_parse_rate(env.get("HOMEBIZ_SEND_RATE", "")),
         outbox_lease=_parse_lease(env.get("HOMEBIZ_OUTBOX_LEASE", "")),
+        safir=_safir(env, next((p for p in platforms if p.name == "bale"), None)),
     )

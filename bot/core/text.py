@@ -189,7 +189,7 @@ def progress_bar(done: int, total: int, width: int | None = None) -> str:
 
 def utf16_len(s: str) -> int:
     """Length of ``s`` in UTF-16 code units, the way Telegram counts message length."""
-    return len(s) + sum(1 for ch in s if ord(ch) > 0xFFFF)
+    return len(s.encode("utf-16-le", "surrogatepass")) // 2  # C speed; a lone surrogate is 1
 
 
 def truncate(s: str, limit: int) -> str:

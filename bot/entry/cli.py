@@ -204,9 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     redact = Redactor()
     try:
         settings = _settings(args)
-        secrets = [p.token for p in settings.platforms] + [
-            p.webhook_secret or "" for p in settings.platforms
-        ]
+        secrets = settings.secrets
         redact = Redactor(secrets)
         check_db_path(settings.db_path, "--db" if getattr(args, "db", None) else "HOMEBIZ_DB")
         setup_logging(settings.log_level if args.command == "run" else "WARNING", secrets)

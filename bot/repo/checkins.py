@@ -92,6 +92,8 @@ class Nudge:
     next_at: int | None
 
 
+# Every answer keeps where the dates its round was timed from came from (person or list).
+_DATES_FROM = "(SELECT dates_from FROM users WHERE id = ?)"
 _REACHABLE = "u.proactive = 1 AND u.unreachable_at IS NULL AND u.consent_at IS NOT NULL"
 _CHECKED_IN = f"{_REACHABLE} AND u.checkins_closed = 0"  # whom the sweep opens rounds for
 
@@ -267,9 +269,9 @@ class CheckinRepo:
             closed_ids = {row[0] for row in closed.rows}
             done = [e for e in expiries if e.round.round_id in closed_ids]
             await tx.executemany(
-                "INSERT INTO checkin_answers (round_id, user_pk, status, answered_at) "
-                "VALUES (?, ?, 'no_answer', ?)",
-                [(e.round.round_id, e.round.user_pk, now) for e in done],
+                "INSERT INTO checkin_answers (round_id, user_pk, status, answered_at, dates_from) "
+                f"VALUES (?, ?, 'no_answer', ?, {_DATES_FROM})",
+                [(e.round.round_id, e.round.user_pk, now, e.round.user_pk) for e in done],
             )
             await tx.executemany(
                 "INSERT INTO followups (user_pk, kind, detail, created_at) "
@@ -313,9 +315,9 @@ class CheckinRepo:
             if cur.rowcount == 0:
                 return None
             cur = await conn.execute(
-                "INSERT INTO checkin_answers (round_id, user_pk, status, detail, answered_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (round_id, user_pk, status, json.dumps(detail, ensure_ascii=False), now),
+                "INSERT INTO checkin_answers (round_id, user_pk, status, detail, answered_at, "
+                f"dates_from) VALUES (?, ?, ?, ?, ?, {_DATES_FROM})",
+                (round_id, user_pk, status, json.dumps(detail, ensure_ascii=False), now, user_pk),
             )
             return int(cur.lastrowid or 0)
 
@@ -342,6 +344,14 @@ class CheckinRepo:
                 "UPDATE checkin_answers SET detail = ? WHERE id = ?",
                 (json.dumps(detail, ensure_ascii=False), answer_id),
             )
+
+    async def sources(self, user_pk: int) -> list[tuple[str, str]]:
+        """Every answer of one person as (status, where its timing came from), oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT status, dates_from FROM checkin_answers WHERE user_pk = ? ORDER BY id",
+            (user_pk,),
+        )
+        return [(r[0], r[1]) for r in rows]
 
     async def history(self, user_pk: int) -> list[tuple[str, dict[str, Any], int]]:
         """Every answer of one person, oldest first."""

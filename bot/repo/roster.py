@@ -1,8 +1,10 @@
-"""SQL for the roster's rows: add, look up, link to a bot user, and mark do-not-contact."""
+"""SQL for the roster's rows: add, look up, link to a bot user (with what the list says about
+them), staff tasks about a row, and mark do-not-contact."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
 from bot.db.engine import Database
@@ -15,6 +17,10 @@ _SELECT = (
 _INSERT = (
     "INSERT INTO roster (" + ", ".join(COLUMNS) + ", link_token, created_at, updated_at) "
     "VALUES (" + ", ".join("?" * (len(COLUMNS) + 3)) + ") ON CONFLICT (national_code) DO NOTHING"
+)
+#: The users columns linking may set (the only names it interpolates into SQL).
+_LINK_COLUMNS = frozenset(
+    {"permit_on", "loan_on", "dates_from", "stage", "full_name", "mobile", "county", "field"}
 )
 
 
@@ -103,3 +109,105 @@ class RosterRepo:
             "UPDATE roster SET link_token = ?, updated_at = ? WHERE id = ?", (token, now, entry_id)
         )
         return token
+
+    async def link_person(
+        self,
+        entry_id: int,
+        user_pk: int,
+        via: str,
+        now: int,
+        *,
+        values: Mapping[str, Any],
+        own_dates: Mapping[str, str],
+        dated_steps: Sequence[tuple[str, str]],
+        implied_steps: Sequence[str],
+    ) -> bool:
+        """Link a row to a bot user and, in the same transaction, give the user what the list
+        says: ``values`` (milestone dates, their source, stage, profile answers), the person's
+        own dates the list replaced (kept in users.own_dates), the milestone steps done on the
+        list's days and the steps the stage implies. False (nothing written) when the row or the
+        user was linked already."""
+        bad = set(values) - _LINK_COLUMNS
+        if bad:
+            raise ValueError(f"not set by linking: {sorted(bad)}")
+        async with self.db.transaction() as tx:
+            linked = await tx.execute(
+                "UPDATE roster SET user_pk = ?, linked_at = ?, linked_via = ?, updated_at = ? "
+                "WHERE id = ? AND user_pk IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM roster WHERE user_pk = ?)",
+                (user_pk, now, via, now, entry_id, user_pk),
+            )
+            if linked.rowcount == 0:
+                return False
+            sets = "".join(f"{column} = ?, " for column in values)
+            await tx.execute(
+                f"UPDATE users SET {sets}own_dates = CASE WHEN ? = '{{}}' THEN own_dates "
+                "ELSE json_patch(COALESCE(own_dates, '{}'), ?) END, updated_at = ? WHERE id = ?",
+                (*values.values(), *[json.dumps(dict(own_dates))] * 2, now, user_pk),
+            )
+            await tx.executemany(
+                "INSERT INTO step_progress (user_pk, step_id, started_at, done_at, done_on)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_pk, step_id) DO UPDATE SET"
+                " done_at = COALESCE(step_progress.done_at, excluded.done_at),"
+                " done_on = excluded.done_on, nudge_at = NULL",
+                [(user_pk, step_id, now, now, day) for step_id, day in dated_steps],
+            )
+            await tx.executemany(
+                "INSERT INTO step_progress (user_pk, step_id, started_at, done_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (user_pk, step_id) DO UPDATE SET"
+                " done_at = excluded.done_at, done_on = NULL, nudge_at = NULL"
+                " WHERE step_progress.done_at IS NULL",
+                [(user_pk, step_id, now, now) for step_id in implied_steps],
+            )
+        return True
+
+    async def verified_matches(self) -> list[tuple[int, int]]:
+        """(row id, user id) pairs an import may link: an unlinked row whose mobile is on no
+        other row, and the one consenting user who shared that mobile as their own contact
+        (two such users, say one on each messenger, leave it to the person) and is not linked."""
+        rows = await self.db.fetchall(
+            "WITH v AS (SELECT mobile, MIN(id) AS user_pk, COUNT(*) AS n FROM users "
+            "WHERE mobile_verified = 1 AND consent_at IS NOT NULL AND mobile IS NOT NULL "
+            "GROUP BY mobile) "
+            "SELECT r.id, v.user_pk FROM v JOIN roster r ON r.mobile = v.mobile "
+            "WHERE v.n = 1 AND r.user_pk IS NULL "
+            "AND (SELECT COUNT(*) FROM roster o WHERE o.mobile = r.mobile) = 1 "
+            "AND NOT EXISTS (SELECT 1 FROM roster l WHERE l.user_pk = v.user_pk) "
+            "ORDER BY r.id",
+            slow=True,
+        )
+        return [(int(r[0]), int(r[1])) for r in rows]
+
+    async def to_invite(
+        self, county: str | None = None, *, page_size: int = 1000
+    ) -> AsyncIterator[list[RosterEntry]]:
+        """Rows a personal link may go to: not linked, not marked do-not-contact (one county's,
+        or all), in pages by id, so a list of any size is never held at once."""
+        where = "WHERE user_pk IS NULL AND do_not_contact = 0 AND id > ?"
+        if county is not None:
+            where += " AND county = ?"
+        after = 0
+        while True:
+            params = (after, county, page_size) if county is not None else (after, page_size)
+            rows = await self.db.fetchall(
+                _SELECT + where + " ORDER BY id LIMIT ?", params, slow=True
+            )
+            if not rows:
+                return
+            page = [_entry(r) for r in rows]
+            yield page
+            after = page[-1].id
+
+    async def add_task(
+        self, user_pk: int, kind: str, entry_id: int, now: int, **detail: Any
+    ) -> bool:
+        """Put a staff task about a roster row on the follow-up list, unless this person has an
+        open one of that kind about that row already; whether it was added."""
+        payload = json.dumps({"roster": entry_id, **detail}, ensure_ascii=False)
+        added = await self.db.changes(
+            "INSERT INTO followups (user_pk, kind, detail, created_at) SELECT ?, ?, ?, ? "
+            "WHERE NOT EXISTS (SELECT 1 FROM followups WHERE user_pk = ? AND kind = ? "
+            "AND status = 'open' AND json_extract(detail, '$.roster') = ?)",
+            (user_pk, kind, payload, now, user_pk, kind, entry_id),
+        )
+        return added > 0

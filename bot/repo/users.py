@@ -25,6 +25,7 @@ def applicants_only(alias: str = "u") -> str:
 
 #: A visitor's row (no consent, not staff) is erased after this long without an update.
 VISITOR_TTL = 24 * 3600
+_FLAGS = frozenset({"profile_done", "proactive", "mobile_verified"})
 PROFILE_FIELDS = ("full_name", "mobile", "national_code", "county", "field", "stage")
 _UPDATABLE = frozenset(
     {
@@ -39,6 +40,8 @@ _UPDATABLE = frozenset(
         "loan_on",
         "operating_since",
         "keyboard",
+        "mobile_verified",
+        "dates_from",
     }
 )
 
@@ -70,6 +73,8 @@ class User:
     loan_on: str | None = None
     operating_since: str | None = None
     keyboard: str | None = None
+    mobile_verified: bool = False
+    dates_from: str = "self"
 
     @property
     def stored(self) -> bool:
@@ -115,6 +120,8 @@ class User:
             loan_on=row["loan_on"] if "loan_on" in keys else None,
             operating_since=row["operating_since"] if "operating_since" in keys else None,
             keyboard=row["keyboard"] if "keyboard" in keys else None,
+            mobile_verified=bool(row["mobile_verified"]) if "mobile_verified" in keys else False,
+            dates_from=row["dates_from"] if "dates_from" in keys else "self",
         )
 
 
@@ -181,7 +188,7 @@ class UserRepo:
             (*values.values(), now, user.id),
         )
         for key, value in values.items():
-            setattr(user, key, bool(value) if key in ("profile_done", "proactive") else value)
+            setattr(user, key, bool(value) if key in _FLAGS else value)
         user.updated_at = now
 
     async def update_and_move(
@@ -199,7 +206,7 @@ class UserRepo:
             (*values.values(), state, payload, now, user.id),
         )
         for key, value in values.items():
-            setattr(user, key, bool(value) if key in ("profile_done", "proactive") else value)
+            setattr(user, key, bool(value) if key in _FLAGS else value)
         user.state, user.state_data, user.updated_at = state, data, now
 
     async def set_state(self, user: User, state: str, data: dict[str, Any], now: int) -> None:

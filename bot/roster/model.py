@@ -60,5 +60,9 @@ class RosterEntry:
 
 
 def new_link_token() -> str:
-    """An unguessable personal start token: 96 random bits, fit for /start (A-Z a-z 0-9 _ -)."""
-    return secrets.token_urlsafe(12)
+    """An unguessable personal start token: 96 random bits, fit for /start (A-Z a-z 0-9 _ -),
+    never starting with the "do not contact me" link's prefix (bot.roster.invitation)."""
+    while True:
+        token = secrets.token_urlsafe(12)
+        if not token.startswith("nc-"):  # 1 in 262,144 would read as a do-not-contact link
+            return token

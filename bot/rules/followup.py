@@ -11,7 +11,14 @@ from bot.repo.users import User
 from bot.rules.schedule import SchedulePolicy, checkin_anchor, next_checkin_due
 from bot.rules.stages import STAGE_MILESTONES
 
-__all__ = ["MILESTONE_COLUMNS", "STAGE_MILESTONES", "anchor_of", "plan", "policy_from"]
+__all__ = [
+    "MILESTONE_COLUMNS",
+    "STAGE_MILESTONES",
+    "anchor_column",
+    "anchor_of",
+    "plan",
+    "policy_from",
+]
 
 MILESTONE_COLUMNS = {
     "permit_issued": "permit_on",
@@ -39,6 +46,17 @@ def policy_from(settings: ScheduleSettings) -> SchedulePolicy:
 def _date(value: str | None) -> dt.date | None:
     """An ISO date column as a date."""
     return dt.date.fromisoformat(value) if value else None
+
+
+def anchor_column(
+    permit_on: str | None, loan_on: str | None, operating_since: str | None
+) -> str | None:
+    """The users column check-ins are timed from (the one ``anchor_of`` reads), or None."""
+    anchor = anchor_of(permit_on, loan_on, operating_since)
+    if anchor is None:
+        return None
+    given = {"loan_on": loan_on, "permit_on": permit_on, "operating_since": operating_since}
+    return next(column for column, value in given.items() if _date(value) == anchor)
 
 
 def anchor_of(
