@@ -64,12 +64,12 @@ async def test_roster_stats_in_persian(desk: Bot) -> None:
         "📋 آمار فهرست طرح",
         "🗓 تاریخ: ۱۴۰۵/۰۹/۰۸",
         "👥 در فهرست: ۱۶",
-        "✉️ دعوت‌شده: ۵ (سفیر بله: ۲، پیوند شخصی: ۳)",
+        "✉️ دعوت‌شده: ۴ (سفیر بله: ۱، پیوند شخصی: ۳)",
         "🤝 به ربات پیوسته‌اند: ۹ (۵۶٪ فهرست)",
         "🔗 شیوهٔ پیوستن: با شمارهٔ همراه خودشان ۵، با پیوند شخصی ۳، هنگام ورود فهرست ۱",
         "📵 در بله نیستند: ۱",
         "🚫 نمی‌خواهند پیامی بگیرند: ۱",
-        "• کرج: ۸ نفر · دعوت ۴ · پیوسته ۵ · در بله نیست ۱ · انصراف ۱",
+        "• کرج: ۸ نفر · دعوت ۳ · پیوسته ۵ · در بله نیست ۱ · انصراف ۱",
         "• فردیس: ۸ نفر · دعوت ۱ · پیوسته ۴ · در بله نیست ۰ · انصراف ۰",
         "• سایر رشته‌ها: ۱ نفر · دعوت ۰ · پیوسته ۰ · در بله نیست ۰ · انصراف ۰",
         "۱ نفر از فهرست تاریخ وام ندارند و در این ارقام نیستند.",
@@ -94,7 +94,7 @@ async def test_roster_stats_in_english_and_the_usage(desk: Bot) -> None:
     admin = desk.client(ADMIN, lang="en")
     lines = _lines(await admin.send("/roster stats"))
     assert "👥 On the list: 16" in lines
-    assert "• Karaj: 8 on the list · invited 4 · joined 5 · not on Bale 1 · declined 1" in lines
+    assert "• Karaj: 8 on the list · invited 3 · joined 5 · not on Bale 1 · declined 1" in lines
     assert "• 1404 Mehr–Esfand: 2 · 1 · 1 | ✅ 0 ⚠️ 0 ⏸ 0 ⛔ 1 📭 1" in lines
     assert (
         "   operating among those who answered 60% | operating at least, of the whole list 23%"

@@ -11,13 +11,13 @@ a3   fardis/handicrafts  2025-06-01  import      paused 09-01 23:00 (last hour o
                                                  closed 11-15
 a4   fardis/food         2025-06-01  contact     operating 05-25 (before the loan),
                                                  operating 2026-04-01
-a5   karaj/handicrafts   2025-06-01  —           (invited by Safir: not on Bale)
+a5   karaj/handicrafts   2025-06-01  —           (Safir: no Bale account, so not invited)
 a6   karaj/food          2025-06-01  —           (invited by link: declined)
 a7   fardis/handicrafts  2025-06-01  link        operating 09-02 00:30 (just after 3 months),
                                                  paused 2026-03-01
 b1   karaj/handicrafts   2026-04-15  contact     operating 05-15, problems 08-20
 b2   karaj/food          2026-04-15  contact     —
-b3   fardis/food         2026-04-15  —           (invited by Safir)
+b3   fardis/food         2026-04-15  —           (invited by Safir: on Bale)
 c1   karaj/handicrafts   2026-09-10  link*       operating 10-10 (no window of theirs closed)
 c2   fardis/food         2026-08-28  —           (3-month window closed at 00:00 today)
 c3   fardis/food         2026-08-29  —           (3-month window closes at 00:00 tomorrow)
@@ -25,7 +25,9 @@ d1   fardis/food         2025-10-05  contact     closed 11-20
 d2   fardis/food         2025-10-05  —           —
 e1   karaj/other         (none)      —           (a permit date only)
 
-* invited by personal link first.
+* invited by personal link first. Invitation columns are written as the invitation part
+  writes them (SafirOutboxRepo.mark_sent, mark_not_on_bale); a personal link's invitation
+  ('link') is set directly, as nothing marks it yet.
 
 Cohorts: 1404 Farvardin–Shahrivar (a*), 1404 Mehr–Esfand (d*), 1405 Farvardin–Shahrivar (b*, c*).
 """
@@ -84,7 +86,7 @@ PEOPLE: tuple[Person, ...] = (
            (("paused", at("2025-09-01", 23)), ("closed", at("2025-11-15")))),
     Person("a4", "fardis", "food", "2025-06-01", "contact",
            (("operating", at("2025-05-25")), ("operating", at("2026-04-01")))),
-    Person("a5", "karaj", "handicrafts", "2025-06-01", invited_via="safir", not_on_bale=True),
+    Person("a5", "karaj", "handicrafts", "2025-06-01", not_on_bale=True),
     Person("a6", "karaj", "food", "2025-06-01", invited_via="link", declined=True),
     Person("a7", "fardis", "handicrafts", "2025-06-01", "link",
            (("operating", at("2025-09-02", 0, 30)), ("paused", at("2026-03-01")))),
@@ -141,10 +143,15 @@ async def seed_roster(db: Database, *, first_user_id: int = 5000) -> dict[str, i
         entry = await roster.by_national_code(record.national_code)
         assert entry is not None
         ids[p.key] = entry.id
-        if p.invited_via:
-            await db.execute(  # the invitation part's own repository writes these columns
+        if p.invited_via or p.not_on_bale:
+            await db.execute(  # the invitation part's repository writes these columns
                 "UPDATE roster SET invited_at = ?, invited_via = ?, on_bale = ? WHERE id = ?",
-                (imported + 3600, p.invited_via, 0 if p.not_on_bale else None, entry.id),
+                (
+                    imported + 3600 if p.invited_via else None,
+                    p.invited_via,
+                    0 if p.not_on_bale else 1 if p.invited_via == "safir" else None,
+                    entry.id,
+                ),
             )
         if p.declined:
             await roster.unlink(entry.id, imported + 7200, do_not_contact=True)
