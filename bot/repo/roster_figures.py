@@ -135,8 +135,8 @@ class RosterFiguresRepo:
 
     async def reach(self, calendar: LoanCalendar) -> list[ReachCell]:
         """Head counts per (cohort, county, field), in one pass over the list: grouped by loan
-        day in the index's order, then the days' groups by cohort (one range of days each;
-        people without a loan day, or with a malformed one, under cohort None)."""
+        day in the index's order, then the days' groups by cohort (one range of the ISO days
+        each, as the import validates them; people without a loan day under cohort None)."""
         starts = calendar.cohort_starts()
         cutoffs = calendar.cutoffs()
         cohort = "".join(

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import astuple, dataclass, fields
-from typing import Any, Self
+from dataclasses import dataclass, fields
+from typing import Any
 
 from bot.content.model import Content
 from bot.repo.roster_figures import ReachCell, StatusCell
@@ -20,11 +20,6 @@ __all__ = [
     "SurvivalTable",
     "build_roster_figures",
 ]
-
-
-def _added(a: Any, b: Any) -> Any:
-    """Two dataclasses of counts added field by field."""
-    return type(a)(*(x + y for x, y in zip(astuple(a), astuple(b), strict=True)))
 
 
 @dataclass(frozen=True)
@@ -42,10 +37,6 @@ class Reach:
     not_on_bale: int = 0
     declined: int = 0  # do not contact
 
-    def __add__(self, other: Self) -> Self:
-        """Both groups together."""
-        return _added(self, other)  # type: ignore[no-any-return]
-
 
 @dataclass(frozen=True)
 class Survival:
@@ -58,10 +49,6 @@ class Survival:
     problems: int = 0
     paused: int = 0
     closed: int = 0
-
-    def __add__(self, other: Self) -> Self:
-        """Both groups together."""
-        return _added(self, other)  # type: ignore[no-any-return]
 
     @property
     def answered(self) -> int:
