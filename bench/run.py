@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench import audience as audience_bench
-from bench import broadcast, exports, history, strict, sweep, updates
+from bench import broadcast, exports, history, roster_figures, strict, sweep, updates
 from bench import process as proc
 from bench import roster_import as roster_bench
 from bench.common import (
@@ -96,10 +96,14 @@ async def run_updates(scale: Scale, workdir: Path) -> list[Section]:
 
 
 async def run_roster(scale: Scale, workdir: Path) -> list[Section]:
-    """Only the roster import benchmark (``--only roster``)."""
+    """Only the roster benchmarks (``--only roster``): the import, then the list's figures."""
     section = Section("Roster import", "roster")
+    print(f"\n== {section.title} ==", flush=True)
     await _guard(section, lambda: roster_bench.run(scale, workdir, section))
-    return [section]
+    figures = Section("The programme list's figures", "roster_figures")
+    print(f"\n== {figures.title} ==", flush=True)
+    await _guard(figures, lambda: roster_figures.run(scale, workdir, figures))
+    return [section, figures]
 
 
 async def run_all(scale: Scale, workdir: Path) -> list[Section]:
@@ -112,7 +116,6 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
     capacity = Section("Outbox sender capacity with the limits lifted", "capacity")
     process = Section("`homebiz run` with a million applicants", "process")
     staff = Section("Staff exports", "exports")
-    roster = Section("Roster import", "roster")
     trip = Section("database round trip")
     print(f"\n== {big.title} ==", flush=True)
     svc: Services | None = None
@@ -138,8 +141,7 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
         await _guard(process, lambda: proc.everyone_while_chatting(db, scale, workdir, process))
     size = 100_000 if scale.name == "full" else 10_000
     await _guard(staff, lambda: exports.exports(workdir, staff, applicants=size))
-    print(f"\n== {roster.title} ==", flush=True)
-    await _guard(roster, lambda: roster_bench.run(scale, workdir, roster))
+    roster_sections = await run_roster(scale, workdir)
     first = Section("Updates through the real Application", "updates")
 
     async def timed_updates() -> None:
@@ -149,7 +151,7 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
         first.details += trip.details
 
     await _guard(first, timed_updates)
-    return [first, strict_limits, process, capacity, big, audience, staff, roster]
+    return [first, strict_limits, process, capacity, big, audience, staff, *roster_sections]
 
 
 def table(rows: list[Row]) -> str:
@@ -277,9 +279,7 @@ def cli(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="a scaled-down smoke run (< 1 min)")
     parser.add_argument("--out", type=Path, default=None, help="where to write the report")
-    parser.add_argument(
-        "--only", choices=("updates", "roster"), help="run one benchmark alone"
-    )
+    parser.add_argument("--only", choices=("updates", "roster"), help="run one benchmark alone")
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
     if args.out is not None:

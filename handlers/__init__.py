@@ -11,6 +11,7 @@ from handlers import (
     profile,
     questions,
     reports,
+    roster_figures,
     roster_import,
     roster_link,
     settings,
@@ -34,6 +35,7 @@ FEATURES = (
     questions,
     broadcast,
     reports,
+    roster_figures,
     roster_import,
     roster_link,
     invitations,  # after start: it wraps /start for the "do not contact me" link

@@ -20,7 +20,9 @@ from bot.staffdesk.charts import render_status_chart
 from bot.staffdesk.export import export_paths, write_export
 from bot.staffdesk.export_sheets import SHEET_NAMES
 from bot.staffdesk.reports import Stats, build_stats, format_stats
+from bot.staffdesk.roster_text import format_survival, survival_panel
 from handlers.registry import Registry
+from handlers.roster_figures import gather_roster
 from handlers.turn import Turn
 
 
@@ -30,17 +32,25 @@ async def gather_stats(svc: Services) -> Stats:
     return build_stats(data, svc.content, svc.i18n)
 
 
-async def stats_text(svc: Services, lang: str) -> tuple[str, bytes]:
-    """The figures as a message and as a PNG chart."""
+async def stats_report(svc: Services, lang: str, *, chart: bool = True) -> tuple[list[str], bytes]:
+    """The figures as messages and (when asked) a PNG chart; with a roster, survival over the
+    whole list follows the applicants' figures, and the chart shows both of its rates."""
     stats = await gather_stats(svc)
-    chart = await asyncio.to_thread(render_status_chart, stats, lang)
-    return format_stats(stats, svc.content, lang), chart
+    roster = await gather_roster(svc)
+    texts = [format_stats(stats, svc.content, lang)]
+    panel = None
+    if roster is not None:
+        texts += format_survival(roster, svc.content, svc.i18n, lang)
+        panel = survival_panel(roster, svc.i18n, lang)
+    png = await asyncio.to_thread(render_status_chart, stats, lang, panel) if chart else b""
+    return texts, png
 
 
 async def show_stats(turn: Turn) -> None:
     """/stats: the figures, then the chart."""
-    text, chart = await stats_text(turn.svc, turn.lang)
-    await turn.say(text)
+    texts, chart = await stats_report(turn.svc, turn.lang)
+    for text in texts:
+        await turn.say(text)
     await turn.send_photo(chart, caption=turn.t("reports.chart_caption"))
 
 

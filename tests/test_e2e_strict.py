@@ -23,6 +23,7 @@ from bot.entry.services import Services
 from bot.messengers.fakeapi.emulator import BotApiEmulator
 from bot.messengers.fakeapi.flood import FloodRules
 from bot.repo.checkins import CheckinRepo
+from bot.staffdesk.export_sheets import SHEET_NAMES
 from tests.support import TOKEN, BotProcess, bot_env
 from tests.support.botapi_server import BotApiServer
 
@@ -226,7 +227,7 @@ async def broadcast_and_export(me: Journey, emulator: BotApiEmulator) -> None:
     await me.until("has finished")
     await me.say("/export", "files ready")
     album = [m for m in emulator.bot_messages(me.user_id) if m.kind == "document"]
-    assert len(album) == 6 and "files ready" in album[-1].content
+    assert len(album) == 1 + len(SHEET_NAMES) and "files ready" in album[-1].content
 
 
 async def test_every_journey_under_telegrams_strict_limits(tmp_path: Path) -> None:

@@ -23,21 +23,34 @@ from bot.content.model import Content
 from bot.core.i18n import I18n, load_i18n
 from bot.db.engine import Database
 from bot.repo.reports import ReportRepo
+from bot.repo.roster import RosterRepo
+from bot.roster.model import RosterRecord
 from bot.staffdesk import export
 from bot.staffdesk.export import export_paths, write_csv, write_export, write_xlsx
 from bot.staffdesk.export_sheets import SHEET_NAMES
+from tests.support.roster_cohort import national_code
 from tests.test_reports import ROOT, T0, seed
 
 TEHRAN = zoneinfo.ZoneInfo("Asia/Tehran")
 BOM = b"\xef\xbb\xbf"
-FA_TITLES = ["متقاضیان", "مراحل", "پاسخ‌های پیگیری", "فهرست پیگیری کارشناسان", "پرسش‌ها"]
+FA_TITLES = [
+    "متقاضیان", "مراحل", "پاسخ‌های پیگیری", "فهرست پیگیری کارشناسان", "پرسش‌ها", "فهرست طرح",
+]  # fmt: skip
 TABLES = {
     "applicants": "users",
     "steps": "step_progress",
     "checkins": "checkin_answers",
     "followups": "followups",
     "tickets": "tickets",
+    "roster": "roster",
 }
+
+
+#: People on the programme's list (none of them a bot user here).
+ROSTER = [
+    RosterRecord(national_code(7), "فهرست یک", "+989120000007", "karaj", loan_on="2025-06-01"),
+    RosterRecord(national_code(8), "=SUM(A1)", "+989120000008"),
+]
 
 
 async def seed_more(database: Database) -> None:
@@ -83,6 +96,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = await Database.open(tmp_path / "export.sqlite3")
     await seed(database)
     await seed_more(database)
+    await RosterRepo(database).add_many(ROSTER, now=T0)
     yield database
     await database.close()
 
@@ -236,7 +250,8 @@ async def test_english_export_for_an_english_admin(
     wb = load_workbook(path)
     try:
         assert wb.sheetnames == [
-            "Applicants", "Steps", "Check-in answers", "Staff follow-ups", "Questions"
+            "Applicants", "Steps", "Check-in answers", "Staff follow-ups", "Questions",
+            "Programme list",
         ]  # fmt: skip
         assert not wb["Applicants"].sheet_view.rightToLeft
     finally:
@@ -344,7 +359,8 @@ async def test_export_of_an_empty_database(content: Content, i18n: I18n, tmp_pat
         assert all(wb[title].max_row == 1 for title in FA_TITLES)
     finally:
         wb.close()
-    assert [len(p.read_text(encoding="utf-8-sig").splitlines()) for p in csvs] == [1] * 5
+    lines = [len(p.read_text(encoding="utf-8-sig").splitlines()) for p in csvs]
+    assert lines == [1] * len(SHEET_NAMES)
 
 
 async def test_a_failed_export_leaves_no_file(

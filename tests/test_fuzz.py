@@ -24,6 +24,7 @@ from bot.core.i18n import load_i18n
 from bot.messengers.fakeapi.client import ChatClient
 from bot.messengers.fakeapi.model import MAX_CAPTION_UTF16, MAX_TEXT_UTF16, FakeMessage, utf16_len
 from bot.repo.users import PROFILE_FIELDS, User
+from bot.rules.stages import rank
 from handlers import build_registry
 from tests.conftest import Bot, trapped
 from tests.test_checkins import deliver
@@ -607,6 +608,9 @@ async def test_any_input_at_any_state(
         now = await find(bot, uid)
         assert now is not None
         kept = {k: v for k, v in profile_of(now).items() if k in PROFILE_FIELDS}
+        if "stage" not in touched:  # a step done or an answer moves it forward, never back
+            assert rank(kept["stage"]) >= rank(baseline["stage"]), (baseline, kept)
+            touched.add("stage")
         assert {k: v for k, v in kept.items() if k not in touched} == {
             k: v for k, v in baseline.items() if k in PROFILE_FIELDS and k not in touched
         }

@@ -90,7 +90,8 @@ async def test_export_for_admins_only(desk: Bot) -> None:
     assert files["homebiz-1405-09-08-applicants.csv"].startswith(b"\xef\xbb\xbf")
     book = load_workbook(io.BytesIO(files["homebiz-1405-09-08.xlsx"]))
     assert book.sheetnames == [
-        "Applicants", "Steps", "Check-in answers", "Staff follow-ups", "Questions"
+        "Applicants", "Steps", "Check-in answers", "Staff follow-ups", "Questions",
+        "Programme list",
     ]  # fmt: skip
     (row,) = [r for r in _sheet(book, "Applicants") if r["User ID in the messenger"] == 21]
     stored = await desk.svc.users.find("telegram", 21)
@@ -157,7 +158,7 @@ async def test_export_cells_are_the_words_the_applicant_saw(desk: Bot) -> None:
     files = _documents(desk, ADMIN)
     book = load_workbook(io.BytesIO(files["homebiz-1405-09-08.xlsx"]))
     assert book.sheetnames == [
-        "متقاضیان", "مراحل", "پاسخ‌های پیگیری", "فهرست پیگیری کارشناسان", "پرسش‌ها"
+        "متقاضیان", "مراحل", "پاسخ‌های پیگیری", "فهرست پیگیری کارشناسان", "پرسش‌ها", "فهرست طرح",
     ]  # fmt: skip
     assert all(book[name].sheet_view.rightToLeft for name in book.sheetnames)
     people = {r["شناسه کاربر در پیام‌رسان"]: r for r in _sheet(book, "متقاضیان")}

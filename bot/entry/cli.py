@@ -117,18 +117,15 @@ def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     """Print the staff figures; with --chart, also write the chart as an owner-only PNG."""
     from bot.core.private_files import write_private
     from bot.entry.services import Services
-    from bot.staffdesk.charts import render_status_chart
-    from bot.staffdesk.reports import format_stats
-    from handlers.reports import gather_stats
+    from handlers.reports import stats_report
 
     async def go() -> str:
         svc = await Services.open(settings)
         try:
-            stats = await gather_stats(svc)
+            texts, png = await stats_report(svc, args.lang, chart=bool(args.chart))
             if args.chart:
-                png = await asyncio.to_thread(render_status_chart, stats, args.lang)
                 write_private(args.chart, png)
-            return format_stats(stats, svc.content, args.lang)
+            return "\n\n".join(texts)
         finally:
             await svc.close()
 

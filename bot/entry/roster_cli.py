@@ -89,6 +89,22 @@ def _cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(go(confirm))
 
 
+def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    """Print /roster stats: the list's reach and survival by cohort, county and field."""
+    from bot.entry.services import Services
+    from handlers.roster_figures import roster_stats_messages
+
+    async def go() -> list[str]:
+        svc = await Services.open(settings)
+        try:
+            return await roster_stats_messages(svc, args.lang)
+        finally:
+            await svc.close()
+
+    print("\n\n".join(asyncio.run(go())))
+    return 0
+
+
 def add_roster_commands(sub: Any) -> None:
     """Add `homebiz roster` and its words (links, invite, template, import) to the top-level
     subcommands."""
@@ -133,6 +149,9 @@ def add_roster_commands(sub: Any) -> None:
         help="where to write the rejected rows (default: FILE-rejected.xlsx beside the file)",
     )
     load.set_defaults(func=_cmd_import)
+    stats = words.add_parser("stats", help="invited, joined, answers and survival over the list")
+    stats.add_argument("--lang", default="fa", choices=("fa", "en"))
+    stats.set_defaults(func=_cmd_stats)
 
 
 def _cmd_template(args: argparse.Namespace, settings: Settings) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
 from matplotlib import font_manager
 from matplotlib.figure import Figure
@@ -18,6 +19,7 @@ from bot.core.jalali import format_date
 from bot.core.text import localize_digits
 from bot.repo.reports import STATUSES
 from bot.staffdesk.reports import Stats, StatusRow, label
+from bot.staffdesk.roster_text import SurvivalPanel
 
 __all__ = ["CHART_FONT", "chart_font_path", "render_status_chart"]
 
@@ -30,6 +32,8 @@ _COLOURS: dict[str, str] = {
     "closed": "#c62828",
     "no_answer": "#bdbdbd",
 }
+#: The survival panel's two series: among those who answered, and over the whole list.
+_RATE_COLOURS = ("#90caf9", "#1565c0")
 
 
 def chart_font_path() -> str:
@@ -48,11 +52,65 @@ def _rows(stats: Stats) -> Sequence[StatusRow]:
     return [row for row in stats.status_by_field if row.answered]
 
 
-def render_status_chart(stats: Stats, lang: str) -> bytes:
-    """A stacked horizontal bar per field of latest check-in statuses, as PNG bytes."""
+def _survival_panel(fig: Any, panel: SurvivalPanel, lang: str) -> None:
+    """Two bars per horizon: operating among those who answered, and over the whole list."""
+    ax = fig.add_subplot()
+    font = {"family": CHART_FONT}
+    rtl = lang == "fa"
+    positions = list(range(len(panel.horizons)))
+    series = ((panel.answered_label, panel.answered, -0.2), (panel.listed_label, panel.listed, 0.2))
+    for (name, rates, shift), colour in zip(series, _RATE_COLOURS, strict=True):
+        values = [100 * r if r is not None else 0 for r in rates]
+        bars = ax.barh(
+            [p + shift for p in positions], values, height=0.38, color=colour, label=name
+        )
+        texts = [
+            localize_digits(f"{v:.0f}", lang) + ("٪" if rtl else "%") if r is not None else "–"
+            for v, r in zip(values, rates, strict=True)
+        ]
+        ax.bar_label(bars, texts, padding=3, fontfamily=CHART_FONT, fontsize=9)
+    ticks = [f"{h}\n{note}" for h, note in zip(panel.horizons, panel.notes, strict=True)]
+    ax.set_yticks(positions, ticks, fontdict={**font, "size": 9})
+    ax.invert_yaxis()
+    ax.set_xlim(0, 112)
+    ax.xaxis.set_major_formatter(_digits(lang))
+    for tick in ax.get_xticklabels():
+        tick.set_fontfamily(CHART_FONT)
+    if rtl:
+        ax.invert_xaxis()
+        ax.yaxis.tick_right()
+    ax.set_xlabel(panel.axis, fontdict=font)
+    ax.set_title(panel.title, fontdict={**font, "size": 12})
+    fig.legend(
+        loc="outside lower center",
+        ncols=2,
+        frameon=False,
+        prop={"family": CHART_FONT, "size": 9},
+        reverse=rtl,
+    )
+    ax.spines[["top", "left" if rtl else "right"]].set_visible(False)
+
+
+def render_status_chart(stats: Stats, lang: str, survival: SurvivalPanel | None = None) -> bytes:
+    """A stacked horizontal bar per field of latest check-in statuses, as PNG bytes; with a
+    roster, a second panel below shows both survival rates over the list at each horizon."""
+    height = 2.0 + 0.6 * max(len(_rows(stats)), 1)
+    extra = 1.8 + 0.8 * len(survival.horizons) if survival is not None else 0.0
+    fig = Figure(figsize=(9, height + extra), dpi=120, layout="constrained")
+    if survival is None:
+        _status_panel(fig, stats, lang)
+    else:
+        top, bottom = fig.subfigures(2, 1, height_ratios=[height, extra])
+        _status_panel(top, stats, lang)
+        _survival_panel(bottom, survival, lang)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _status_panel(fig: Any, stats: Stats, lang: str) -> None:
+    """The stacked bars of latest check-in statuses per field, on a figure or subfigure."""
     rows = _rows(stats)
-    height = 2.0 + 0.6 * max(len(rows), 1)
-    fig = Figure(figsize=(9, height), dpi=120, layout="constrained")
     ax = fig.add_subplot()
     font = {"family": CHART_FONT}
     rtl = lang == "fa"
@@ -102,6 +160,3 @@ def render_status_chart(stats: Stats, lang: str) -> bytes:
     title = f"{label(lang, 'chart_title')} — {format_date(stats.generated_at, lang)}"
     ax.set_title(title, fontdict={**font, "size": 13})
     ax.spines[["top", "left" if rtl else "right"]].set_visible(False)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()

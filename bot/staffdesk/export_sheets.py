@@ -27,6 +27,7 @@ from bot.repo.reports import (
     TIMESTAMP_COLUMNS,
     ReportRepo,
 )
+from bot.repo.roster_figures import ROSTER_COLUMNS, ROSTER_TIMESTAMP_COLUMNS, RosterFiguresRepo
 from bot.staffdesk.reports import ALL_STATUSES, STAGES, label
 
 __all__ = ["SHEET_NAMES", "ExportSheet", "export_sheets", "jalali_date", "jalali_timestamp"]
@@ -35,7 +36,14 @@ Row = dict[str, Any]
 #: Makes the cells of one stored column (one, or two for dates: Solar Hijri then ISO).
 CellMaker = Callable[[Row], Sequence[Any]]
 #: The tables, in sheet order; each name is also the end of its CSV file's name.
-SHEET_NAMES: tuple[str, ...] = ("applicants", "steps", "checkins", "followups", "tickets")
+SHEET_NAMES: tuple[str, ...] = (
+    "applicants",
+    "steps",
+    "checkins",
+    "followups",
+    "tickets",
+    "roster",
+)
 #: Keys of a check-in answer's detail, each in its own column(s), in this order.
 DETAIL_KEYS: tuple[str, ...] = ("staff", "sales", "problem", "reason", "restart", "note")
 _ROWS: dict[str, Callable[[ReportRepo, int], AsyncIterator[Row]]] = {
@@ -44,6 +52,7 @@ _ROWS: dict[str, Callable[[ReportRepo, int], AsyncIterator[Row]]] = {
     "checkins": lambda repo, size: repo.checkins(size),
     "followups": lambda repo, size: repo.followups(size),
     "tickets": lambda repo, size: repo.tickets(size),
+    "roster": lambda repo, size: RosterFiguresRepo(repo.db).sheet(size),
 }
 _COLUMNS: dict[str, tuple[str, ...]] = {
     "applicants": APPLICANT_COLUMNS,
@@ -51,7 +60,10 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "checkins": CHECKIN_COLUMNS,
     "followups": FOLLOWUP_COLUMNS,
     "tickets": TICKET_COLUMNS,
+    "roster": ROSTER_COLUMNS,
 }
+#: Columns holding Unix seconds, in any sheet.
+_TIMESTAMPS = TIMESTAMP_COLUMNS | ROSTER_TIMESTAMP_COLUMNS
 # Columns formatted as text in the workbook, so that a cell edited in Excel stays text.
 _DIGITS = frozenset({"mobile", "national_code"})
 
@@ -142,6 +154,9 @@ class _Words:
         self.kinds = {k.removeprefix("inbox.kind."): t(k) for k in i18n.keys("inbox.kind.")}
         self.yes_no = {True: t("export.yes"), False: t("export.no")}
         self.on_off = {True: t("settings.state_on"), False: t("settings.state_off")}
+        self.links = {k: t(f"export.link.{k}") for k in ("contact", "link", "import", "none")}
+        self.invites = {k: t(f"export.invite.{k}") for k in ("safir", "link")}
+        self.on_bale = {None: t("export.unknown"), 0: t("export.no"), 1: t("export.yes")}
         checkin = content.checkin
         self.sales = self._choices(checkin.sales_bands)
         self.problems = self._choices(checkin.problems)
@@ -257,9 +272,9 @@ def _followup_detail(words: _Words) -> CellMaker:
 def _column(sheet: str, source: str, words: _Words) -> tuple[list[str], CellMaker]:
     """The header(s) and cell maker of one stored column."""
     head = words.header
-    if source in TIMESTAMP_COLUMNS or source in DATE_COLUMNS:
+    if source in _TIMESTAMPS or source in DATE_COLUMNS:
         name = head(source)
-        twin = jalali_timestamp if source in TIMESTAMP_COLUMNS else jalali_date
+        twin = jalali_timestamp if source in _TIMESTAMPS else jalali_date
         headers = [words.t("export.jalali", column=name), words.t("export.iso", column=name)]
         return headers, lambda row: twin(row[source])
     if sheet == "checkins" and source == "detail":
@@ -283,6 +298,8 @@ def _column(sheet: str, source: str, words: _Words) -> tuple[list[str], CellMake
         "latest_status": words.statuses,
         "round_status": words.rounds,
         "kind": words.kinds,
+        "link_status": words.links,
+        "invited_via": words.invites,
     }
     if sheet == "checkins" and source == "status":
         return [head("answer")], _lookup(source, words.statuses)
@@ -290,7 +307,9 @@ def _column(sheet: str, source: str, words: _Words) -> tuple[list[str], CellMake
         return [head(source)], _lookup(source, words.states)
     if source in lookups:
         return [head(source)], _lookup(source, lookups[source])
-    if source in ("profile_done", "checkins_closed"):
+    if source == "on_bale":
+        return [head(source)], lambda row: (words.on_bale.get(row[source], row[source]),)
+    if source in ("profile_done", "checkins_closed", "do_not_contact"):
         return [head(source)], _flag(source, words.yes_no)
     if source == "proactive":
         return [head(source)], _flag(source, words.on_off)
