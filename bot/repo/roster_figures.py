@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.db.engine import Reads
 from bot.repo.reports import NO_STATUS, PAGE_SIZE
+from bot.roster.model import COLUMNS
 from bot.rules.roster_survival import ANSWERED, NOT_ANSWERED, LoanCalendar
 
 __all__ = [
@@ -29,16 +30,7 @@ __all__ = [
 #: Export columns of the roster sheet, in order (link_status: contact|link|import|none).
 ROSTER_COLUMNS: tuple[str, ...] = (
     "id",
-    "national_code",
-    "full_name",
-    "mobile",
-    "county",
-    "field",
-    "permit_on",
-    "loan_on",
-    "loan_amount",
-    "bank",
-    "case_no",
+    *COLUMNS,  # the programme's facts, in the template's order
     "link_status",
     "linked_at",
     "user_pk",
