@@ -18,6 +18,7 @@ from handlers import (
     staff,
     start,
     steps,
+    web_login,
 )
 from handlers.registry import Registry
 
@@ -38,6 +39,7 @@ FEATURES = (
     roster_figures,
     roster_import,
     roster_link,
+    web_login,
     invitations,  # after start: it wraps /start for the "do not contact me" link
 )
 

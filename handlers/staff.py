@@ -138,7 +138,7 @@ async def leave_staff(turn: Turn) -> None:
         )
 
 
-def _parse_target(turn: Turn, raw: str) -> tuple[str, int] | None:
+def parse_target(turn: Turn, raw: str) -> tuple[str, int] | None:
     """`123` or `bale:123` → (platform, user id)."""
     platform, _, ident = raw.rpartition(":")
     platform = platform or turn.platform
@@ -157,7 +157,7 @@ async def _args(turn: Turn) -> list[str]:
 async def add_staff(turn: Turn) -> None:
     """/addstaff [platform:]user_id [admin] — admins only."""
     args = await _args(turn)
-    target = _parse_target(turn, args[0]) if args else None
+    target = parse_target(turn, args[0]) if args else None
     role = args[1] if len(args) > 1 else "staff"
     if target is None or role not in ("staff", "admin"):
         await turn.say(turn.t("staff.addstaff_usage"))
@@ -177,7 +177,7 @@ async def add_staff(turn: Turn) -> None:
 async def remove_staff(turn: Turn) -> None:
     """/removestaff [platform:]user_id — admins only; admins from the settings stay."""
     args = await _args(turn)
-    target = _parse_target(turn, args[0]) if args else None
+    target = parse_target(turn, args[0]) if args else None
     if target is None:
         await turn.say(turn.t("staff.removestaff_usage"))
         return

@@ -15,7 +15,7 @@ import pytest
 from telegram.ext import Application
 
 from bot.core.clock import ManualClock
-from bot.core.config import PlatformSettings, Settings
+from bot.core.config import PlatformSettings, Settings, WebSettings
 from bot.entry.app import build_application
 from bot.entry.services import Services
 from bot.messengers.fakeapi.client import ChatClient
@@ -41,6 +41,7 @@ class Bot:
     emulator: BotApiEmulator = field(default_factory=BotApiEmulator)
     limits: Limits = field(default_factory=Limits.unlimited)
     platforms: tuple[PlatformSettings, ...] = ()  # the messengers served (none: just this one)
+    web: WebSettings | None = None  # the staff console's settings (tests/support/console.py)
     services: Services | None = None
     app: Application | None = None
 
@@ -51,6 +52,7 @@ class Bot:
             admins=self.admins,
             staff_chats=self.staff_chats,
             platforms=self.platforms,
+            web=self.web,
         )
         self.services = await Services.open(settings, clock=self.clock)
         self.app = build_application(

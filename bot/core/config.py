@@ -66,6 +66,28 @@ class SafirSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """The staff console: where it listens and the address staff open (for login links)."""
+
+    port: int
+    listen: str = "127.0.0.1"
+    url: str = ""  # the public address; empty: http://<listen>:<port>
+
+    @property
+    def base_url(self) -> str:
+        """The address login links point at, without a trailing slash."""
+        if self.url:
+            return self.url.rstrip("/")
+        host = "127.0.0.1" if self.listen in ("0.0.0.0", "::") else self.listen
+        return f"http://{host}:{self.port}"
+
+    @property
+    def secure(self) -> bool:
+        """Whether staff reach the console over HTTPS (cookies are then marked Secure)."""
+        return self.base_url.startswith("https://")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the process needs to start."""
 
@@ -79,6 +101,7 @@ class Settings:
     send_rate: int = 30
     outbox_lease: int = 30
     safir: SafirSettings | None = None
+    web: WebSettings | None = None
 
     @property
     def secrets(self) -> list[str]:
@@ -296,6 +319,20 @@ def _safir(env: Mapping[str, str], bale: PlatformSettings | None) -> SafirSettin
     return SafirSettings(api_key=key, bot_id=bot_id, url=url, rate=rate, per=per)
 
 
+def _web(env: Mapping[str, str]) -> WebSettings | None:
+    """HOMEBIZ_WEB_PORT turns the staff console on; HOMEBIZ_WEB_LISTEN and HOMEBIZ_WEB_URL
+    say where it listens and the address staff open."""
+    raw = env.get("HOMEBIZ_WEB_PORT", "").strip()
+    if not raw:
+        return None
+    port = _parse_port("HOMEBIZ_WEB_PORT", raw)
+    listen = _parse_listen("HOMEBIZ_WEB_LISTEN", env.get("HOMEBIZ_WEB_LISTEN") or "127.0.0.1")
+    url = env.get("HOMEBIZ_WEB_URL", "").strip()
+    if url:
+        url = _parse_url("HOMEBIZ_WEB_URL", url)
+    return WebSettings(port=port, listen=listen, url=url)
+
+
 def load_dotenv_file(path: Path = Path(".env")) -> None:
     """Read a `.env` file into the environment without overriding what is already set."""
     if path.is_file():
@@ -335,4 +372,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         send_rate=_parse_rate(env.get("HOMEBIZ_SEND_RATE", "")),
         outbox_lease=_parse_lease(env.get("HOMEBIZ_OUTBOX_LEASE", "")),
         safir=_safir(env, next((p for p in platforms if p.name == "bale"), None)),
+        web=_web(env),
     )

@@ -27,7 +27,7 @@ from telegram.error import TelegramError
 
 _TOKEN_SHAPE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
 #: Logger name prefixes that are our own code; everything else is a library.
-PROJECT_LOGGERS = ("bot", "handlers", "scheduler", "homebiz", "__main__")
+PROJECT_LOGGERS = ("bot", "handlers", "scheduler", "web", "homebiz", "__main__")
 #: The level each library logger is held at (lower records are not even created).
 LIBRARY_LEVELS = {
     "telegram": logging.INFO,
@@ -47,7 +47,7 @@ _TRUSTED_MESSAGES: tuple[type[BaseException], ...] = (
     sqlite3.Error,
     httpx.HTTPError,
 )
-_OWN_MODULES = ("bot.", "handlers.", "scheduler.")
+_OWN_MODULES = ("bot.", "handlers.", "scheduler.", "web.")
 WITHHELD = "(message withheld: it may echo personal data)"
 
 

@@ -48,6 +48,14 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_web(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the staff console alone (no bot)."""
+    from web.server import serve_console
+
+    asyncio.run(serve_console(settings))
+    return 0
+
+
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     """Talk to the bot in the terminal."""
     from bot.entry.console import run_chat
@@ -161,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", help="SQLite file (default: HOMEBIZ_DB or data/homebiz.sqlite3)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the bot on Telegram and/or Bale").set_defaults(func=_cmd_run)
+    sub.add_parser(
+        "web", help="serve the staff console alone (HOMEBIZ_WEB_PORT), without the bot"
+    ).set_defaults(func=_cmd_web)
     chat = sub.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
     chat.add_argument("--user", type=int, default=1, help="the console user's id (default 1)")
     chat.add_argument("--lang", default="fa", choices=("fa", "en"), help="the user's app language")

@@ -10,6 +10,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
@@ -20,6 +21,9 @@ from bot.entry.app import build_application, close_http, set_commands
 from bot.entry.services import Services
 from bot.messengers.webhook import WebhookListener, register_webhook, stop_quietly
 from scheduler import Proactive
+
+if TYPE_CHECKING:
+    from web.server import ConsoleServer
 
 log = logging.getLogger(__name__)
 #: Seconds before the first retry when the Bot API does not answer at start-up; doubled
@@ -188,7 +192,9 @@ async def _stop(served: Served) -> None:
         await close_http(app)
 
 
-async def _start_all(settings: Settings, services: Services, served: list[Served]) -> None:
+async def _start_all(
+    settings: Settings, services: Services, served: list[Served], bots: dict[str, Application]
+) -> None:
     """Build and start every platform, recording each as soon as it exists."""
     for platform in settings.platforms:
         app = build_application(
@@ -200,10 +206,28 @@ async def _start_all(settings: Settings, services: Services, served: list[Served
             limits=settings.limits,
         )
         served.append(Served(platform, app))
+        bots[platform.name] = app  # the console sends through it once it runs
         await _start(served[-1])
         job = Proactive(app, services, platform.name)
         served[-1].jobs.append(job)
         job.start()
+
+
+async def _open_console(
+    settings: Settings, services: Services, bots: dict[str, Application]
+) -> ConsoleServer | None:
+    """The staff console on HOMEBIZ_WEB_PORT, in this process, if it is configured."""
+    if settings.web is None:
+        return None
+    from web.server import ConsoleServer
+
+    console = ConsoleServer(services, settings.web, bots)
+    try:
+        await console.start()
+    except StartupError:
+        await services.close()
+        raise
+    return console
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
@@ -219,7 +243,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     served: list[Served] = []
-    starting = asyncio.ensure_future(_start_all(settings, services, served))
+    bots: dict[str, Application] = {}
+    console = await _open_console(settings, services, bots)
+    starting = asyncio.ensure_future(_start_all(settings, services, served, bots))
     stopping = asyncio.ensure_future(stop.wait())
     failed = False
     try:
@@ -238,6 +264,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if console is not None:
+            await console.stop()
         for one in reversed(served):
             await _stop(one)
         await services.close()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.db.engine import Database
+from bot.rules.scope import Scope
 
 ROLES = ("staff", "admin")
 
@@ -77,6 +78,26 @@ class StaffRepo:
             "SELECT user_id, role FROM staff WHERE platform = ? ORDER BY role, user_id", (platform,)
         )
         return [(int(r[0]), str(r[1])) for r in rows]
+
+    async def scope(self, platform: str, user_id: int) -> Scope:
+        """The counties a staff member is limited to (none: every county)."""
+        rows = await self.db.fetchall(
+            "SELECT county FROM staff_counties WHERE platform = ? AND user_id = ?",
+            (platform, user_id),
+        )
+        return Scope.of(str(r[0]) for r in rows)
+
+    async def set_scope(self, platform: str, user_id: int, counties: list[str]) -> None:
+        """Limit a staff member to these counties (an empty list: every county)."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM staff_counties WHERE platform = ? AND user_id = ?",
+                (platform, user_id),
+            )
+            await tx.executemany(
+                "INSERT INTO staff_counties (platform, user_id, county) VALUES (?, ?, ?)",
+                [(platform, user_id, c) for c in dict.fromkeys(counties)],
+            )
 
     async def audit(
         self, platform: str, actor: int, action: str, detail: dict[str, Any], now: int
