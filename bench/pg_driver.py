@@ -130,7 +130,8 @@ async def _psycopg(url: str, n: int) -> dict[str, tuple[float, float]]:
             async with conn.transaction():
                 cur = await conn.execute(read_sql, ("telegram", 5000000001 + i % PEOPLE))
                 row = await cur.fetchone()
-                await conn.execute(update_sql, ("menu", "{}", i, "telegram", 5000000001 + i % PEOPLE))
+                person = 5000000001 + i % PEOPLE
+                await conn.execute(update_sql, ("menu", "{}", i, "telegram", person))
                 cur = await conn.execute(
                     insert_sql, ("telegram", row[1], row[0], '{"text":"x"}', f"p{i}", i)
                 )

@@ -252,7 +252,8 @@ async def test_the_figures_read_one_covering_index(db: Database) -> None:
         captured.append((sql, params))
         return await real(sql, params)
 
-    repo.db = type("Spy", (), {"fetchall": staticmethod(spy)})()  # type: ignore[assignment]
+    spy_db = {"fetchall": staticmethod(spy), "dialect": db.dialect}
+    repo.db = type("Spy", (), spy_db)()  # type: ignore[assignment]
     await repo.reach(calendar)
     await repo.statuses(calendar)
     reach_plan, status_plan = [

@@ -30,7 +30,9 @@ class Dialect:
     def json_ids(self, param: str = "?") -> str:
         """A subquery: the integers of a JSON array parameter (``id IN (<this>)``)."""
         if self.postgres:
-            return f"SELECT value::bigint FROM jsonb_array_elements_text({param}::jsonb) AS j(value)"
+            return (
+                f"SELECT value::bigint FROM jsonb_array_elements_text({param}::jsonb) AS j(value)"
+            )
         return f"SELECT value FROM json_each({param})"
 
     def json_rows(self, param: str, alias: str = "j") -> str:
@@ -60,6 +62,26 @@ class Dialect:
         if self.postgres:
             return f"({column}::jsonb || {param}::jsonb)::text"
         return f"json_patch({column}, {param})"
+
+    @property
+    def row_order(self) -> str:
+        """The order rows were inserted in, for a table without an id of its own (rows never
+        updated): SQLite's rowid, PostgreSQL's physical position."""
+        return "ctid" if self.postgres else "rowid"
+
+    def new_ids(self, table: str) -> str:
+        """A query giving ``?`` new ids for rows of ``table`` that a transaction inserts with
+        ids of its own: the sequence's next values on PostgreSQL; after the highest id on
+        SQLite (whose write transaction holds the file)."""
+        if self.postgres:
+            return (
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"
+                " FROM generate_series(1, ?)"
+            )
+        return (
+            "WITH RECURSIVE k(i) AS (SELECT 1 WHERE ? > 0 UNION ALL SELECT i + 1 FROM k"
+            f" WHERE i < ?1) SELECT (SELECT COALESCE(MAX(id), 0) FROM {table}) + i FROM k"
+        )
 
     def greatest(self, *exprs: str) -> str:
         """The largest of a few values (SQLite's MAX with two or more arguments)."""
@@ -106,7 +128,11 @@ def to_postgres(sql: str) -> str:
             while out and out[-1].upper() != "NOT":
                 out.pop()
             out.pop()
-        elif upper == "LIMIT" and _next(tokens, i) == "-" and _next(tokens, _skip(tokens, i)) == "1":
+        elif (
+            upper == "LIMIT"
+            and _next(tokens, i) == "-"
+            and (_next(tokens, _skip(tokens, i)) == "1")
+        ):
             i = _skip(tokens, _skip(tokens, _skip(tokens, i))) + 1
             continue
         elif tok == "+" and last in _BEFORE_UNARY and re.match(r"[A-Za-z_]", _next(tokens, i)):

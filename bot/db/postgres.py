@@ -36,7 +36,9 @@ from bot.db.engine import MigrationError, latest_version
 log = logging.getLogger(__name__)
 
 _MIGRATION_RE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
-_TARGET_RE = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([A-Za-z_][A-Za-z_0-9]*)", re.I)
+_TARGET_RE = re.compile(
+    r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([A-Za-z_][A-Za-z_0-9]*)", re.I
+)
 STATEMENTS_PER_CONNECTION = 512  # prepared statements each pooled connection keeps
 POOL_SIZE = 10  # connections at most: each transaction holds one, each statement one briefly
 MIGRATION_LOCK = 0x686F6D6562697A  # pg_advisory_xact_lock key: one migrating process at a time
@@ -330,8 +332,8 @@ class PostgresDatabase:
         upto: int | None = None,
         pool_size: int = POOL_SIZE,
     ) -> PostgresDatabase:
-        """Connect (a pool of up to ``pool_size``) and apply the migrations. Query parameters of the URL other than
-        libpq's are server settings (``?search_path=homebiz``)."""
+        """Connect (a pool of up to ``pool_size``) and apply the migrations. Query parameters
+        of the URL other than libpq's are server settings (``?search_path=homebiz``)."""
         pool = _Pool(url, pool_size)
         async with pool.acquire():  # fail here, not at the first statement, when unreachable
             pass

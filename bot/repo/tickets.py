@@ -85,7 +85,7 @@ class TicketRepo:
         """A new open ticket."""
         ticket_id = await self.db.execute(
             "INSERT INTO tickets (platform, user_pk, kind, followup_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?) RETURNING id",
             (platform, user_pk, kind, followup_id, now),
         )
         ticket = await self.get(ticket_id)
@@ -106,7 +106,7 @@ class TicketRepo:
         """Record one message of a ticket (and where its copy sits in the staff chat)."""
         return await self.db.execute(
             "INSERT INTO ticket_messages (ticket_id, direction, kind, text, staff_chat_id, "
-            "staff_message_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "staff_message_id, at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (ticket_id, direction, kind, text, staff_chat_id, staff_message_id, now),
         )
 
