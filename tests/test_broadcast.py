@@ -21,6 +21,7 @@ from bot.repo.staff import StaffRepo
 from scheduler.broadcasts import BroadcastMonitor, parse_when
 from scheduler.outbox import OutboxSender
 from tests.conftest import Bot, pace, wait_until
+from tests.support.stores import Store
 from tests.test_onboarding import onboard
 
 ADMIN = 1
@@ -30,7 +31,7 @@ EN_TEXT = "Hello! Loan registration is open until the end of Azar."
 
 
 @pytest.fixture
-async def sbot(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+async def sbot(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Bot]:
     """A started bot whose telegram user 1 is an admin."""
     instance = Bot(
         db_path=tmp_path / "bot.sqlite3", clock=clock, admins=frozenset({(PLATFORM, ADMIN)})

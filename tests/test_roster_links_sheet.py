@@ -17,6 +17,7 @@ from bot.repo.roster import RosterRepo
 from bot.roster.model import RosterRecord, new_link_token
 from bot.roster.personal_links import SMS_SEGMENT, personal_link, sms_text
 from tests.conftest import Bot
+from tests.support.stores import Store
 from tests.test_cli import _homebiz
 from tests.test_roster_link import REZA, ZAHRA, consented, listed, row
 
@@ -31,7 +32,7 @@ def ucs2_units(text: str) -> int:
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+async def desk(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Bot]:
     """A bot whose configured admin is user 1."""
     instance = Bot(
         db_path=tmp_path / "desk.sqlite3", clock=clock, admins=frozenset({("telegram", ADMIN)})

@@ -29,6 +29,7 @@ from bot.repo.staff import StaffRepo
 from handlers import build_registry
 from handlers.commands import parse_command
 from tests.conftest import Bot, no_errors
+from tests.support.stores import Store
 from tests.test_checkins import deliver, loan_holder
 from tests.test_onboarding import FA_NAME, onboard
 
@@ -61,7 +62,7 @@ async def denied(bot: Bot, actor: int) -> list[str]:
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+async def desk(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Bot]:
     """A bot whose configured admin is user 1."""
     instance = Bot(
         db_path=tmp_path / "desk.sqlite3", clock=clock, admins=frozenset({("telegram", ADMIN)})

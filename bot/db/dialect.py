@@ -133,7 +133,7 @@ def to_postgres(sql: str) -> str:
             and _next(tokens, i) == "-"
             and (_next(tokens, _skip(tokens, i)) == "1")
         ):
-            i = _skip(tokens, _skip(tokens, _skip(tokens, i))) + 1
+            i = _skip(tokens, _skip(tokens, i)) + 1  # LIMIT - 1
             continue
         elif tok == "+" and last in _BEFORE_UNARY and re.match(r"[A-Za-z_]", _next(tokens, i)):
             pass  # a unary plus before a column: SQLite's hint not to use its index
