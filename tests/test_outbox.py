@@ -33,6 +33,7 @@ from bot.repo.outbox import (
 from bot.repo.senders import SenderRepo
 from scheduler.outbox import OutboxSender
 from tests.conftest import pace
+from tests.support import stores
 
 TOKEN = "1000001:TEST-TOKEN-NOT-REAL"
 PLATFORM = "telegram"
@@ -150,13 +151,15 @@ def make_bot(emulator: BotApiEmulator, latency: float = 0.0) -> Bot:
 
 
 @pytest.fixture
-async def world(tmp_path: Path, clock: ManualClock) -> AsyncIterator[World]:
+async def world(
+    tmp_path: Path, clock: ManualClock, store: stores.Store
+) -> AsyncIterator[World]:
     """A fresh world; the Bot is initialised (getMe) and shut down afterwards."""
     emulator = BotApiEmulator()
     bot = make_bot(emulator)
     await bot.initialize()
     path = tmp_path / "x.sqlite3"
-    db = await Database.open(path)
+    db = await stores.current.open(path)
     w = World(emulator, bot, db, OutboxRepo(db), clock, path)
     yield w
     await w.bot.shutdown()
@@ -659,7 +662,7 @@ async def test_crash_mid_outbox_loses_nothing_and_bounds_duplicates(
     await world.db.close()
     delivered_before = sum(world.emulator.delivered.values())
 
-    world.db = await Database.open(world.path)
+    world.db = await stores.current.open(world.path)
     world.repo = OutboxRepo(world.db)
     world.clock.advance(seconds=31)  # the dead sender's leases (30 s) run out
     before = await world.status()

@@ -64,6 +64,12 @@ class Dialect:
         return f"json_patch({column}, {param})"
 
     @property
+    def cross_join(self) -> str:
+        """An inner join whose left table SQLite must read first (its CROSS JOIN); a plain
+        JOIN on PostgreSQL, whose CROSS JOIN takes no ON."""
+        return "JOIN" if self.postgres else "CROSS JOIN"
+
+    @property
     def row_order(self) -> str:
         """The order rows were inserted in, for a table without an id of its own (rows never
         updated): SQLite's rowid, PostgreSQL's physical position."""

@@ -172,7 +172,8 @@ class RosterRepo:
             "GROUP BY mobile) "
             # CROSS JOIN keeps v outside and `+r.user_pk` keeps the planner off the user_pk
             # index: rows are looked up by mobile (0.15 ms, not a 0.3 s walk of 200,000 rows)
-            "SELECT r.id, v.user_pk FROM v CROSS JOIN roster AS r ON r.mobile = v.mobile "
+            f"SELECT r.id, v.user_pk FROM v {self.db.dialect.cross_join} roster AS r "
+            "ON r.mobile = v.mobile "
             "WHERE v.n = 1 AND +r.user_pk IS NULL "
             "AND (SELECT COUNT(*) FROM roster o WHERE o.mobile = r.mobile) = 1 "
             "AND NOT EXISTS (SELECT 1 FROM roster l WHERE l.user_pk = v.user_pk) "

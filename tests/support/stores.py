@@ -113,3 +113,30 @@ class Store:
 #: The store of the running test (set by the ``store`` fixture): Bot and Settings built by a
 #: test without the fixture's help still land on the test's engine.
 current = Store("sqlite")
+
+
+async def table_names(db: Any) -> list[str]:
+    """Every table of the database's schema, by name (PostgreSQL's version table left out)."""
+    if db.dialect.postgres:
+        rows = await db.fetchall(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            "current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'schema_version' "
+            "ORDER BY table_name"
+        )
+    else:
+        rows = await db.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+        )
+    return [str(r[0]) for r in rows]
+
+
+async def column_names(db: Any, table: str) -> list[str]:
+    """The columns of one table, in order."""
+    if db.dialect.postgres:
+        rows = await db.fetchall(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND table_name = ? ORDER BY ordinal_position",
+            (table,),
+        )
+        return [str(r[0]) for r in rows]
+    return [str(r["name"]) for r in await db.fetchall(f'PRAGMA table_info("{table}")')]
