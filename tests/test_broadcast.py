@@ -757,8 +757,11 @@ async def test_proactive_runs_the_monitor_and_is_woken_by_a_broadcast(sbot: Bot)
         outbox = OutboxRepo(bot.svc.db)
 
         async def outbox_empty() -> bool:
-            """The running sender has taken every row."""
-            return not await outbox.pending_count(PLATFORM)
+            """Every row is queued and the running sender has taken each one (on an engine
+            whose statements really wait, the queueing may not have begun at the first look)."""
+            b = await BroadcastRepo(bot.svc.db).get(1)
+            queued = b is not None and b.fully_queued and b.figures.rows > 0
+            return queued and not await outbox.pending_count(PLATFORM)
 
         await wait_until(outbox_empty, "the running sender to empty the outbox")
         await proactive.broadcasts.tick()

@@ -70,7 +70,7 @@ class World:
         now = self.clock.timestamp()
         return await self.db.execute(
             "INSERT INTO users (platform, user_id, chat_id, proactive, unreachable_at, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (PLATFORM, user_id, user_id, proactive, unreachable_at, now, now),
         )
 
@@ -211,6 +211,8 @@ async def test_claim_orders_by_priority_and_uses_the_partial_index(world: World)
     assert [r.chat_id for r in rows] == [5, 1, 2, 3]
     assert rows[0].id == urgent and all(r.status == "sending" and r.attempts == 1 for r in rows)
     assert (await world.row(late)).status == "pending"
+    if world.db.dialect.postgres:
+        return  # the plan below is SQLite's; PostgreSQL plans a table this small its own way
     plan = await world.db.fetchall("EXPLAIN QUERY PLAN " + CLAIM_SQL, (PLATFORM, 0, 1))
     details = " ".join(str(r[3]) for r in plan)
     assert "outbox_due" in details and "TEMP B-TREE" not in details
@@ -265,6 +267,8 @@ async def test_claim_takes_over_expired_leases_of_other_senders_only(world: Worl
     await world.repo.release([taken[2].id], owner="dead")
     rows = [await world.row(r.id) for r in taken]
     assert {(r.status, r.lease_owner) for r in rows} == {("sending", "live")}
+    if world.db.dialect.postgres:
+        return  # the plan below is SQLite's; PostgreSQL plans a table this small its own way
     plan = await world.db.fetchall("EXPLAIN QUERY PLAN " + TAKEOVER_SQL, (PLATFORM, 0, "x", 1))
     details = " ".join(str(r[3]) for r in plan)
     assert "outbox_lease" in details and "TEMP B-TREE" not in details

@@ -364,10 +364,11 @@ class PostgresDatabase:
             return (await _run(conn, sql, params)).rows
 
     async def execute(self, sql: str, params: Sequence[Any] = (), *, slow: bool = False) -> int:
-        """Run one statement (autocommit). An INSERT … RETURNING gives its first row's first
-        column (the new id; 0 when nothing was inserted); anything else the rows changed."""
+        """Run one statement (autocommit). An INSERT … RETURNING id gives the new id (0 when
+        nothing was inserted); an INSERT without RETURNING gives 0, never a count that could
+        pass for an id (PostgreSQL has no last row id); anything else the rows changed."""
         result = await self._statement(sql, params)
-        if sql.lstrip()[:6].upper() == "INSERT" and " RETURNING " in sql.upper():
+        if sql.lstrip()[:6].upper() == "INSERT":
             return int(result.rows[0][0]) if result.rows else 0
         return result.rowcount
 

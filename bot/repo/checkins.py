@@ -130,7 +130,7 @@ class CheckinRepo:
         rows = await self.db.fetchall(
             "SELECT u.id, u.platform, u.chat_id, u.lang, u.next_checkin_at FROM users u "
             f"WHERE u.next_checkin_at <= ? AND +u.platform = ? AND {_CHECKED_IN} "
-            "ORDER BY u.next_checkin_at LIMIT ?",
+            "ORDER BY u.next_checkin_at, u.id LIMIT ?",
             (now, platform, limit),
         )
         return [DuePerson(*r) for r in rows]
@@ -208,7 +208,7 @@ class CheckinRepo:
             "r.reminders_sent, u.permit_on, u.loan_on, u.operating_since "
             "FROM checkin_rounds r JOIN users u ON u.id = r.user_pk "
             "WHERE r.status = 'open' AND r.next_action_at <= ? AND +u.platform = ? "
-            "ORDER BY r.next_action_at LIMIT ?",
+            "ORDER BY r.next_action_at, r.id LIMIT ?",
             (now, platform, limit),
         )
         return [OpenRound(*r) for r in rows]
@@ -397,7 +397,7 @@ class CheckinRepo:
             "SELECT u.id, u.platform, u.chat_id, u.lang, u.field, s.step_id, s.started_at, "
             "s.nudges_sent, s.last_nudge_at FROM step_progress s JOIN users u ON u.id = s.user_pk "
             f"WHERE s.nudge_at <= ? AND +u.platform = ? AND u.profile_done = 1 AND {_REACHABLE} "
-            "ORDER BY s.nudge_at LIMIT ?",
+            "ORDER BY s.nudge_at, s.user_pk, s.step_id LIMIT ?",
             (now, platform, limit),
         )
         return [StuckStep(*r) for r in rows]

@@ -87,7 +87,7 @@ class InvitationRepo:
             "COUNT(r.invited_at IS NOT NULL OR NULL), "
             f"COUNT({_REACHABLE} AND r.invited_at IS NULL AND NOT {queued} OR NULL), "
             f"COUNT({_REACHABLE} AND r.invited_at IS NULL AND {queued} OR NULL) "
-            "FROM roster AS r WHERE ?1 IS NULL OR r.county = ?1",
+            "FROM roster AS r WHERE CAST(?1 AS TEXT) IS NULL OR r.county = ?1",
             (county,),
         )
         if row is None:
@@ -109,7 +109,8 @@ class InvitationRepo:
         is above ``after`` (in id order), in one county or all; the roster ids queued."""
         where = (
             f"r.id > ?9 AND {_REACHABLE} AND r.invited_at IS NULL "
-            "AND (?8 IS NULL OR r.county = ?8) AND " + _NOT_QUEUED.format(prefix=_KEY[INVITE])
+            "AND (CAST(?8 AS TEXT) IS NULL OR r.county = ?8) AND "
+            + _NOT_QUEUED.format(prefix=_KEY[INVITE])
         )
         return await self._queue(
             INVITE, where, "r.id", (county, after), limit, lang, not_before, now
