@@ -12,7 +12,6 @@ from openpyxl import load_workbook
 
 from bot.core.clock import ManualClock
 from bot.core.i18n import load_i18n
-from bot.db.engine import Database
 from bot.repo.roster import RosterRepo
 from bot.roster.model import RosterRecord, new_link_token
 from bot.roster.personal_links import SMS_SEGMENT, personal_link, sms_text
@@ -167,17 +166,19 @@ async def test_roster_lists_the_link_words(desk: Bot) -> None:
 
 
 # --- the CLI -----------------------------------------------------------------------------------
-async def test_cli_writes_an_owner_only_sheet_with_both_links(tmp_path: Path) -> None:
+async def test_cli_writes_an_owner_only_sheet_with_both_links(
+    tmp_path: Path, store: Store
+) -> None:
     """`homebiz roster links PATH --bale … --telegram …`: both links per person, the SMS with
     the Bale link, an owner-only file; without a username it says what to give."""
-    db = await Database.open(tmp_path / "cli.sqlite3")
+    db = await store.open(tmp_path / "cli.sqlite3")
     try:
         await RosterRepo(db).add_many([ZAHRA, REZA], now=1)
         zahra = await RosterRepo(db).by_national_code("0012345679")
         assert zahra is not None
     finally:
         await db.close()
-    env = {"HOMEBIZ_DB": str(tmp_path / "cli.sqlite3")}
+    env = {"HOMEBIZ_DB": str(store.target(tmp_path / "cli.sqlite3"))}
     result = _homebiz(
         ["roster", "links", "links", "--bale", "homebiz_bot", "--telegram", "homebiz_bot",
          "--county", "فردیس"],
@@ -199,9 +200,11 @@ async def test_cli_writes_an_owner_only_sheet_with_both_links(tmp_path: Path) ->
     assert refused.returncode == 2 and "--bale USERNAME" in refused.stderr
 
 
-async def test_to_invite_pages_through_everyone_still_to_invite(tmp_path: Path) -> None:
+async def test_to_invite_pages_through_everyone_still_to_invite(
+    tmp_path: Path, store: Store
+) -> None:
     """Pages by id of any size give each free, contactable row once (one county's, or all)."""
-    db = await Database.open(tmp_path / "pages.sqlite3")
+    db = await store.open(tmp_path / "pages.sqlite3")
     try:
         repo = RosterRepo(db)
         await repo.add_many([ZAHRA, REZA, SARA, NEDA], now=1)
