@@ -18,7 +18,7 @@ from tests.support.console import Desk, open_desk, sign_in
 from tests.test_web_roster import ADMIN, STAFFER, bot, clean_csv, upload  # noqa: F401
 
 ENTRY_RE = re.compile(
-    r'<td class="when">([^<]+)</td>\s*<td><a class="ltr" href="[^"]*">([^<]+)</a>'
+    r'<td class="when">([^<]+)</td>\s*<td[^>]*><a class="ltr" href="[^"]*">([^<]+)</a>'
 )
 SEEDED = 120
 
@@ -43,7 +43,8 @@ async def seed(desk: Desk, clock: ManualClock) -> None:
 
 def numbers(page: str) -> list[int]:
     """The "n" of the seeded entries a page shows, in order."""
-    return [int(n) for n in re.findall(r"<dt>n</dt><dd><bdi>(\d+)</bdi>", page)]
+    found = re.findall(r'<dt title="n"><bdi>n</bdi></dt><dd><bdi>(\d+)</bdi>', page)
+    return [int(n) for n in found]
 
 
 async def test_only_admins_open_the_audit_log(bot: Bot) -> None:  # noqa: F811
@@ -99,7 +100,7 @@ async def test_details_show_as_text_with_solar_hijri_times(admin: Desk) -> None:
     page = await admin.get("/audit")
     assert "<script>alert" not in page and "<b>odd" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;b&gt;odd&lt;/b&gt;" in page
-    assert "<dt>ids</dt><dd><bdi>[1, 2]</bdi>" in page
+    assert '<dt title="ids"><bdi>ids</bdi></dt><dd><bdi>[1, 2]</bdi>' in page
     moment = from_ts(at)
     assert moment is not None
     assert format_datetime(moment, "en") in page and "1405/09/08" in page
@@ -110,7 +111,8 @@ async def test_console_actions_say_via_web(admin: Desk, tmp_path: Path) -> None:
     await upload(admin, clean_csv(tmp_path))
     page = await admin.get("/audit?action=roster_dry_run")
     assert "checked a loan list (dry run)" in page
-    assert "<dt>via</dt><dd><bdi>web</bdi>" in page and "<dt>import</dt><dd><bdi>1</bdi>" in page
+    assert '<dt title="via"><bdi>via</bdi></dt><dd><bdi>web</bdi>' in page
+    assert '<dt title="import"><bdi>import no.</bdi></dt><dd><bdi>1</bdi>' in page
 
 
 async def test_the_page_in_persian(bot: Bot) -> None:  # noqa: F811
@@ -120,3 +122,6 @@ async def test_the_page_in_persian(bot: Bot) -> None:  # noqa: F811
         page = await console.get("/audit")
         assert 'dir="rtl"' in page and "گزارش کارها" in page and "وارد پیشخوان شد" in page
         assert "telegram:۵۰۰" in page and "۱۴۰۵/۰۹/۰۸" in page
+        await StaffRepo(bot.svc.db).audit("telegram", ADMIN, "roster_discard", {"import": 12}, 0)
+        page = await console.get("/audit")
+        assert '<dt title="import"><bdi>شمارهٔ ورود</bdi></dt><dd><bdi>۱۲</bdi>' in page

@@ -4,6 +4,7 @@ a spreadsheet cell shown as text."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from collections.abc import AsyncIterator
@@ -257,7 +258,7 @@ async def test_a_scoped_member_sees_only_their_counties_and_cannot_import(
         assert 'id="history"' not in page and "/roster/imports/" not in page
         reach = page[page.index('id="reach"') :]
         assert "کرج" in reach and "فردیس" not in reach and "شهرستان‌های شما" in reach
-        cells = re.findall(r'<td class="n">([^<\s]+)', reach)
+        cells = re.findall(r'<td class="n"[^>]*>([^<\s]+)', reach)
         assert cells[:6] == ["۲", "۲", "۰", "۰", "۰", "۲"]  # Karaj: listed, invited, joined …
         assert cells[6:12] == cells[:6]  # the total is Karaj's, nobody else's
         form = FormData()
@@ -348,3 +349,45 @@ async def test_the_page_in_persian(desk: Desk, tmp_path: Path) -> None:
     ]
     page = await desk.get("/roster")
     assert "فهرست وام‌گیرندگان" in page and "دریافت الگوی فهرست" in page
+
+
+async def test_a_long_import_shows_its_progress(
+    desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit that takes longer than the confirm waits goes on by itself; the page refreshes
+    itself while it runs and then shows what was imported."""
+    from web.pages import roster as page_module
+
+    monkeypatch.setattr(page_module, "COMMIT_WAIT", 0)
+    go_on = asyncio.Event()
+    chunks = RosterImportRepo.commit
+
+    async def slow_commit(self: RosterImportRepo, import_id: int, now: int) -> object:
+        """The chunks, once the test lets them run."""
+        await go_on.wait()
+        return await chunks(self, import_id, now)
+
+    monkeypatch.setattr(RosterImportRepo, "commit", slow_commit)
+    await upload(desk, clean_csv(tmp_path, 4))
+    page = await desk.post("/roster/imports/1/confirm")
+    assert "Importing: 0 of 4 rows so far" in page and 'http-equiv="refresh"' in page
+    assert 'id="confirm"' not in page
+    go_on.set()
+    state = desk.http.server.app[page_module.ROSTER]
+    for task in list(state.commits.values()):
+        await task
+    page = await desk.get("/roster/imports/1")
+    assert "4 new" in page and 'http-equiv="refresh"' not in page
+    assert await count(desk.bot, "roster") == 4
+
+
+async def test_an_interrupted_import_is_continued(desk: Desk, tmp_path: Path) -> None:
+    """A commit cut short by a restart says so and offers to continue; continuing finishes it
+    without writing a row twice."""
+    await upload(desk, clean_csv(tmp_path, 3))
+    repo = RosterImportRepo(desk.bot.svc.db)
+    assert await repo.claim(1, "telegram", STAFFER, partial=False) is not None  # then a restart
+    page = await desk.get("/roster/imports/1")
+    assert "stopped part-way" in page and "Continue the import" in page
+    page = await desk.post("/roster/imports/1/confirm")
+    assert "3 new" in page and await count(desk.bot, "roster") == 3

@@ -4,6 +4,7 @@ every detail shown as text."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -47,15 +48,15 @@ def _shown(value: Any) -> str:
     return text if len(text) <= VALUE_CUT else text[: VALUE_CUT - 1] + "…"
 
 
-def _entry(row: AuditRow) -> dict[str, Any]:
-    """One entry for the template."""
+def _entry(row: AuditRow, key_label: Callable[[str], str]) -> dict[str, Any]:
+    """One entry for the template: a detail is (its key, the key in words, its value)."""
     return {
         "id": row.id,
         "at": row.at,
         "who": f"{row.platform}:{row.actor}",
         "theirs": _link(AuditFilter(platform=row.platform, actor=row.actor)),
         "action": row.action,
-        "detail": [(str(k), _shown(v)) for k, v in row.detail.items()],
+        "detail": [(str(k), key_label(str(k)), _shown(v)) for k, v in row.detail.items()],
     }
 
 
@@ -92,10 +93,16 @@ async def show(request: web.Request) -> web.StreamResponse:
         for action in actions
         if svc.i18n.has(f"web.audit.actions.{action}")
     }
+
+    def key_label(key: str) -> str:
+        """A detail's key in words, when the console knows it."""
+        known = f"web.audit.keys.{key}"
+        return svc.i18n.t(lang, known) if svc.i18n.has(known) else key
+
     return render(
         request,
         "audit.html",
-        entries=[_entry(r) for r in rows],
+        entries=[_entry(r, key_label) for r in rows],
         where=where,
         chosen_actor=f"{where.platform}:{where.actor}" if where.actor is not None else "",
         actions=actions,
