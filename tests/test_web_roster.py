@@ -391,3 +391,20 @@ async def test_an_interrupted_import_is_continued(desk: Desk, tmp_path: Path) ->
     assert "stopped part-way" in page and "Continue the import" in page
     page = await desk.post("/roster/imports/1/confirm")
     assert "3 new" in page and await count(desk.bot, "roster") == 3
+
+
+async def test_an_import_left_committing_for_a_day_says_so(
+    desk: Desk, tmp_path: Path, clock: ManualClock
+) -> None:
+    """A commit never continued is marked interrupted by the next dry run a day later; its
+    page says what that means and offers nothing to press."""
+    await upload(desk, clean_csv(tmp_path, 3))
+    await RosterImportRepo(desk.bot.svc.db).claim(1, "telegram", STAFFER, partial=False)
+    clock.advance(hours=25)
+    await desk.get("/me", status=401)  # a session lasts a working day: sign in again
+    await sign_in(desk, STAFFER)
+    await desk.post("/lang", {"lang": "en", "next": "/me"})
+    await upload(desk, clean_csv(tmp_path, 1, "other.csv"))
+    page = await desk.get("/roster/imports/1")
+    assert "was not continued within a day" in page and 'id="confirm"' not in page
+    await desk.post("/roster/imports/1/confirm", status=409)

@@ -122,17 +122,25 @@ class AuditLogRepo:
         return [str(r[0]) for r in rows]
 
     async def actors(self) -> list[tuple[str, int]]:
-        """(platform, user id) of everyone in the log, in that order (one lookup each)."""
-        rows = await self.db.reader().fetchall(
-            "WITH RECURSIVE a(p, u) AS (SELECT * FROM ("
-            "SELECT platform, actor FROM audit INDEXED BY audit_actor "
-            "ORDER BY platform, actor LIMIT 1) "
-            "UNION ALL SELECT (SELECT b.platform FROM audit AS b INDEXED BY audit_actor "
-            "WHERE (b.platform, b.actor) > (a.p, a.u) ORDER BY b.platform, b.actor LIMIT 1), "
-            "(SELECT b.actor FROM audit AS b INDEXED BY audit_actor "
-            "WHERE (b.platform, b.actor) > (a.p, a.u) ORDER BY b.platform, b.actor LIMIT 1) "
-            "FROM a WHERE a.p IS NOT NULL) "
-            "SELECT p, u FROM a WHERE p IS NOT NULL LIMIT ?",
+        """(platform, user id) of everyone in the log, in that order: the platforms, then each
+        platform's actors, one index lookup each (a row-value comparison would scan)."""
+        reader = self.db.reader()
+        platforms = await reader.fetchall(
+            "WITH RECURSIVE a(p) AS (SELECT MIN(platform) FROM audit UNION ALL "
+            "SELECT (SELECT MIN(platform) FROM audit WHERE platform > a.p) FROM a "
+            "WHERE a.p IS NOT NULL) SELECT p FROM a WHERE p IS NOT NULL LIMIT ?",
             (MAX_CHOICES,),
         )
-        return [(str(r[0]), int(r[1])) for r in rows]
+        found: list[tuple[str, int]] = []
+        for (platform,) in platforms:
+            rows = await reader.fetchall(
+                "WITH RECURSIVE a(u) AS (SELECT MIN(actor) FROM audit WHERE platform = ?1 "
+                "UNION ALL SELECT (SELECT MIN(actor) FROM audit WHERE platform = ?1 "
+                "AND actor > a.u) FROM a WHERE a.u IS NOT NULL) "
+                "SELECT u FROM a WHERE u IS NOT NULL LIMIT ?2",
+                (platform, MAX_CHOICES - len(found)),
+            )
+            found += [(str(platform), int(r[0])) for r in rows]
+            if len(found) >= MAX_CHOICES:
+                break
+        return found

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -37,6 +39,7 @@ from web.guard import message
 from web.keys import services, staff
 from web.render import render
 
+log = logging.getLogger(__name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SUFFIXES = (".xlsx", ".csv")
 HISTORY_PAGE = 20
@@ -59,11 +62,13 @@ class RosterState:
         """The list's invitation figures, at most FIGURES_TTL seconds old."""
         async with self.lock:
             if self.figures is None or time.monotonic() - self.figures[0] > FIGURES_TTL:
-                self.figures = (time.monotonic(), await gather_roster(services(request),
-                                                                      survival=False))  # fmt: skip
+                figures = await gather_roster(services(request), survival=False)
+                self.figures = (time.monotonic(), figures)
             return self.figures[1]
 
-    def start(self, import_id: int, work: Any) -> asyncio.Task[Committed | None]:
+    def start(
+        self, import_id: int, work: Coroutine[Any, Any, Committed | None]
+    ) -> asyncio.Task[Committed | None]:
         """The commit of an import: the one running, or ``work`` started now (it outlives the
         request, so a closed tab never cuts an import short)."""
         running = self.commits.get(import_id)
@@ -76,10 +81,13 @@ class RosterState:
         return task
 
     def _finished(self, import_id: int, task: asyncio.Task[Committed | None]) -> None:
-        """Forget a finished commit; the next figures are read afresh."""
+        """Forget a finished commit (logging a failure nobody waited for); the next figures
+        are read afresh."""
         if self.commits.get(import_id) is task:
             del self.commits[import_id]
         self.figures = None
+        if not task.cancelled() and (failure := task.exception()) is not None:
+            log.error("roster import %s: commit failed: %s", import_id, type(failure).__name__)
 
     def running(self, import_id: int) -> bool:
         """Whether this process is committing the import now."""
