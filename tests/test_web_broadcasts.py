@@ -312,7 +312,7 @@ async def test_schedule_in_tehran_time_and_go_out_when_due(desk: Desk, clock: Ma
     bid = broadcast_id(path)
     b = await BroadcastRepo(desk.bot.svc.db).get(bid)
     assert b is not None and b.status == "scheduled" and b.send_at > clock.timestamp()
-    assert f"برای {date} ۰۹:۳۰ و ۲ نفر زمان‌بندی شد" in page
+    assert f"برای ۲ نفر در {date} ۰۹:۳۰ زمان‌بندی شد" in page
     assert (await audits(desk, "broadcast_scheduled"))[0]["via"] == "web"
     m = monitor(desk)
     await m.tick()
@@ -325,6 +325,21 @@ async def test_schedule_in_tehran_time_and_go_out_when_due(desk: Desk, clock: Ma
 
 
 # --- cancel --------------------------------------------------------------------------------
+async def test_a_scheduled_broadcast_cancelled_before_its_time(desk: Desk) -> None:
+    """Cancelled before any row was queued: its recipients show as cancelled, none goes out."""
+    await sign_in(desk, ADMIN)
+    page = await desk.get("/broadcasts/new")
+    date = re.search(r'placeholder="([^"]+)"', page.split('id="date"')[1]).group(1)  # type: ignore[union-attr]
+    _, path = await post(desk, "/broadcasts/new", compose(when="at", date=date, time="۰۹:۳۰"))
+    bid = broadcast_id(path)
+    await post(desk, f"/broadcasts/{bid}/cancel", [("confirm", "yes")])
+    progress = json.loads(await desk.get(f"/broadcasts/{bid}/progress"))
+    assert progress["status"] == "cancelled" and progress["final"]
+    assert progress["text"]["cancelled"] == "۵" and progress["text"]["rows"] == "۵"
+    assert "۰ فرستاده · ۰ ناموفق · از ۵" in await desk.get("/broadcasts")
+    assert await monitor(desk).work() == 0 and await rows_of(desk, bid) == []
+
+
 async def test_cancel_asks_first_then_stops_the_pending_rows(desk: Desk) -> None:
     """Cancel on a running broadcast asks first (a page, without script); yes cancels its
     pending rows, audits "via": "web", and the page says so; a finished one cannot be."""

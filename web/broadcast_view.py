@@ -4,7 +4,7 @@ sizes; and the running bot's broadcast monitor, where this process has one."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiohttp import web
@@ -86,6 +86,8 @@ def who_text(d: Desk, b: Broadcast, name: str | None) -> str:
 def figures(d: Desk, b: Broadcast) -> dict[str, Any]:
     """A broadcast's state and figures as the detail page and its script show them."""
     f = b.figures if b.status in FINAL else b.outlook
+    if b.status == CANCELLED and b.unqueued:  # stopped before all were queued: those never go
+        f = replace(f, rows=f.rows + b.unqueued, cancelled=f.cancelled + b.unqueued)
     values = {name: getattr(f, name) for name in FIGURES}
     return {
         "status": b.status,

@@ -86,6 +86,7 @@ async def detail(request: web.Request) -> web.StreamResponse:
     b = await _visible(request, d)
     author = await d.svc.users.find(b.platform, b.created_by)
     stored, from_chat = await _attachment(d, b)
+    done = request.query.get("done", "")
     return render(
         request,
         "broadcast.html",
@@ -97,7 +98,8 @@ async def detail(request: web.Request) -> web.StreamResponse:
         stored=stored,
         stored_size=size_text(d, stored.size) if stored else "",
         from_chat=from_chat,
-        notice=_notice(d, b, request.query.get("done", "")),
+        notice=_notice(d, b, done),
+        transient=done in ("sent", "scheduled"),
         no_bot=not request.app[BOTS],
     )
 
@@ -138,6 +140,8 @@ def _notice(d: Desk, b: Broadcast, done: str) -> str:
         return d.t("web.broadcasts.detail.cancelled", id=d.num(b.id))
     if done == "over":
         return d.t("web.broadcasts.detail.already_over", id=d.num(b.id))
+    if done in ("sent", "scheduled") and b.status in FINAL:
+        return ""  # it has ended since: the figures say the rest
     if done == "sent":
         return d.t("web.broadcasts.detail.sent_now", id=d.num(b.id), count=d.num(b.total))
     if done == "scheduled":

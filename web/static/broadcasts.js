@@ -57,6 +57,7 @@
           }
           if (data.final) {
             for (const part of live.querySelectorAll(".bc-cancel, .js-only")) part.remove();
+            for (const said of document.querySelectorAll("[data-until-final]")) said.remove();
             return;
           }
         }
