@@ -12,16 +12,23 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from telegram import Bot as PtbBot
 
 from bot.core.clock import ManualClock, from_ts
+from bot.core.config import PlatformSettings
+from bot.messengers.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.request import EmulatorRequest
 from bot.repo.audiences import AudienceRepo
 from bot.repo.broadcast_files import BroadcastFileRepo
 from bot.repo.broadcasts import BroadcastRepo
 from bot.repo.outbox import OutboxRepo, OutboxRow
 from bot.repo.staff import StaffRepo
 from scheduler.broadcasts import BroadcastMonitor
-from tests.conftest import Bot
+from scheduler.outbox import OutboxSender
+from tests.conftest import Bot, pace
 from tests.support.console import WEB, Desk, open_desk, sign_in
+from web.app import build_console
 
 ADMIN, STAFFER, KARAJ_ONLY = 500, 501, 502
 PLATFORM = "telegram"
@@ -543,3 +550,84 @@ async def test_files_are_checked_by_type_content_and_size(
     )
     assert english in page
     assert await desk.bot.svc.db.fetchall("SELECT id FROM broadcast_files") == []
+
+
+# --- every messenger, and the console without the bot --------------------------------------
+SERVED = (
+    PlatformSettings("telegram", "111:TELEGRAM-TOKEN-NOT-REAL", "http://t.invalid/bot", "x"),
+    PlatformSettings("bale", "222:BALE-TOKEN-NOT-REAL", "http://b.invalid/bot", "x"),
+)
+
+
+async def test_a_photo_reaches_telegram_and_bale_each_uploading_once(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """Served on two messengers: the form offers the messenger filter, the preview counts per
+    messenger, and each messenger's sender uploads the photo once and sends it by its own id."""
+    bot = Bot(
+        db_path=tmp_path / "bot.sqlite3",
+        clock=clock,
+        admins=frozenset({(PLATFORM, ADMIN)}),
+        web=WEB,
+        platforms=SERVED,
+    )
+    await bot.start()
+    try:
+        await seed(bot, PEOPLE[:2])
+        now = clock.timestamp()
+        await bot.svc.db.executemany(
+            "INSERT INTO users (platform, user_id, chat_id, lang, consent_at, county, "
+            "created_at, updated_at) VALUES ('bale', ?, ?, 'fa', ?, 'karaj', ?, ?)",
+            [(uid, uid, now, now, now) for uid in (801, 802, 803)],
+        )
+        async with open_desk(bot) as desk:
+            await sign_in(desk, ADMIN)
+            page = await desk.get("/broadcasts/new")
+            assert 'name="platform" value="bale"' in page
+            fields = compose("عکس برای همه", action="preview", county="karaj")
+            preview, _ = await post(desk, "/broadcasts/new", fields, file=("a.png", PNG))
+            assert "به تفکیک پیام‌رسان: تلگرام ۲ · بله ۳" in preview
+            pk = re.search(r'name="stored" value="(\d+)"', preview).group(1)  # type: ignore[union-attr]
+            sent = [("stored", pk), *compose("عکس برای همه", county="karaj")]
+            _, path = await post(desk, "/broadcasts/new", sent)
+            assert await monitor(desk).work() == 5
+        assert await bot.drain() == 2
+        bale = BotApiEmulator(platform="bale")
+        for uid in (801, 802, 803):
+            bale.add_user(uid)
+        bale_bot = PtbBot(
+            "222:BALE", base_url="http://b.invalid/bot", request=EmulatorRequest(bale)
+        )
+        await bale_bot.initialize()
+        sender = OutboxSender(bale_bot, OutboxRepo(bot.svc.db), "bale", clock, pacer=pace())
+        assert await sender.drain_once() == 3
+        await bale_bot.shutdown()
+        for emulator, people in ((bot.emulator, (601, 602)), (bale, (801, 802, 803))):
+            calls = emulator.calls_to("sendPhoto")
+            assert len(calls) == len(people)
+            assert len([c for c in calls if not isinstance(c["photo"], str)]) == 1
+            for uid in people:
+                assert emulator.last_bot_message(uid).kind == "photo"  # type: ignore[union-attr]
+        files = BroadcastFileRepo(bot.svc.db)
+        ids = {p: await files.file_id(int(pk), p) for p in ("telegram", "bale")}
+        assert all(ids.values()) and broadcast_id(path)
+    finally:
+        await bot.stop()
+
+
+async def test_the_console_alone_keeps_broadcasts_for_the_bot(desk: Desk) -> None:
+    """`homebiz web` without the bot: the pages say that broadcasts go out while the bot runs;
+    a broadcast is stored to be queued by it, and a cancel tidies its rows at once."""
+    async with TestClient(TestServer(build_console(desk.bot.svc, {}))) as http:
+        alone = Desk(desk.bot, http)
+        await sign_in(alone, ADMIN)
+        _, path = await post(alone, "/broadcasts/new", compose(county="fardis"))
+        bid = broadcast_id(path)
+        page = await alone.get(path)
+        assert "homebiz run" in page and "ربات در این فرایند اجرا نمی‌شود" in page
+        assert (await BroadcastRepo(desk.bot.svc.db).get(bid)).status == "queueing"  # type: ignore[union-attr]
+        assert await monitor(desk).work() == 2  # what `homebiz run` does when it starts
+        await post(alone, f"/broadcasts/{bid}/cancel", [("confirm", "yes")])
+        assert {r.status for r in await rows_of(desk, bid)} == {"cancelled"}
+        progress = json.loads(await alone.get(f"/broadcasts/{bid}/progress"))
+        assert progress["text"]["cancelled"] == "۲" and progress["text"]["remaining"] == "۰"
