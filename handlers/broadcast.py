@@ -434,6 +434,9 @@ async def _cancel(turn: Turn, args: list[str]) -> None:
     if b is None or b.platform != turn.platform:
         await _stale(turn)
         return
+    if not desk.visible_to(await _scope(turn), b.audience):  # another county's: as if gone
+        await _stale(turn)
+        return
     monitor = _monitor(turn)
     actor = (turn.platform, turn.user.user_id)
     cancelled = await desk.cancel(turn.svc.db, b, actor, turn.now, wait=False)
@@ -450,7 +453,10 @@ async def _cancel(turn: Turn, args: list[str]) -> None:
 async def cmd_broadcasts(turn: Turn) -> None:
     """/broadcasts: the latest broadcasts with their figures; running ones can be cancelled."""
     repo = _repo(turn)
-    recent = await repo.list_recent(turn.platform)
+    scope = await _scope(turn)
+    recent = [
+        b for b in await repo.list_recent(turn.platform) if desk.visible_to(scope, b.audience)
+    ]
     if not recent:
         await turn.say(turn.t("broadcast.list_empty"))
         return

@@ -21,7 +21,7 @@ from bot.messengers.fakeapi.emulator import BotApiEmulator
 from bot.messengers.fakeapi.request import EmulatorRequest
 from bot.repo.audiences import AudienceRepo
 from bot.repo.broadcast_files import BroadcastFileRepo
-from bot.repo.broadcasts import BroadcastRepo
+from bot.repo.broadcasts import BroadcastRepo, Draft
 from bot.repo.outbox import OutboxRepo, OutboxRow
 from bot.repo.staff import StaffRepo
 from scheduler.broadcasts import BroadcastMonitor
@@ -421,6 +421,14 @@ async def test_the_chat_builder_keeps_a_scoped_member_in_their_counties(desk: De
     assert [b for b in me.buttons if "Fardis" in b] == [] and "Karaj" in me.buttons
     await me.press_data("bc:a:county:fardis")  # a forged value is stale: the builder again
     assert "Recipients now: 2" in me.last and "📍 County: any" in me.buttons
+    content = {"texts": {"fa": "همه"}, "photo": None, "document": None}
+    draft = Draft(PLATFORM, ADMIN, content, {}, desk.bot.clock.timestamp())
+    launched = await BroadcastRepo(desk.bot.svc.db).launch(draft, desk.bot.clock.timestamp())
+    assert launched is not None
+    await me.send("/cancel")
+    assert "No broadcasts yet" in (await me.send("/broadcasts"))[-1].content
+    await me.press_data(f"bc:c:{launched[0]}")  # another county's broadcast: as if gone
+    assert (await BroadcastRepo(desk.bot.svc.db).get(launched[0])).status == "queueing"  # type: ignore[union-attr]
 
 
 # --- safety --------------------------------------------------------------------------------
