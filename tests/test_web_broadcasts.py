@@ -489,6 +489,9 @@ async def test_a_photo_is_uploaded_once_then_sent_by_its_id(desk: Desk) -> None:
     found = re.search(r'src="/broadcasts/files/(\d+)"', preview)
     assert found and 'name="stored" value="' in preview
     pk = int(found.group(1))
+    assert await audits(desk, "broadcast_file") == [
+        {"id": pk, "kind": "photo", "size": len(PNG), "via": "web"}
+    ]
     image = await desk.http.get(f"/broadcasts/files/{pk}")
     assert image.status == 200 and await image.read() == PNG
     assert image.headers["Content-Type"] == "image/png"

@@ -19,6 +19,7 @@ from bot.core.jalali import format_date, tehran_today
 from bot.core.text import localize_digits, parse_id, to_latin_digits
 from bot.core.validators import ValidationError
 from bot.repo.broadcast_files import BroadcastFileRepo, StoredFile
+from bot.repo.staff import StaffRepo
 from bot.rules.broadcast_files import DOCUMENT_MAX, FileRefused, check_upload
 from bot.staffdesk import broadcasts as desk
 from scheduler.broadcasts import parse_when
@@ -97,17 +98,19 @@ async def _read_file(d: Desk, form: MultiMapping[Any], compose: Compose, now: in
             compose.errors.append(d.t(f"web.broadcasts.errors.file.{exc.code}", **exc.values))
             return
         session = d.staff
-        compose.file = await repo.add(session.platform, session.user_id, attachment, data, now)
+        stored = await repo.add(session.platform, session.user_id, attachment, data, now)
+        detail = {"id": stored.id, "kind": stored.kind, "size": stored.size, "via": "web"}
+        await StaffRepo(d.svc.db).audit(
+            session.platform, session.user_id, "broadcast_file", detail, now
+        )
+        compose.file = stored
         return
     kept = parse_id(_text(form, "stored"))
     if kept is None or form.get("drop_file"):
         return
     found = await repo.get(kept)
-    mine = found is not None and (found.platform, found.created_by) == (
-        d.staff.platform,
-        d.staff.user_id,
-    )
-    if found is None or not mine or found.broadcast_id is not None:
+    me = (d.staff.platform, d.staff.user_id)
+    if found is None or (found.platform, found.created_by) != me or found.broadcast_id:
         compose.errors.append(d.t("web.broadcasts.errors.file.gone"))
         return
     compose.file = found
