@@ -93,9 +93,16 @@ class FollowupRepo:
         """Per group, how many follow-ups within ``scope`` wait for a human and when the oldest
         was filed (the overview's "waiting" figures): every group, zero when none waits."""
         where, params = county_clause(scope, "u.county")
-        join = " JOIN users u ON u.id = f.user_pk" if where else ""
+        # Every county: an index-only count per kind. A scoped member's: the waiting ones in
+        # person order, so the users rows are read in rowid order (the planner would take the
+        # per-kind index and look people up at random, seven times slower on 180,000 rows).
+        source = (
+            "followups f INDEXED BY followups_waiting_user JOIN users u ON u.id = f.user_pk"
+            if where
+            else "followups f"
+        )
         rows = await self.db.reader().fetchall(
-            f"SELECT f.kind, COUNT(*), MIN(f.created_at) FROM followups f{join}"
+            f"SELECT f.kind, COUNT(*), MIN(f.created_at) FROM {source}"
             f" WHERE f.status = 'open'{where} GROUP BY f.kind",
             params,
         )

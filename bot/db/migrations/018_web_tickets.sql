@@ -45,9 +45,12 @@ CREATE TABLE saved_replies (
 ALTER TABLE followups ADD COLUMN handled_platform TEXT;
 ALTER TABLE followups ADD COLUMN handled_by INTEGER;
 ALTER TABLE followups ADD COLUMN handled_note TEXT;
--- Waiting follow-ups per kind, oldest first; handled ones per kind, latest first.
+-- The overview's waiting figures: per kind (every county), and per person in order (a
+-- county-scoped member's figures join users in rowid order: a seventh of the time of random
+-- lookups); handled ones latest first. Waiting ones oldest first use followups_open (002).
 CREATE INDEX followups_waiting ON followups (kind, created_at) WHERE status = 'open';
-CREATE INDEX followups_handled ON followups (kind, closed_at) WHERE status = 'closed';
+CREATE INDEX followups_waiting_user ON followups (user_pk, kind, created_at) WHERE status = 'open';
+CREATE INDEX followups_handled ON followups (closed_at) WHERE status = 'closed';
 
 -- A staff member's name as their messenger shows it (kept when they ask for a console link),
 -- so colleagues are named, not numbered; it goes with the staff row.
