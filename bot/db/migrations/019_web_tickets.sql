@@ -1,4 +1,4 @@
--- Schema 18 (issue 12, the staff console): questions and follow-ups at a desk.
+-- Schema 19 (issue 12, the staff console): questions and follow-ups at a desk.
 -- Who on the staff looks after a ticket (a member of assignee_platform's staff), since when.
 ALTER TABLE tickets ADD COLUMN assignee_platform TEXT;
 ALTER TABLE tickets ADD COLUMN assignee_id INTEGER;
