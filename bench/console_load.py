@@ -36,6 +36,8 @@ def pages(applicants: int) -> dict[str, list[str]]:
         "search by name": [f"/applicants?q=Applicant+{n}" for n in some],
         "person": [f"/applicants/{n}" for n in some],
         "tickets": ["/tickets?view=open"],
+        "follow-ups": ["/followups"],
+        "broadcasts": ["/broadcasts"],
     }
 
 

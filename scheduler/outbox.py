@@ -402,6 +402,15 @@ class OutboxSender:
         params: dict[str, Any] = {"chat_id": row.chat_id}
         if payload.get("buttons"):
             params["reply_markup"] = _markup(payload["buttons"])
+        if payload.get("reply_to"):
+            params["reply_parameters"] = {
+                "message_id": payload["reply_to"],
+                "allow_sending_without_reply": True,
+            }
+        if payload.get("edit"):  # a card's new text: the edited message keeps its id
+            params["message_id"], params["text"] = payload["edit"], text
+            await self.bot.do_api_request("editMessageText", api_kwargs=params, **self._pace)
+            return int(payload["edit"])
         field = "photo" if payload.get("photo") else "document" if payload.get("document") else ""
         if field:
             method, params[field] = f"send{field.title()}", payload[field]
