@@ -38,6 +38,8 @@ def pages(applicants: int) -> dict[str, list[str]]:
         "tickets": ["/tickets?view=open"],
         "follow-ups": ["/followups"],
         "broadcasts": ["/broadcasts"],
+        "loan list": ["/roster"],
+        "audit log": ["/audit", "/audit?action=web_login"],
     }
 
 
