@@ -48,6 +48,20 @@ class Dialect:
             return f"({expr} ->> {index})::{sql_type}"
         return f"{expr} ->> {index}"
 
+    def json_list_length(self, column: str, key: str) -> str:
+        """How many elements the array member ``key`` of a JSON object in ``column`` has
+        (NULL when it has no such member)."""
+        if self.postgres:
+            return f"jsonb_array_length({column}::jsonb -> '{key}')"
+        return f"json_array_length({column}, '$.{key}')"
+
+    def json_list(self, column: str, key: str, alias: str = "j") -> str:
+        """A FROM item: the elements of the array member ``key`` of a JSON object in
+        ``column``, as text in column ``value``."""
+        if self.postgres:
+            return f"jsonb_array_elements_text({column}::jsonb -> '{key}') AS {alias}(value)"
+        return f"json_each({column}, '$.{key}') AS {alias}"
+
     def json_field(self, column: str, key: str, sql_type: str | None = None) -> str:
         """Member ``key`` of a JSON object kept as text in ``column`` (cast to ``sql_type`` on
         PostgreSQL, where ``->>`` always gives text)."""

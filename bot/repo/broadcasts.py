@@ -278,9 +278,11 @@ class BroadcastRepo:
         where, params = "b.id < ?", [before if before is not None else 2**62]
         if counties is not None:
             marks = ", ".join("?" for _ in counties)
+            d = self.db.dialect
             where += (
-                " AND json_array_length(b.audience, '$.county') > 0 AND NOT EXISTS "
-                f"(SELECT 1 FROM json_each(b.audience, '$.county') WHERE value NOT IN ({marks}))"
+                f" AND {d.json_list_length('b.audience', 'county')} > 0 AND NOT EXISTS "
+                f"(SELECT 1 FROM {d.json_list('b.audience', 'county')}"
+                f" WHERE value NOT IN ({marks}))"
             )
             params.extend(sorted(counties))
         rows = await self.db.fetchall(
