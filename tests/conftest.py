@@ -123,6 +123,14 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say in one line when the PostgreSQL variants could not run."""
+    if stores.tried_pg():
+        why = stores.pg_unavailable()
+        if why:
+            terminalreporter.write_line(f"PostgreSQL variants skipped: {why}", yellow=True)
+
+
 @pytest.fixture(params=["sqlite", "pg"])
 def engine(request: pytest.FixtureRequest) -> str:
     """The database engine of this variant of the test: every test that opens a database

@@ -30,13 +30,10 @@ async def _sqlite_columns() -> dict[str, set[str]]:
         tables = [
             r[0]
             for r in await db.fetchall(
-                "SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name NOT LIKE 'sqlite_%'"
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
             )
         ]
-        return {
-            t: {r[1] for r in await db.fetchall(f"PRAGMA table_info({t})")} for t in tables
-        }
+        return {t: {r[1] for r in await db.fetchall(f"PRAGMA table_info({t})")} for t in tables}
     finally:
         await db.close()
 
@@ -105,9 +102,7 @@ def test_statements_are_translated_for_postgres() -> None:
     assert to_postgres("SELECT 'it''s ?', ?") == "SELECT 'it''s ?', $1"
 
 
-async def test_values_fit_the_parameter_types_as_sqlite_would(
-    tmp_path: Path, store: Store
-) -> None:
+async def test_values_fit_the_parameter_types_as_sqlite_would(tmp_path: Path, store: Store) -> None:
     """An int for a text parameter and a digit string for an integer one are stored as
     SQLite's type affinity stores them, on both engines."""
     db = await store.open(tmp_path / "fit")

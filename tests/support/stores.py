@@ -43,6 +43,11 @@ def _admin(sql: str) -> None:
         pool.submit(asyncio.run, go()).result()
 
 
+def tried_pg() -> bool:
+    """Whether this session looked for the PostgreSQL server."""
+    return _reachable is not None
+
+
 def pg_unavailable() -> str:
     """Why the PostgreSQL variants cannot run ('' when the server answers)."""
     global _reachable
