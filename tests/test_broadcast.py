@@ -757,11 +757,13 @@ async def test_proactive_runs_the_monitor_and_is_woken_by_a_broadcast(sbot: Bot)
         outbox = OutboxRepo(bot.svc.db)
 
         async def outbox_empty() -> bool:
-            """Every row is queued and the running sender has taken each one (on an engine
-            whose statements really wait, the queueing may not have begun at the first look)."""
+            """Every row is queued and the running sender has sent each one (on an engine whose
+            statements really wait, the queueing may not have begun at the first look, and a
+            taken row may still be on its way)."""
             b = await BroadcastRepo(bot.svc.db).get(1)
-            queued = b is not None and b.fully_queued and b.figures.rows > 0
-            return queued and not await outbox.pending_count(PLATFORM)
+            done = b is not None and b.fully_queued and b.figures.rows > 0
+            done = done and b is not None and b.figures.remaining == 0
+            return done and not await outbox.pending_count(PLATFORM)
 
         await wait_until(outbox_empty, "the running sender to empty the outbox")
         await proactive.broadcasts.tick()
