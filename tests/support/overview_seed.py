@@ -48,7 +48,8 @@ class Applicant:
 
 
 APPLICANTS: tuple[Applicant, ...] = (
-    Applicant("p1", "karaj", "handicrafts", "loan", "2025-06-01", (("operating", at("2026-01-10")),)),
+    Applicant("p1", "karaj", "handicrafts", "loan", "2025-06-01",
+              (("operating", at("2026-01-10")),)),
     Applicant("p2", "karaj", "food", "loan", "2025-06-01", (("closed", at("2026-02-01")),),
               followup="closed"),
     Applicant("p3", "fardis", "handicrafts", "loan", "2025-10-05",
