@@ -20,7 +20,7 @@ from bot.staffdesk.reports import ALL_STATUSES, MAX_COHORTS, label
 from bot.staffdesk.roster_text import cohort_name
 from web import svg
 
-__all__ = ["Cell", "Line", "people", "present"]
+__all__ = ["Cell", "Chart", "Line", "people", "present"]
 
 #: The check-in filter of "still operating" (as survival counts it).
 OPERATING = STILL_OPERATING
@@ -44,6 +44,19 @@ class Cell:
     text: str
     href: str | None = None
     tip: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart and its legend (HTML; None for a single series)."""
+
+    svg: Markup
+    legend: Markup | None = None
+
+
+def _chart(series: Sequence[svg.Series], drawn: Markup) -> Chart:
+    """A chart with the legend of its series."""
+    return Chart(drawn, svg.legend(series) if len(series) > 1 else None)
 
 
 @dataclass(frozen=True)
@@ -140,7 +153,7 @@ def _survival_lines(
     return lines
 
 
-def _survival_chart(w: _Words, survival: Sequence[Horizon], rtl: bool) -> Markup | None:
+def _survival_chart(w: _Words, survival: Sequence[Horizon], rtl: bool) -> Chart | None:
     """Grouped bars per loan cohort (the latest MAX_COHORTS): the rate at each horizon."""
     cohorts = sorted({k for h in survival for k, _ in h.by_cohort})[-MAX_COHORTS:]
     if not cohorts:
@@ -158,7 +171,7 @@ def _survival_chart(w: _Words, survival: Sequence[Horizon], rtl: bool) -> Markup
             cell = _rate_cell(w, name, h.months, r, people(cohort=key, checkin=OPERATING))
             bars.append(svg.Bar(r.rate or 0 if r else 0, cell.tip, cell.href, cell.text))
         rows.append(svg.Row(name, bars, href=people(cohort=key)))
-    return svg.hbars(
+    drawn = svg.hbars(
         rows,
         series,
         title=w.t("web.overview.survival.chart"),
@@ -167,9 +180,10 @@ def _survival_chart(w: _Words, survival: Sequence[Horizon], rtl: bool) -> Markup
         mode="grouped",
         scale=1.0,
     )
+    return _chart(series, drawn)
 
 
-def _status_chart(w: _Words, o: Overview, rtl: bool) -> Markup | None:
+def _status_chart(w: _Words, o: Overview, rtl: bool) -> Chart | None:
     """Stacked bars per county: applicants by their latest check-in status."""
     rows = []
     for county, counts in o.status_by_county:
@@ -193,17 +207,19 @@ def _status_chart(w: _Words, o: Overview, rtl: bool) -> Markup | None:
     if not any(sum(b.value for b in r.bars) for r in rows):
         return None
     series = [svg.Series(w.status(s), f"st-{s}") for s in ALL_STATUSES]
-    return svg.hbars(
+    drawn = svg.hbars(
         rows,
         series,
         title=w.t("web.overview.checkins.chart"),
         desc=w.t("web.overview.checkins.chart_desc"),
         rtl=rtl,
     )
+    return _chart(series, drawn)
 
 
-def _steps(w: _Words, o: Overview, rtl: bool) -> tuple[list[Line], Markup | None]:
-    """The funnel as a table (the longest median wait marked) and bars per step."""
+def _steps(w: _Words, o: Overview, rtl: bool) -> tuple[list[Line], Chart | None]:
+    """The funnel as a table of every step (the longest median wait marked) and bars per step
+    someone is at."""
     worst = max((s.median_days or 0 for s in o.steps if s.people), default=0)
     lines, rows = [], []
     for s in o.steps:
@@ -227,6 +243,8 @@ def _steps(w: _Words, o: Overview, rtl: bool) -> tuple[list[Line], Markup | None
                 "stuck" if stuck else "",
             )
         )
+        if not s.people:
+            continue
         tip = w.t("web.overview.steps.tip", name=name, n=w.n(s.people), days=days[0])
         rows.append(
             svg.Row(
@@ -242,13 +260,14 @@ def _steps(w: _Words, o: Overview, rtl: bool) -> tuple[list[Line], Markup | None
             svg.Series(w.t("web.overview.steps.track_permit"), "track-permit"),
             svg.Series(w.t("web.overview.steps.track_loan"), "track-loan"),
         ]
-        chart = svg.hbars(
+        drawn = svg.hbars(
             rows,
             series,
             title=w.t("web.overview.steps.chart"),
             desc=w.t("web.overview.steps.chart_desc"),
             rtl=rtl,
         )
+        chart = _chart(series, drawn)
     return lines, chart
 
 
@@ -296,13 +315,15 @@ def _trend(w: _Words, o: Overview, rtl: bool) -> dict[str, Any]:
         rows.append(svg.Row(name, bars, w.n(m.answered)))
     answers = None
     if any(m.answered for m in months):
-        answers = svg.hbars(
+        series = [svg.Series(w.status(s), f"st-{s}") for s in statuses]
+        drawn = svg.hbars(
             rows,
-            [svg.Series(w.status(s), f"st-{s}") for s in statuses],
+            series,
             title=w.t("web.overview.trend.answers_chart"),
             desc=w.t("web.overview.trend.answers_desc"),
             rtl=rtl,
         )
+        answers = _chart(series, drawn)
     table = [
         Line(
             format_month(m.month.first_day, w.lang),
@@ -313,7 +334,7 @@ def _trend(w: _Words, o: Overview, rtl: bool) -> dict[str, Any]:
         for m in months
     ]
     return {
-        "joined_chart": joined,
+        "joined_chart": Chart(joined),
         "answers_chart": answers,
         "table": table,
         "statuses": [w.status(s) for s in statuses],

@@ -1,8 +1,10 @@
 """Charts as inline SVG, drawn on the server: horizontal bars (plain, grouped or stacked) and a
-line. Every text is XML-escaped here and the result marked safe only after; Persian labels are
-plain text the browser shapes (direction="rtl" on the chart, the bars growing from the right).
+line over time. Lengths across the chart are percentages of its width and heights are pixels,
+so a chart fills its column at any width while its text keeps its size (readable on a phone,
+crisp everywhere). Every text is XML-escaped here and the result marked safe only after;
+Persian labels are plain text the browser shapes (direction="rtl", bars growing from the right).
 Each bar and point carries a <title> (its tooltip and accessible name) and, when given, a link
-to the people behind it. Pure: no I/O."""
+to the people behind it; the legend is HTML (``legend``). Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -13,13 +15,13 @@ from xml.sax.saxutils import escape, quoteattr
 
 from markupsafe import Markup
 
-__all__ = ["Bar", "Point", "Row", "Series", "hbars", "line"]
+__all__ = ["Bar", "Point", "Row", "Series", "hbars", "legend", "line"]
 
-WIDTH = 480  # viewBox units; the page scales the chart to its column (crisp at any size)
-PAD = 8
-VALUE_ROOM = 78  # the trailing room each bar row keeps for its value text
-LABEL_SIZE = 13
-SMALL = 11
+PAD = 1.0  # % of the width on each side
+VALUE_ROOM = 26.0  # % of the width each bar row keeps after its longest bar, for its text
+LABEL_SIZE = 13  # px
+SMALL = 11  # px
+GAP = 5  # px between a bar's end and its text
 _ids = count(1)
 
 
@@ -67,16 +69,24 @@ def _attr(value: object) -> str:
     return quoteattr(str(value))
 
 
-def _num(x: float) -> str:
-    """A coordinate, short."""
-    return f"{x:.1f}".rstrip("0").rstrip(".")
+def _pct(x: float) -> str:
+    """A percentage of the width."""
+    return f"{x:.2f}".rstrip("0").rstrip(".") + "%"
 
 
-def _text(x: float, y: float, text: str, *, anchor: str, size: int, css: str = "") -> str:
-    """A text element; its content escaped."""
+def _px(y: float) -> str:
+    """A pixel length."""
+    return f"{y:.1f}".rstrip("0").rstrip(".")
+
+
+def _text(
+    x: float, y: float, text: str, *, anchor: str, size: int, css: str = "", dx: float = 0
+) -> str:
+    """A text element at (x% of the width, y px), nudged ``dx`` px; its content escaped."""
     cls = f" class={_attr(css)}" if css else ""
+    nudge = f" dx={_attr(_px(dx))}" if dx else ""
     return (
-        f"<text x={_attr(_num(x))} y={_attr(_num(y))} text-anchor={_attr(anchor)}"
+        f"<text x={_attr(_pct(x))} y={_attr(_px(y))}{nudge} text-anchor={_attr(anchor)}"
         f" font-size={_attr(size)}{cls}>{escape(text)}</text>"
     )
 
@@ -87,41 +97,34 @@ def _link(inner: str, href: str | None) -> str:
 
 
 def _rect(x: float, y: float, w: float, h: float, css: str, tip: str) -> str:
-    """A bar with its tooltip."""
+    """A bar (x and width in % of the chart's width) with its tooltip."""
     return (
-        f"<rect x={_attr(_num(x))} y={_attr(_num(y))} width={_attr(_num(max(w, 0)))}"
-        f" height={_attr(_num(h))} class={_attr(css)}><title>{escape(tip)}</title></rect>"
+        f"<rect x={_attr(_pct(x))} y={_attr(_px(y))} width={_attr(_pct(max(w, 0)))}"
+        f" height={_attr(_px(h))} class={_attr(css)}><title>{escape(tip)}</title></rect>"
     )
 
 
-def _open(height: float, title: str, desc: str, rtl: bool, css: str) -> tuple[str, str]:
-    """The <svg> opening with its accessible title and description; the id prefix."""
-    uid = f"c{next(_ids)}"
+def _svg(height: float, title: str, desc: str, rtl: bool, css: str, body: list[str]) -> Markup:
+    """The whole chart: accessible title and description, then its parts."""
+    uid = f"g{next(_ids)}"
     direction = ' direction="rtl"' if rtl else ""
-    return (
-        f'<svg class={_attr("chart " + css)} viewBox="0 0 {WIDTH} {_num(height)}"'
-        f' role="img" aria-labelledby="{uid}t {uid}d"{direction}'
-        ' xmlns="http://www.w3.org/2000/svg">'
-        f'<title id="{uid}t">{escape(title)}</title><desc id="{uid}d">{escape(desc)}</desc>',
-        uid,
+    return Markup(
+        f'<svg class={_attr("graph " + css)} width="100%" height="{_px(height)}" role="img"'
+        f' aria-labelledby="{uid}t {uid}d"{direction} xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{uid}t">{escape(title)}</title><desc id="{uid}d">{escape(desc)}</desc>'
+        + "".join(body)
+        + "</svg>"
     )
 
 
-def _legend(series: Sequence[Series], y: float, rtl: bool) -> tuple[list[str], float]:
-    """Legend swatches and texts flowing along the reading direction; the y below them."""
-    parts: list[str] = []
-    x = 0.0
-    for s in series:
-        width = 18 + len(s.label) * 6.6 + 14
-        if x and x + width > WIDTH - 2 * PAD:
-            x, y = 0.0, y + 18
-        sx = WIDTH - PAD - x - 10 if rtl else PAD + x
-        parts.append(f'<rect x="{_num(sx)}" y="{_num(y - 9)}" width="10" height="10"'
-                     f" class={_attr(s.css)}/>")  # fmt: skip
-        tx = sx - 5 if rtl else sx + 15
-        parts.append(_text(tx, y, s.label, anchor="start", size=SMALL, css="legend"))
-        x += width
-    return parts, y + 14
+def legend(series: Sequence[Series]) -> Markup:
+    """The series' swatches and names as an HTML list (it wraps like text)."""
+    items = "".join(
+        f'<li><svg class="swatch" width="12" height="12" aria-hidden="true">'
+        f'<rect width="12" height="12" class={_attr(s.css)}/></svg>{escape(s.label)}</li>'
+        for s in series
+    )
+    return Markup(f'<ul class="legend">{items}</ul>')
 
 
 def hbars(
@@ -133,7 +136,6 @@ def hbars(
     rtl: bool,
     mode: str = "stacked",
     scale: float | None = None,
-    legend: bool = True,
 ) -> Markup:
     """Rows of horizontal bars: a row's bars ``stacked`` end to end (the row's text after
     them) or ``grouped`` one under another (each bar's text after it); each row's label above
@@ -148,23 +150,23 @@ def hbars(
         else [sum(b.value for b in r.bars) for r in rows]
     )
     full = scale or max(sizes, default=0) or 1
-    span = WIDTH - 2 * PAD - VALUE_ROOM
-    bar_h = 10 if grouped else 14
-    parts: list[str] = []
-    y = 4.0
-    if legend and len(series) > 1:
-        parts, y = _legend(series, y + 12, rtl)
-    lead = WIDTH - PAD if rtl else PAD
+    span = 100 - 2 * PAD - VALUE_ROOM
+    bar_h = 11 if grouped else 14
+    lead = 100 - PAD if rtl else PAD
     sign = -1 if rtl else 1
+    parts: list[str] = []
+    y = 0.0
 
     def value_text(end: float, top: float, text: str) -> None:
         """A bar's (or row's) value text just past its end."""
         if text:
-            x = lead + sign * (end + 5)
-            parts.append(_text(x, top + bar_h - 2, text, anchor="start", size=SMALL, css="value"))
+            parts.append(
+                _text(lead + sign * end, top + bar_h - 2, text, anchor="start", size=SMALL,
+                      css="value", dx=sign * GAP)
+            )  # fmt: skip
 
     for row in rows:
-        y += 16
+        y += 17
         parts.append(_link(_text(lead, y, row.label, anchor="start", size=LABEL_SIZE), row.href))
         y += 5
         offset = 0.0
@@ -181,9 +183,8 @@ def hbars(
         if not grouped:
             value_text(offset, y, row.text)
             y += bar_h
-        y += 7
-    head, _uid = _open(y + 4, title, desc, rtl, "hbars")
-    return Markup(head + "".join(parts) + "</svg>")
+        y += 8
+    return _svg(y + 2, title, desc, rtl, "hbars", parts)
 
 
 def line(
@@ -195,10 +196,12 @@ def line(
     ticks: Sequence[tuple[float, str]],
     css: str = "line",
 ) -> Markup:
-    """A line over time, left to right, with its y ticks (value, text) as grid lines and each
-    point a dot with its tooltip (and link); an x label under every point that has one."""
-    height, top, bottom = 190.0, 14.0, 150.0
-    left, right = (PAD + 4, WIDTH - 46) if rtl else (46, WIDTH - PAD - 4)
+    """A line over time with its y ticks (value, text) as grid lines and each point a dot with
+    its tooltip (and link), an x label under every point that has one. Time runs in the
+    reading direction: from the right in Persian, the ticks' numbers on the left there."""
+    height, top, bottom = 180.0, 12.0, 146.0
+    room = 9.0  # % of the width for the ticks' numbers, on the side time starts from
+    first, last = (100 - PAD - room, PAD + 3) if rtl else (PAD + room, 100 - PAD - 3)
     high = max([p.value for p in points] + [t[0] for t in ticks] + [1])
     parts: list[str] = []
 
@@ -206,24 +209,25 @@ def line(
         """The y of a value."""
         return bottom - (bottom - top) * value / high
 
+    # the numbers end at the plot's edge: in Persian they start at the chart's right edge
+    tick_x, tick_anchor = (100 - PAD, "start") if rtl else (PAD + room - 1, "end")
     for value, text in ticks:
         y = y_of(value)
-        parts.append(f'<line x1="{_num(left)}" x2="{_num(right)}" y1="{_num(y)}"'
-                     f' y2="{_num(y)}" class="grid"/>')  # fmt: skip
-        tx = WIDTH - PAD if rtl else PAD
-        parts.append(_text(tx, y + 4, text, anchor="start", size=SMALL, css="tick"))
-    step = (right - left) / max(len(points) - 1, 1)
-    xs = [left + i * step for i in range(len(points))]
-    path = " ".join(f"{_num(x)},{_num(y_of(p.value))}" for x, p in zip(xs, points, strict=True))
-    if points:
-        parts.append(f'<polyline points="{path}" class={_attr(css)}/>')
-    for x, p in zip(xs, points, strict=True):
+        parts.append(f'<line x1="{_pct(min(first, last))}" x2="{_pct(max(first, last))}"'
+                     f' y1="{_px(y)}" y2="{_px(y)}" class="grid"/>')  # fmt: skip
+        parts.append(_text(tick_x, y + 4, text, anchor=tick_anchor, size=SMALL, css="tick"))
+    step = (last - first) / max(len(points) - 1, 1)
+    xs = [first + i * step for i in range(len(points))]
+    ys = [y_of(p.value) for p in points]
+    for i in range(1, len(points)):
+        parts.append(f'<line x1="{_pct(xs[i - 1])}" y1="{_px(ys[i - 1])}" x2="{_pct(xs[i])}"'
+                     f' y2="{_px(ys[i])}" class={_attr(css)}/>')  # fmt: skip
+    for x, y, p in zip(xs, ys, points, strict=True):
         dot = (
-            f'<circle cx="{_num(x)}" cy="{_num(y_of(p.value))}" r="4" class={_attr(css + " dot")}>'
+            f'<circle cx="{_pct(x)}" cy="{_px(y)}" r="4" class={_attr(css + " dot")}>'
             f"<title>{escape(p.tip)}</title></circle>"
         )
         parts.append(_link(dot, p.href))
         if p.label:
-            parts.append(_text(x, bottom + 18, p.label, anchor="middle", size=SMALL, css="axis"))
-    head, _uid = _open(height, title, desc, rtl, "line")
-    return Markup(head + "".join(parts) + "</svg>")
+            parts.append(_text(x, bottom + 20, p.label, anchor="middle", size=SMALL, css="axis"))
+    return _svg(height, title, desc, rtl, "line", parts)
