@@ -15,7 +15,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench import audience as audience_bench
-from bench import broadcast, exports, history, roster_figures, strict, sweep, updates
+from bench import (
+    broadcast,
+    console_overview,
+    exports,
+    history,
+    roster_figures,
+    strict,
+    sweep,
+    updates,
+)
 from bench import process as proc
 from bench import roster_import as roster_bench
 from bench.common import (
@@ -72,6 +81,14 @@ REMEDIES: dict[str, list[str]] = {
         "Peak memory beyond the CSV's is the workbook's shared-string table, which a reader "
         "must hold whole (packed into one buffer here).",
     ],
+    "console": [
+        "The overview's read is a handful of GROUP BY passes over every applicant (their latest "
+        "answer found per person as /stats finds it), the rounds, the open steps and this year's "
+        "answers, on the read-only connection; a page is answered from the groups kept "
+        "(bot.staffdesk.overview_cache), so only the first page after a start waits for them. "
+        "A stalled event loop points at Python work on the loop's thread: the rows turned into "
+        "groups (bot.repo.overview) or a scope's figures (run in a worker thread).",
+    ],
     "process": [
         "Replies missing or slow while a broadcast starts point at the database held by the "
         "queueing (see the slow statements the bot logged) or at the pacer's bot-wide window; "
@@ -104,6 +121,14 @@ async def run_roster(scale: Scale, workdir: Path) -> list[Section]:
     print(f"\n== {figures.title} ==", flush=True)
     await _guard(figures, lambda: roster_figures.run(scale, workdir, figures))
     return [section, figures]
+
+
+async def run_console(scale: Scale, workdir: Path) -> list[Section]:
+    """Only the console's overview (``--only console``): its figures beside /stats."""
+    section = Section("The staff console's overview", "console")
+    print(f"\n== {section.title} ==", flush=True)
+    await _guard(section, lambda: console_overview.run(scale, workdir, section))
+    return [section]
 
 
 async def run_all(scale: Scale, workdir: Path) -> list[Section]:
@@ -142,6 +167,7 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
     size = 100_000 if scale.name == "full" else 10_000
     await _guard(staff, lambda: exports.exports(workdir, staff, applicants=size))
     roster_sections = await run_roster(scale, workdir)
+    console_sections = await run_console(scale, workdir)
     first = Section("Updates through the real Application", "updates")
 
     async def timed_updates() -> None:
@@ -151,7 +177,10 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
         first.details += trip.details
 
     await _guard(first, timed_updates)
-    return [first, strict_limits, process, capacity, big, audience, staff, *roster_sections]
+    return [
+        first, strict_limits, process, capacity, big, audience, staff, *roster_sections,
+        *console_sections,
+    ]  # fmt: skip
 
 
 def table(rows: list[Row]) -> str:
@@ -257,7 +286,9 @@ async def main(scale: Scale, out: Path, only: str | None = None) -> int:
     )
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="homebiz-bench-") as tmp:
-        runner = {"updates": run_updates, "roster": run_roster}.get(only or "", run_all)
+        runner = {"updates": run_updates, "roster": run_roster, "console": run_console}.get(
+            only or "", run_all
+        )
         sections = await asyncio.wait_for(runner(scale, Path(tmp)), timeout=RUN_LIMIT[scale.name])
     seconds = time.perf_counter() - began
     rows = [row for section in sections for row in section.rows]
@@ -279,7 +310,9 @@ def cli(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="a scaled-down smoke run (< 1 min)")
     parser.add_argument("--out", type=Path, default=None, help="where to write the report")
-    parser.add_argument("--only", choices=("updates", "roster"), help="run one benchmark alone")
+    parser.add_argument(
+        "--only", choices=("updates", "roster", "console"), help="run one benchmark alone"
+    )
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
     if args.out is not None:

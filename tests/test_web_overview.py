@@ -177,7 +177,7 @@ async def test_persian_page_reads_right_to_left_with_persian_digits(desk: Desk) 
     assert 'direction="rtl"' in page
     assert "متقاضیان" in page and "۸" in page
     assert "آذر ۱۴۰۵" in page  # the current month in the trend
-    assert "<title" in page and 'role="img"' in page
+    assert "<title" in page and "<desc" in page and 'role="group"' in page
 
 
 async def test_the_roster_is_the_denominator_once_a_list_exists(desk: Desk) -> None:

@@ -4,7 +4,8 @@ so a chart fills its column at any width while its text keeps its size (readable
 crisp everywhere). Every text is XML-escaped here and the result marked safe only after;
 Persian labels are plain text the browser shapes (direction="rtl", bars growing from the right).
 Each bar and point carries a <title> (its tooltip and accessible name) and, when given, a link
-to the people behind it; the legend is HTML (``legend``). Pure: no I/O."""
+to the people behind it (so a chart is a labelled group, not an image: its links stay reachable);
+the legend is HTML (``legend``). Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ def _svg(height: float, title: str, desc: str, rtl: bool, css: str, body: list[s
     uid = f"g{next(_ids)}"
     direction = ' direction="rtl"' if rtl else ""
     return Markup(
-        f'<svg class={_attr("graph " + css)} width="100%" height="{_px(height)}" role="img"'
+        f'<svg class={_attr("graph " + css)} width="100%" height="{_px(height)}" role="group"'
         f' aria-labelledby="{uid}t {uid}d"{direction} xmlns="http://www.w3.org/2000/svg">'
         f'<title id="{uid}t">{escape(title)}</title><desc id="{uid}d">{escape(desc)}</desc>'
         + "".join(body)

@@ -30,9 +30,9 @@ __all__ = ["FRESH_FOR", "OverviewCache", "gather_overview"]
 
 log = logging.getLogger(__name__)
 #: Seconds the figures are served as they are; after that a page starts a fresh read.
-FRESH_FOR = 120.0
+FRESH_FOR = 300.0
 #: How long a page waits for a first read before saying the figures are on their way.
-FIRST_WAIT = 0.8
+FIRST_WAIT = 0.5
 #: Scopes whose built overview is kept per read (staff share a handful of scopes).
 MAX_SCOPES = 64
 
