@@ -128,13 +128,16 @@ def _rate_cell(w: _Words, name: str, months: int, r: Rate | None, href: str | No
 def _survival_lines(
     w: _Words, kind: str, survival: Sequence[Horizon], part: Callable[[Horizon], Iterable[Any]]
 ) -> list[Line]:
-    """One row per county or field: its rate at each horizon, linked to its people."""
+    """One row per cohort (oldest first), county or field: its rate at each horizon, linked to
+    its people."""
     keys: list[Any] = []
     per: list[dict[Any, Rate]] = []
     for h in survival:
         found = dict(part(h))
         per.append(found)
         keys += [k for k in found if k not in keys]
+    if kind == "cohort":
+        keys.sort()
     lines = []
     for key in keys:
         name = w.name(kind, key)
@@ -405,6 +408,7 @@ def present(o: Overview, content: Content, i18n: I18n, lang: str) -> dict[str, A
             ],
         ),
         "survival_chart": _survival_chart(w, o.survival, rtl),
+        "by_cohort": _survival_lines(w, "cohort", o.survival, lambda h: h.by_cohort),
         "by_county": _survival_lines(w, "county", o.survival, lambda h: h.by_county),
         "by_field": _survival_lines(w, "field", o.survival, lambda h: h.by_field),
         "status_chart": _status_chart(w, o, rtl),
