@@ -3,7 +3,7 @@ figure (cold), the page answered from what is kept (warm, whole and county-scope
 while a fresh read runs, beside the bot's /stats on the same file; the event loop is watched
 while the figures are read (a reply must never wait for them).
 
-``python -m bench.run --only console`` (``--quick``: 100,000 applicants)."""
+``python -m bench.run --only overview`` (``--quick``: 100,000 applicants)."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from bench import audience as audience_bench
 from bench import (
     broadcast,
+    console_load,
     console_overview,
     exports,
     history,
@@ -81,7 +82,7 @@ REMEDIES: dict[str, list[str]] = {
         "Peak memory beyond the CSV's is the workbook's shared-string table, which a reader "
         "must hold whole (packed into one buffer here).",
     ],
-    "console": [
+    "overview": [
         "The overview's read is a handful of GROUP BY passes over every applicant (their latest "
         "answer found per person as /stats finds it), the rounds, the open steps and this year's "
         "answers, on the read-only connection; a page is answered from the groups kept "
@@ -124,8 +125,24 @@ async def run_roster(scale: Scale, workdir: Path) -> list[Section]:
 
 
 async def run_console(scale: Scale, workdir: Path) -> list[Section]:
-    """Only the console's overview (``--only console``): its figures beside /stats."""
-    section = Section("The staff console's overview", "console")
+    """Only the staff console benchmarks (``--only console``), on a freshly seeded database."""
+    seeded = Section(f"The {scale.applicants:,}-applicant database", "database")
+    svc, _rss = await sweep.build_database(scale, workdir, seeded)
+    await svc.close()
+    return await console_sections(scale, workdir / "big.sqlite3")
+
+
+async def console_sections(scale: Scale, db: Path) -> list[Section]:
+    """The console while people chat (the real process on the big database)."""
+    load = Section("The staff console while people chat", "console")
+    print(f"\n== {load.title} ==", flush=True)
+    await _guard(load, lambda: console_load.while_staff_work(db, scale, db.parent, load))
+    return [load]
+
+
+async def run_overview(scale: Scale, workdir: Path) -> list[Section]:
+    """Only the console's overview (``--only overview``): its figures beside /stats."""
+    section = Section("The staff console's overview", "overview")
     print(f"\n== {section.title} ==", flush=True)
     await _guard(section, lambda: console_overview.run(scale, workdir, section))
     return [section]
@@ -154,6 +171,7 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
         await sweep.due_sweeps(svc, scale, big)
 
     await _guard(big, seed_and_sweep)
+    console: list[Section] = []
     if svc is not None:
         ready: Services = svc
         await _guard(audience, lambda: audience_bench.run(ready, scale, audience))
@@ -164,10 +182,11 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
         await ready.close()
         db = workdir / "big.sqlite3"
         await _guard(process, lambda: proc.everyone_while_chatting(db, scale, workdir, process))
+        console = await console_sections(scale, db)
     size = 100_000 if scale.name == "full" else 10_000
     await _guard(staff, lambda: exports.exports(workdir, staff, applicants=size))
     roster_sections = await run_roster(scale, workdir)
-    console_sections = await run_console(scale, workdir)
+    overview = await run_overview(scale, workdir)
     first = Section("Updates through the real Application", "updates")
 
     async def timed_updates() -> None:
@@ -178,8 +197,8 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
 
     await _guard(first, timed_updates)
     return [
-        first, strict_limits, process, capacity, big, audience, staff, *roster_sections,
-        *console_sections,
+        first, strict_limits, process, capacity, big, audience, staff, *roster_sections, *console,
+        *overview,
     ]  # fmt: skip
 
 
@@ -286,9 +305,13 @@ async def main(scale: Scale, out: Path, only: str | None = None) -> int:
     )
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="homebiz-bench-") as tmp:
-        runner = {"updates": run_updates, "roster": run_roster, "console": run_console}.get(
-            only or "", run_all
-        )
+        runners = {
+            "updates": run_updates,
+            "roster": run_roster,
+            "console": run_console,
+            "overview": run_overview,
+        }
+        runner = runners.get(only or "", run_all)
         sections = await asyncio.wait_for(runner(scale, Path(tmp)), timeout=RUN_LIMIT[scale.name])
     seconds = time.perf_counter() - began
     rows = [row for section in sections for row in section.rows]
@@ -311,7 +334,9 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a scaled-down smoke run (< 1 min)")
     parser.add_argument("--out", type=Path, default=None, help="where to write the report")
     parser.add_argument(
-        "--only", choices=("updates", "roster", "console"), help="run one benchmark alone"
+        "--only",
+        choices=("updates", "roster", "console", "overview"),
+        help="run one benchmark alone",
     )
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
