@@ -14,9 +14,7 @@ from handlers.turn import Turn
 __all__ = ["gather_roster", "register", "roster_stats_messages"]
 
 
-async def roster_stats_messages(
-    svc: Services, lang: str, scope: Scope = EVERYWHERE
-) -> list[str]:
+async def roster_stats_messages(svc: Services, lang: str, scope: Scope = EVERYWHERE) -> list[str]:
     """/roster stats as messages: the reach, then survival by cohort, county and field."""
     figures = await gather_roster(svc, scope)
     if figures is None:

@@ -3,7 +3,7 @@ each figure (the applicants URL contract) and the SVG charts (web.svg)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -14,6 +14,7 @@ from bot.content.model import Content
 from bot.core.i18n import I18n
 from bot.core.jalali import format_month, jalali_month_name
 from bot.core.text import format_number, localize_digits
+from bot.repo.followups import Waiting
 from bot.repo.reports import STILL_OPERATING
 from bot.staffdesk.overview import Horizon, Overview, Rate
 from bot.staffdesk.reports import ALL_STATUSES, MAX_COHORTS, label
@@ -22,6 +23,7 @@ from web import svg
 
 __all__ = ["Cell", "Chart", "Line", "people", "present"]
 
+DAY = 86_400
 #: The check-in filter of "still operating" (as survival counts it).
 OPERATING = STILL_OPERATING
 
@@ -344,15 +346,39 @@ def _trend(w: _Words, o: Overview, rtl: bool) -> dict[str, Any]:
     }
 
 
-def present(o: Overview, content: Content, i18n: I18n, lang: str) -> dict[str, Any]:
-    """Everything the overview template shows."""
+def _age(w: _Words, seconds: int | None) -> str:
+    """How long the oldest one has waited: hours within a day, then days."""
+    if seconds is None:
+        return "—"
+    if seconds < DAY:
+        return w.t("web.overview.waiting.hours", n=w.n(seconds // 3600))
+    return w.t("web.overview.steps.days", n=w.n(seconds // DAY))
+
+
+def _waiting(w: _Words, waiting: Mapping[str, Waiting], now: int) -> list[Line]:
+    """The follow-ups waiting per group (as /followups groups them), linked to their list."""
+    lines = []
+    for group, found in waiting.items():
+        href = f"/followups?{urlencode({'kind': group})}"
+        name = w.t(f"web.followups.groups.{group}")
+        cells = [Cell(w.n(found.count), href if found.count else None)]
+        lines.append(Line(name, href, [*cells, Cell(_age(w, found.oldest_age(now)))]))
+    return lines
+
+
+def present(
+    o: Overview,
+    waiting: Mapping[str, Waiting],
+    now: int,
+    content: Content,
+    i18n: I18n,
+    lang: str,
+) -> dict[str, Any]:
+    """Everything the overview template shows (``waiting``: bot.repo.followups, read now)."""
     w = _Words(content, i18n, lang)
     rtl = lang == "fa"
     last = o.survival[-1] if o.survival else None
-    kinds = {
-        k: w.t(f"inbox.kind.{k}") if i18n.has(f"inbox.kind.{k}") else k
-        for k in (r.kind for r in o.waiting)
-    }
+    ages = [a for a in (found.oldest_age(now) for found in waiting.values()) if a is not None]
     rounds = [
         Line(
             w.name("county", county),
@@ -387,8 +413,8 @@ def present(o: Overview, content: Content, i18n: I18n, lang: str) -> dict[str, A
                 answered=w.n(o.rounds.answered),
                 closed=w.n(o.rounds.closed),
             ),
-            "waiting": Cell(w.n(sum(r.waiting for r in o.waiting)), "/followups"),
-            "oldest": max((r.oldest_days for r in o.waiting), default=None),
+            "waiting": Cell(w.n(sum(found.count for found in waiting.values())), "/followups"),
+            "oldest": _age(w, max(ages)) if ages else None,
             "survival": _rate_cell(
                 w, w.t("web.overview.all"), last.months, last.total, people(checkin=OPERATING)
             )
@@ -416,16 +442,6 @@ def present(o: Overview, content: Content, i18n: I18n, lang: str) -> dict[str, A
         "steps": steps,
         "steps_chart": steps_chart,
         "trend": _trend(w, o, rtl),
-        "waiting": [
-            Line(
-                kinds[r.kind],
-                f"/followups?{urlencode({'kind': r.kind})}",
-                [
-                    Cell(w.n(r.waiting), f"/followups?{urlencode({'kind': r.kind})}"),
-                    Cell(w.t("web.overview.steps.days", n=w.n(r.oldest_days))),
-                ],
-            )
-            for r in o.waiting
-        ],
+        "waiting": _waiting(w, waiting, now),
         "undated": w.n(o.undated) if o.undated else None,
     }

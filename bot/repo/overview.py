@@ -18,7 +18,6 @@ from bot.repo.reports import APPLICANT, STATUS, USERS_WITH_LATEST
 __all__ = [
     "AnswerCell",
     "ApplicantCell",
-    "FollowupCell",
     "JoinedCell",
     "OverviewRepo",
     "RoundCell",
@@ -82,16 +81,6 @@ class AnswerCell:
     month: int
     status: str
     answers: int
-
-
-@dataclass(frozen=True)
-class FollowupCell:
-    """Open follow-ups of one kind about one county's people, and when the oldest came."""
-
-    kind: str
-    county: str | None
-    waiting: int
-    oldest: int
 
 
 def _ranges(column: str, first: int, bounds: Sequence[object]) -> str:
@@ -194,12 +183,3 @@ class OverviewRepo:
             tuple(month_starts),
         )
         return [AnswerCell(r[0], int(r[1]), str(r[2]), int(r[3])) for r in rows]
-
-    async def open_followups(self) -> list[FollowupCell]:
-        """Follow-ups still open, per kind and the person's county, with the oldest's time."""
-        rows = await self.db.fetchall(
-            "SELECT f.kind, u.county, COUNT(*), MIN(f.created_at)"
-            " FROM followups f JOIN users u ON u.id = f.user_pk"
-            " WHERE f.status = 'open' GROUP BY f.kind, u.county"
-        )
-        return [FollowupCell(str(r[0]), r[1], int(r[2]), int(r[3])) for r in rows]

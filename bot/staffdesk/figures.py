@@ -34,10 +34,14 @@ async def gather_stats(svc: Services, scope: Scope = EVERYWHERE) -> Stats:
     return build_stats(data, svc.content, svc.i18n, scope)
 
 
-async def gather_roster(svc: Services, scope: Scope = EVERYWHERE) -> RosterFigures | None:
+async def gather_roster(
+    svc: Services, scope: Scope = EVERYWHERE, *, survival: bool = True
+) -> RosterFigures | None:
     """The roster's figures now over the people of ``scope``'s counties, or None when the list
-    is empty (reports then stay as before). The repository's groups carry their county, so a
-    scope keeps its own groups and adds up only those."""
+    is empty (reports then stay as before); without ``survival`` only who was invited, reached
+    and linked (the console's roster page: one pass over the list, no check-in answers read).
+    The repository's groups carry their county, so a scope keeps its own groups and adds up
+    only those."""
     repo = RosterFiguresRepo(svc.db.reader())
     if not await repo.has_rows():
         return None
@@ -46,7 +50,9 @@ async def gather_roster(svc: Services, scope: Scope = EVERYWHERE) -> RosterFigur
     # tens of milliseconds each, done off the event loop so that no reply waits for it.
     calendar = await asyncio.to_thread(loan_days, await repo.loan_days(), now)
     reach = [c for c in await repo.reach(calendar) if scope.allows(c.county)]
-    statuses = [c for c in await repo.statuses(calendar) if scope.allows(c.county)]
+    statuses = (
+        [c for c in await repo.statuses(calendar) if scope.allows(c.county)] if survival else []
+    )
     return await asyncio.to_thread(
         build_roster_figures, now, reach, statuses, svc.content, calendar.horizons
     )

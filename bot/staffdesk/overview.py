@@ -1,7 +1,7 @@
 """The console overview's figures for one county scope, added up from the repository's groups
 (bot.repo.overview): survival at 3/6/12 months by loan cohort, county and field (over the roster
-once a list exists), check-in response, the step funnel, the monthly trend and the follow-ups
-waiting. Pure: no I/O, no clock (``now`` comes in)."""
+once a list exists), check-in response, the step funnel and the monthly trend (the follow-ups
+waiting are read live: bot.repo.followups). Pure: no I/O, no clock (``now`` comes in)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from bot.repo.overview import (
     TEHRAN_OFFSET,
     AnswerCell,
     ApplicantCell,
-    FollowupCell,
     JoinedCell,
     RoundCell,
     StepCell,
@@ -31,7 +30,6 @@ from bot.staffdesk.roster_report import Survival as ListSurvival
 from bot.staffdesk.roster_report import build_roster_figures
 
 __all__ = [
-    "FOLLOWUP_KINDS",
     "TREND_MONTHS",
     "Horizon",
     "Month",
@@ -41,7 +39,6 @@ __all__ = [
     "Rate",
     "RosterCells",
     "StepRow",
-    "WaitingRow",
     "build_overview",
     "cohort_starts",
     "solar_months",
@@ -50,8 +47,6 @@ __all__ = [
 
 #: Solar Hijri months in the trend, the current one last.
 TREND_MONTHS = 12
-#: Follow-up kinds in display order (others follow, sorted).
-FOLLOWUP_KINDS: tuple[str, ...] = ("problems", "closed", "no_answer", "step_help")
 
 
 @dataclass(frozen=True)
@@ -89,7 +84,6 @@ class OverviewData:
     months: tuple[Month, ...]
     joined: tuple[JoinedCell, ...]
     answers: tuple[AnswerCell, ...]
-    followups: tuple[FollowupCell, ...]
     roster: RosterCells | None = None
 
 
@@ -145,15 +139,6 @@ class MonthRow:
 
 
 @dataclass(frozen=True)
-class WaitingRow:
-    """Open follow-ups of one kind and the age in days of the oldest."""
-
-    kind: str
-    waiting: int
-    oldest_days: int
-
-
-@dataclass(frozen=True)
 class Overview:
     """The overview of one scope."""
 
@@ -169,7 +154,6 @@ class Overview:
     undated: int
     steps: tuple[StepRow, ...]
     months: tuple[MonthRow, ...]
-    waiting: tuple[WaitingRow, ...]
     counties: tuple[str | None, ...] = field(default=())
 
 
@@ -332,21 +316,6 @@ def _months(data: OverviewData, scope: Scope) -> tuple[MonthRow, ...]:
     return tuple(MonthRow(m, joined[i], answers[i]) for i, m in enumerate(data.months))
 
 
-def _waiting(data: OverviewData, scope: Scope) -> tuple[WaitingRow, ...]:
-    """Open follow-ups per kind (known kinds first) and the oldest one's age in days."""
-    now = int(data.generated_at.timestamp())
-    found: dict[str, list[int]] = {}
-    for c in data.followups:
-        if scope.allows(c.county):
-            row = found.setdefault(c.kind, [0, c.oldest])
-            row[0] += c.waiting
-            row[1] = min(row[1], c.oldest)
-    kinds = [k for k in FOLLOWUP_KINDS if k in found] + sorted(
-        k for k in found if k not in FOLLOWUP_KINDS
-    )
-    return tuple(WaitingRow(k, found[k][0], max(0, (now - found[k][1]) // 86400)) for k in kinds)
-
-
 def build_overview(data: OverviewData, scope: Scope, content: Content) -> Overview:
     """The overview of the people in ``scope``'s counties, from every county's groups."""
     cells = [c for c in data.applicants if scope.allows(c.county)]
@@ -388,6 +357,5 @@ def build_overview(data: OverviewData, scope: Scope, content: Content) -> Overvi
         undated=undated,
         steps=_steps(data, scope, content),
         months=_months(data, scope),
-        waiting=_waiting(data, scope),
         counties=tuple(shown),
     )

@@ -61,7 +61,6 @@ async def gather_overview(db: Reads, svc: Services) -> OverviewData:
         months=months,
         joined=tuple(await repo.joined(bounds)),
         answers=tuple(await repo.answers(bounds)),
-        followups=tuple(await repo.open_followups()),
         roster=roster,
     )
 

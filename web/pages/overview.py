@@ -8,6 +8,7 @@ import contextlib
 
 from aiohttp import web
 
+from bot.repo.followups import FollowupRepo
 from bot.staffdesk.overview_cache import OverviewCache
 from web.keys import SERVICES, services, staff
 from web.overview_view import present
@@ -37,7 +38,10 @@ async def overview(request: web.Request) -> web.StreamResponse:
         return render(
             request, "overview.html", pending=True, reload=RELOAD_AFTER, counties=counties
         )
-    context = await asyncio.to_thread(present, figures, svc.content, svc.i18n, session.lang)
+    waiting = await FollowupRepo(svc.db).waiting(session.scope)  # live: handled ones leave it
+    context = await asyncio.to_thread(
+        present, figures, waiting, svc.clock.timestamp(), svc.content, svc.i18n, session.lang
+    )
     return render(request, "overview.html", pending=False, counties=counties, **context)
 
 
