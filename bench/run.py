@@ -18,6 +18,7 @@ from bench import audience as audience_bench
 from bench import (
     broadcast,
     console_load,
+    console_overview,
     exports,
     history,
     roster_figures,
@@ -82,6 +83,14 @@ REMEDIES: dict[str, list[str]] = {
         "Peak memory beyond the CSV's is the workbook's shared-string table, which a reader "
         "must hold whole (packed into one buffer here).",
     ],
+    "overview": [
+        "The overview's read is a handful of GROUP BY passes over every applicant (their latest "
+        "answer found per person as /stats finds it), the rounds, the open steps and this year's "
+        "answers, on the read-only connection; a page is answered from the groups kept "
+        "(bot.staffdesk.overview_cache), so only the first page after a start waits for them. "
+        "A stalled event loop points at Python work on the loop's thread: the rows turned into "
+        "groups (bot.repo.overview) or a scope's figures (run in a worker thread).",
+    ],
     "process": [
         "Replies missing or slow while a broadcast starts point at the database held by the "
         "queueing (see the slow statements the bot logged) or at the pacer's bot-wide window; "
@@ -136,6 +145,14 @@ async def console_sections(scale: Scale, db: Path) -> list[Section]:
     return [load]
 
 
+async def run_overview(scale: Scale, workdir: Path) -> list[Section]:
+    """Only the console's overview (``--only overview``): its figures beside /stats."""
+    section = Section("The staff console's overview", "overview")
+    print(f"\n== {section.title} ==", flush=True)
+    await _guard(section, lambda: console_overview.run(scale, workdir, section))
+    return [section]
+
+
 async def run_all(scale: Scale, workdir: Path) -> list[Section]:
     """Every benchmark; the sections they filled, in the issues' order."""
     # The in-process big-database benchmarks run first, then the real process on the same file,
@@ -174,6 +191,7 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
     size = 100_000 if scale.name == "full" else 10_000
     await _guard(staff, lambda: exports.exports(workdir, staff, applicants=size))
     roster_sections = await run_roster(scale, workdir)
+    overview = await run_overview(scale, workdir)
     first = Section("Updates through the real Application", "updates")
 
     async def timed_updates() -> None:
@@ -184,7 +202,8 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
 
     await _guard(first, timed_updates)
     return [
-        first, strict_limits, process, capacity, big, audience, staff, *roster_sections, *console
+        first, strict_limits, process, capacity, big, audience, staff, *roster_sections, *console,
+        *overview,
     ]  # fmt: skip
 
 
@@ -291,7 +310,12 @@ async def main(scale: Scale, out: Path, only: str | None = None) -> int:
     )
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="homebiz-bench-") as tmp:
-        runners = {"updates": run_updates, "roster": run_roster, "console": run_console}
+        runners = {
+            "updates": run_updates,
+            "roster": run_roster,
+            "console": run_console,
+            "overview": run_overview,
+        }
         runner = runners.get(only or "", run_all)
         sections = await asyncio.wait_for(runner(scale, Path(tmp)), timeout=RUN_LIMIT[scale.name])
     seconds = time.perf_counter() - began
@@ -315,7 +339,9 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a scaled-down smoke run (< 1 min)")
     parser.add_argument("--out", type=Path, default=None, help="where to write the report")
     parser.add_argument(
-        "--only", choices=("updates", "roster", "console"), help="run one benchmark alone"
+        "--only",
+        choices=("updates", "roster", "console", "overview"),
+        help="run one benchmark alone",
     )
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
