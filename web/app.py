@@ -11,12 +11,12 @@ from telegram.ext import Application
 from bot.entry.services import Services
 from web.guard import AttemptLimiter, guard
 from web.keys import BOTS, LIMITER, SERVICES, TEMPLATES
-from web.pages import session
+from web.pages import applicants, session
 from web.render import environment
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_UPLOAD = 50 * 1024 * 1024  # a loan list of a few hundred thousand rows fits
-PAGES = (session,)
+PAGES = (session, applicants)
 
 
 def build_console(
