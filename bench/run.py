@@ -15,7 +15,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench import audience as audience_bench
-from bench import broadcast, exports, history, roster_figures, strict, sweep, updates
+from bench import (
+    broadcast,
+    console_applicants,
+    exports,
+    history,
+    roster_figures,
+    strict,
+    sweep,
+    updates,
+)
 from bench import process as proc
 from bench import roster_import as roster_bench
 from bench.common import (
@@ -106,6 +115,14 @@ async def run_roster(scale: Scale, workdir: Path) -> list[Section]:
     return [section, figures]
 
 
+async def run_applicants(scale: Scale, workdir: Path) -> list[Section]:
+    """Only the console's Applicants pages (``--only applicants``)."""
+    section = Section("The console's Applicants pages", "applicants")
+    print(f"\n== {section.title} ==", flush=True)
+    await _guard(section, lambda: console_applicants.run(scale, workdir, section))
+    return [section]
+
+
 async def run_all(scale: Scale, workdir: Path) -> list[Section]:
     """Every benchmark; the sections they filled, in the issues' order."""
     # The in-process big-database benchmarks run first, then the real process on the same file,
@@ -142,6 +159,7 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
     size = 100_000 if scale.name == "full" else 10_000
     await _guard(staff, lambda: exports.exports(workdir, staff, applicants=size))
     roster_sections = await run_roster(scale, workdir)
+    console_sections = await run_applicants(scale, workdir)
     first = Section("Updates through the real Application", "updates")
 
     async def timed_updates() -> None:
@@ -151,7 +169,10 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
         first.details += trip.details
 
     await _guard(first, timed_updates)
-    return [first, strict_limits, process, capacity, big, audience, staff, *roster_sections]
+    return [
+        first, strict_limits, process, capacity, big, audience, staff, *roster_sections,
+        *console_sections,
+    ]  # fmt: skip
 
 
 def table(rows: list[Row]) -> str:
@@ -257,7 +278,9 @@ async def main(scale: Scale, out: Path, only: str | None = None) -> int:
     )
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="homebiz-bench-") as tmp:
-        runner = {"updates": run_updates, "roster": run_roster}.get(only or "", run_all)
+        runner = {
+            "updates": run_updates, "roster": run_roster, "applicants": run_applicants,
+        }.get(only or "", run_all)  # fmt: skip
         sections = await asyncio.wait_for(runner(scale, Path(tmp)), timeout=RUN_LIMIT[scale.name])
     seconds = time.perf_counter() - began
     rows = [row for section in sections for row in section.rows]
@@ -279,7 +302,9 @@ def cli(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="a scaled-down smoke run (< 1 min)")
     parser.add_argument("--out", type=Path, default=None, help="where to write the report")
-    parser.add_argument("--only", choices=("updates", "roster"), help="run one benchmark alone")
+    parser.add_argument(
+        "--only", choices=("updates", "roster", "applicants"), help="run one benchmark alone"
+    )
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
     if args.out is not None:

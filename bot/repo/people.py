@@ -181,7 +181,7 @@ class PeopleRepo:
         staff_where = " AND ".join(["u.consent_at IS NOT NULL", *staff_clauses])
         staff_scope, staff_county = county_clause(scope, "u.county")
         staff = await self.db.fetchone(
-            "SELECT COUNT(*) FROM staff AS s JOIN users AS u ON u.platform = s.platform"
+            "SELECT COUNT(*) FROM staff AS s CROSS JOIN users AS u ON u.platform = s.platform"
             f" AND u.user_id = s.user_id WHERE {staff_where}{staff_scope}",
             [*staff_params, *staff_county],
         )
