@@ -12,6 +12,7 @@ from multidict import MultiMapping
 from bot.content.model import TRACKS, Content
 from bot.core.clock import from_ts
 from bot.core.jalali import tehran_today
+from bot.core.labels import card_national_code
 from bot.core.text import parse_id
 from bot.repo.audiences import CHECKIN_VALUES, DIMENSIONS, LANG_VALUES, MAX_VALUES
 from bot.repo.people import Filters, PeopleRepo
@@ -178,6 +179,7 @@ async def person(request: web.Request) -> web.StreamResponse:
         roster=await repo.roster(found.id),
         has=svc.i18n.has,
         iso=_day,
+        card_code=card_national_code,
     )
 
 
