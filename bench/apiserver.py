@@ -117,6 +117,9 @@ class BenchServer(BotApiServer):
 
     def _control(self, action: str, request: HttpRequest) -> HttpResponse:
         """Answer the bench's own control action, else the standard ones."""
+        if action == "bench_latencies":  # the reply latencies since the last call, then forget
+            taken, self.tracker.latencies = self.tracker.latencies, []
+            return HttpResponse.of_json(200, {"ok": True, "result": taken})
         if action != "bench":
             return super()._control(action, request)
         args = json.loads(request.body.decode("utf-8")) if request.body else {}

@@ -18,6 +18,7 @@ from bench import audience as audience_bench
 from bench import (
     broadcast,
     console_applicants,
+    console_load,
     exports,
     history,
     roster_figures,
@@ -123,6 +124,22 @@ async def run_applicants(scale: Scale, workdir: Path) -> list[Section]:
     return [section]
 
 
+async def run_console(scale: Scale, workdir: Path) -> list[Section]:
+    """Only the staff console benchmarks (``--only console``), on a freshly seeded database."""
+    seeded = Section(f"The {scale.applicants:,}-applicant database", "database")
+    svc, _rss = await sweep.build_database(scale, workdir, seeded)
+    await svc.close()
+    return await console_sections(scale, workdir / "big.sqlite3")
+
+
+async def console_sections(scale: Scale, db: Path) -> list[Section]:
+    """The console while people chat (the real process on the big database)."""
+    load = Section("The staff console while people chat", "console")
+    print(f"\n== {load.title} ==", flush=True)
+    await _guard(load, lambda: console_load.while_staff_work(db, scale, db.parent, load))
+    return [load]
+
+
 async def run_all(scale: Scale, workdir: Path) -> list[Section]:
     """Every benchmark; the sections they filled, in the issues' order."""
     # The in-process big-database benchmarks run first, then the real process on the same file,
@@ -146,6 +163,7 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
         await sweep.due_sweeps(svc, scale, big)
 
     await _guard(big, seed_and_sweep)
+    console: list[Section] = []
     if svc is not None:
         ready: Services = svc
         await _guard(audience, lambda: audience_bench.run(ready, scale, audience))
@@ -156,10 +174,11 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
         await ready.close()
         db = workdir / "big.sqlite3"
         await _guard(process, lambda: proc.everyone_while_chatting(db, scale, workdir, process))
+        console = await console_sections(scale, db)
     size = 100_000 if scale.name == "full" else 10_000
     await _guard(staff, lambda: exports.exports(workdir, staff, applicants=size))
     roster_sections = await run_roster(scale, workdir)
-    console_sections = await run_applicants(scale, workdir)
+    applicants_sections = await run_applicants(scale, workdir)
     first = Section("Updates through the real Application", "updates")
 
     async def timed_updates() -> None:
@@ -170,8 +189,8 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
 
     await _guard(first, timed_updates)
     return [
-        first, strict_limits, process, capacity, big, audience, staff, *roster_sections,
-        *console_sections,
+        first, strict_limits, process, capacity, big, audience, staff, *roster_sections, *console,
+        *applicants_sections,
     ]  # fmt: skip
 
 
@@ -278,9 +297,11 @@ async def main(scale: Scale, out: Path, only: str | None = None) -> int:
     )
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="homebiz-bench-") as tmp:
-        runner = {
-            "updates": run_updates, "roster": run_roster, "applicants": run_applicants,
-        }.get(only or "", run_all)  # fmt: skip
+        runners = {
+            "updates": run_updates, "roster": run_roster, "console": run_console,
+            "applicants": run_applicants,
+        }  # fmt: skip
+        runner = runners.get(only or "", run_all)
         sections = await asyncio.wait_for(runner(scale, Path(tmp)), timeout=RUN_LIMIT[scale.name])
     seconds = time.perf_counter() - began
     rows = [row for section in sections for row in section.rows]
@@ -303,7 +324,9 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a scaled-down smoke run (< 1 min)")
     parser.add_argument("--out", type=Path, default=None, help="where to write the report")
     parser.add_argument(
-        "--only", choices=("updates", "roster", "applicants"), help="run one benchmark alone"
+        "--only",
+        choices=("updates", "roster", "console", "applicants"),
+        help="run one benchmark alone",
     )
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL

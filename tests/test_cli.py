@@ -101,6 +101,10 @@ def test_migrate_reports_the_schema_version(tmp_path: Path) -> None:
         ({"HOMEBIZ_LOG_LEVEL": "LOUD"}, "HOMEBIZ_LOG_LEVEL"),
         ({"HOMEBIZ_OUTBOX_LEASE": "2"}, "HOMEBIZ_OUTBOX_LEASE"),
         ({"HOMEBIZ_OUTBOX_LEASE": "half a minute"}, "HOMEBIZ_OUTBOX_LEASE"),
+        ({"HOMEBIZ_WEB_PORT": "eighty"}, "HOMEBIZ_WEB_PORT"),
+        ({"HOMEBIZ_WEB_PORT": "70000"}, "HOMEBIZ_WEB_PORT"),
+        ({"HOMEBIZ_WEB_PORT": "8080", "HOMEBIZ_WEB_URL": "console.example"}, "HOMEBIZ_WEB_URL"),
+        ({"HOMEBIZ_WEB_PORT": "8080", "HOMEBIZ_WEB_LISTEN": "999.1.1.1"}, "HOMEBIZ_WEB_LISTEN"),
     ],
 )
 def test_bad_settings_are_named(env: dict[str, str], named: str) -> None:
@@ -125,6 +129,17 @@ def test_settings_parse_both_platforms_and_admins() -> None:
     assert "abcdefghijklmn" not in repr(settings)
     assert settings.outbox_lease == 30
     assert load_settings({"HOMEBIZ_OUTBOX_LEASE": "5"}).outbox_lease == 5
+
+
+def test_the_console_is_off_unless_a_port_is_set() -> None:
+    """No HOMEBIZ_WEB_PORT: no console; with it, links point at HOMEBIZ_WEB_URL or the listener."""
+    assert load_settings({}).web is None
+    local = load_settings({"HOMEBIZ_WEB_PORT": "8080"}).web
+    assert local is not None and local.base_url == "http://127.0.0.1:8080" and not local.secure
+    public = load_settings(
+        {"HOMEBIZ_WEB_PORT": "8080", "HOMEBIZ_WEB_URL": "https://desk.example.ir/"}
+    ).web
+    assert public is not None and public.base_url == "https://desk.example.ir" and public.secure
 
 
 # --- start-up refuses bad settings in one line (issue 8, section 5) -----------------------------

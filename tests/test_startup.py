@@ -202,3 +202,48 @@ async def test_a_webhook_port_in_use_is_one_line(tmp_path: Path) -> None:
     )
     assert "address already in use" in bot.stderr
     assert secret not in bot.stderr and emulator.calls_to("setWebhook") == []
+
+
+async def test_a_console_port_in_use_is_one_line(tmp_path: Path) -> None:
+    """HOMEBIZ_WEB_PORT taken: one line naming the settings, exit 2, nothing sent."""
+    emulator = BotApiEmulator()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        async with BotApiServer(emulator, token=TOKEN) as server:
+            env = bot_env(
+                tmp_path / "bot.sqlite3",
+                TELEGRAM_BOT_TOKEN=TOKEN,
+                TELEGRAM_API_URL=server.api_url,
+                HOMEBIZ_WEB_PORT=str(port),
+            )
+            async with BotProcess(env, tmp_path) as bot:
+                await bot.wait_for(lambda: bot.returncode is not None, "the process to exit")
+    assert bot.returncode == 2
+    assert bot.stderr.count("\n") == 1, bot.stderr
+    assert bot.stderr.startswith(
+        "homebiz: cannot start: HOMEBIZ_WEB_LISTEN/HOMEBIZ_WEB_PORT: "
+        f"cannot listen on 127.0.0.1 port {port}: "
+    )
+    assert emulator.calls_to("getMe") == []
+
+
+async def test_the_console_alone_serves_and_stops(tmp_path: Path) -> None:
+    """`homebiz web` needs no token: it serves the sign-in page and exits 0 on SIGTERM;
+    without HOMEBIZ_WEB_PORT it says which setting is missing."""
+    import httpx
+
+    port = free_port()
+    env = bot_env(tmp_path / "bot.sqlite3", HOMEBIZ_WEB_PORT=str(port))
+    async with BotProcess(env, tmp_path, command=("web",)) as console:
+        await console.wait_for(lambda: "staff console on" in console.stderr, "the console")
+        async with httpx.AsyncClient(trust_env=False) as client:
+            page = await client.get(f"http://127.0.0.1:{port}/")
+        assert page.status_code == 200 and "/web" in page.text
+        assert page.headers["X-Frame-Options"] == "DENY"
+        assert await console.stop() == 0, console.describe()
+    missing = bot_env(tmp_path / "bot.sqlite3")
+    async with BotProcess(missing, tmp_path, name="nop", command=("web",)) as alone:
+        await alone.wait_for(lambda: alone.returncode is not None, "the process to exit")
+    assert alone.returncode == 2 and "HOMEBIZ_WEB_PORT" in alone.stderr

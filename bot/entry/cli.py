@@ -218,7 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         secrets = settings.secrets
         redact = Redactor(secrets)
         check_db_path(settings.db_path, "--db" if getattr(args, "db", None) else "HOMEBIZ_DB")
-        setup_logging(settings.log_level if args.command == "run" else "WARNING", secrets)
+        serving = args.command in ("run", "web")
+        setup_logging(settings.log_level if serving else "WARNING", secrets)
         return int(args.func(args, settings))
     except ConfigError as exc:
         _say(f"configuration error: {exc}", redact)
