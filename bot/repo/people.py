@@ -26,11 +26,9 @@ from bot.repo.users import applicants_only
 from bot.rules.applicant_search import Search, prefix_end
 from bot.rules.scope import Scope
 
-__all__ = ["COUNT_CAP", "PAGE_SIZE", "Filters", "Page", "PeopleRepo", "Person", "Row"]
+__all__ = ["PAGE_SIZE", "Filters", "Page", "PeopleRepo", "Person", "Row"]
 
 PAGE_SIZE = 50
-#: A name search counts its matches up to this many, then says "more than".
-COUNT_CAP = 1000
 #: What a list row shows (the person page reads the rest).
 _ROW = (
     "u.id, u.platform, u.full_name, u.mobile, u.county, u.field, u.stage, u.checkin_status,"
@@ -88,7 +86,8 @@ class Row:
 @dataclass(frozen=True)
 class Page:
     """A page of applicants, newest first: ``older``/``newer`` are the ids to page from (None:
-    no such page); ``count`` the matches (None: not counted), ``more`` when it is a floor."""
+    no such page); ``count`` the matches when known without reading them (the cells, or a
+    list that fits on one page); else ``more`` says there are more than this page shows."""
 
     rows: list[Row]
     older: int | None
@@ -161,12 +160,9 @@ class PeopleRepo:
         else:
             older = rows[-1].id if more else None
             newer = rows[0].id if after is not None and rows else None
-        count, over = counted, False
-        if count is None and newer is None and older is None:
-            count = len(rows)  # the whole list is on this page
-        elif count is None and filters.search.kind == "name":
-            count, over = await self._name_count(filters, scope)
-        return Page(rows, older, newer, count, over)
+        if counted is None and newer is None and older is None:
+            counted = len(rows)  # the whole list is on this page
+        return Page(rows, older, newer, counted, more=counted is None and older is not None)
 
     async def cell_count(self, filters: Filters, scope: Scope) -> int:
         """How many applicants the audience filters hold, from the cells (staff taken out)."""
@@ -186,16 +182,6 @@ class PeopleRepo:
             [*staff_params, *staff_county],
         )
         return max(0, int(row[0] if row else 0) - int(staff[0] if staff else 0))
-
-    async def _name_count(self, filters: Filters, scope: Scope) -> tuple[int, bool]:
-        """The matches of a name search, counted up to COUNT_CAP (True: there are more)."""
-        where, params = _where(filters, scope)
-        row = await self.db.fetchone(
-            f"SELECT COUNT(*) FROM (SELECT 1 FROM users AS u WHERE {where} LIMIT ?)",
-            [*params, COUNT_CAP + 1],
-        )
-        found = int(row[0]) if row else 0
-        return min(found, COUNT_CAP), found > COUNT_CAP
 
     # --- one person -------------------------------------------------------------------------
     async def person(self, pk: int, scope: Scope) -> Person | None:
