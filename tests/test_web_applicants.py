@@ -405,7 +405,8 @@ async def test_a_scoped_member_finds_only_their_counties(bot: Bot, clock: Manual
         await desk.get(f"/applicants/{mine}")
         denied = await desk.get(f"/applicants/{theirs}", status=404)
         missing = await desk.get("/applicants/987654", status=404)
-        assert denied.replace(str(theirs), "N") == missing.replace("987654", "N")
+        back = re.compile(r'name="next" value="[^"]*"')  # the language switch's way back
+        assert back.sub("", denied) == back.sub("", missing)
         assert "کرجی" not in denied
 
 
