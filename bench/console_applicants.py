@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from aiohttp.test_utils import TestClient, TestServer
 
 from bench.common import START_TS, Row, Scale, Section, ms, open_services, percentile
-from bench.console_seed import mobile_of, national_code_of, seed
+from bench.console_seed import mobile_of, name_of, national_code_of, seed
 from bot.core.text import to_persian_digits
 from bot.db.engine import Database
 from bot.repo.staff import StaffRepo
@@ -37,6 +37,12 @@ async def _timed(work: Callable[[int], Awaitable[object]], repeats: int) -> list
         await work(i)
         times.append(time.perf_counter() - began)
     return times
+
+
+def _rare(total: int) -> int:
+    """A person with a three-word name (a few dozen people share it on a million)."""
+    half = total // 2
+    return half - half % 4
 
 
 def _typed(stored: str) -> str:
@@ -65,11 +71,16 @@ async def _baselines(path: Path, total: int, section: Section) -> dict[str, list
             "SELECT id FROM users u WHERE u.national_code = ? AND " + staff,
             (national_code_of(pk - pk % 3 + 1),),
         ),
-        "name": (
+        "name, two words": (
             "SELECT id FROM users u WHERE u.full_name LIKE ? AND u.full_name LIKE ? AND "
             + staff
             + " ORDER BY id DESC LIMIT 51",
             ("%فاطمه%", "%توکلی%"),
+        ),
+        "name, three words": (
+            "SELECT id FROM users u WHERE u.full_name LIKE ? AND u.full_name LIKE ?"
+            " AND u.full_name LIKE ? AND " + staff + " ORDER BY id DESC LIMIT 51",
+            tuple(f"%{w}%" for w in name_of(_rare(total)).split()),
         ),
         "a person's messages": (
             "SELECT id, kind, status FROM outbox WHERE user_pk = ? ORDER BY id DESC LIMIT 50",
@@ -175,7 +186,9 @@ async def _pages(
         ("search by national code",
          lambda i: search(national_code_of(1 + 3 * rng.randrange(total // 3))), ADMIN,
          "national code"),
-        ("search by name (two words)", lambda i: search("فاطمه توکلی"), ADMIN, "name"),
+        ("search by name (two words)", lambda i: search("فاطمه توکلی"), ADMIN, "name, two words"),
+        ("search by a full name of three words",
+         lambda i: search(name_of(_rare(total))), ADMIN, "name, three words"),
         ("search by a common first name alone", lambda i: search("زهرا"), ADMIN, None),
         ("a person's page", lambda i: f"/applicants/{ids()}", ADMIN, "a person's messages"),
     ]  # fmt: skip
