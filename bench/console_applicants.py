@@ -1,7 +1,8 @@
 """The console's Applicants pages on a 1,000,000-applicant database, rendered through the real
 aiohttp app (its test client, a signed-in admin and a county-scoped member): the list with and
 without filters, searches by mobile, national code and name, and a person's page, each p50/p95,
-beside the same lookups on the same file before migration 018 gave them their indexes."""
+beside the same lookups on the same file before the Applicants migration (web_applicants)
+gave them their indexes."""
 
 from __future__ import annotations
 
@@ -16,12 +17,18 @@ from aiohttp.test_utils import TestClient, TestServer
 from bench.common import START_TS, Row, Scale, Section, ms, open_services, percentile
 from bench.console_seed import mobile_of, name_of, national_code_of, seed
 from bot.core.text import to_persian_digits
-from bot.db.engine import Database
+from bot.db.engine import Database, migrations
 from bot.repo.staff import StaffRepo
 from bot.staffdesk.console_access import issue_link, redeem
 from web.app import build_console
 from web.guard import COOKIE
 
+#: The Applicants pages' migration, and the schema just before it (the baselines' file).
+MIGRATION, BEFORE = next(
+    (name.removesuffix(".sql"), version - 1)
+    for version, name, _ in migrations()
+    if name.endswith("_web_applicants.sql")
+)
 TARGET = 0.300  # seconds at p95: the list, a search, a person's page
 REPEATS = 40  # requests per measured page
 BASELINE_REPEATS = 3
@@ -57,8 +64,8 @@ def _spread(times: list[float]) -> str:
 
 
 async def _baselines(path: Path, total: int, section: Section) -> dict[str, list[float]]:
-    """The lookups before migration 018: what finding a person cost without its indexes."""
-    db = await Database.open(path, upto=17)
+    """The lookups before the Applicants migration: what finding a person cost without it."""
+    db = await Database.open(path, upto=BEFORE)
     reader = db.reader()
     pk = total // 3
     staff = (
@@ -97,7 +104,7 @@ async def _baselines(path: Path, total: int, section: Section) -> dict[str, list
                 await reader.fetchall(sql, params)
 
             found[what] = await _timed(run, BASELINE_REPEATS)
-            section.line(f"before 018, {what}: {_spread(found[what])} (SQL only)")
+            section.line(f"before {MIGRATION}, {what}: {_spread(found[what])} (SQL only)")
     finally:
         await db.close()
     return found
@@ -107,7 +114,7 @@ async def run(scale: Scale, workdir: Path, section: Section) -> None:
     """Seed, time the baselines, migrate, then time every page through the console."""
     path = workdir / "applicants.sqlite3"
     total = scale.applicants
-    db = await Database.open(path, upto=17)
+    db = await Database.open(path, upto=BEFORE)
     try:
         seconds = await seed(db, total)
     finally:
@@ -121,7 +128,7 @@ async def run(scale: Scale, workdir: Path, section: Section) -> None:
     migrated = await Database.open(path)
     await migrated.close()
     section.line(
-        f"migration 018 on that file (indexes, the cells, the name keys): "
+        f"migration {MIGRATION} on that file (indexes, the cells, the name keys): "
         f"{time.perf_counter() - began:.1f} s; file now {path.stat().st_size / 1e6:.0f} MB"
     )
     svc = await open_services(path)
@@ -203,7 +210,8 @@ async def _pages(
         p95 = percentile(times, 95)
         note = ""
         if baseline is not None and baseline in before:
-            note = f"before 018 the lookup alone: p50 {ms(percentile(before[baseline], 50))}"
+            earlier = ms(percentile(before[baseline], 50))
+            note = f"before {MIGRATION} the lookup alone: p50 {earlier}"
         section.line(
             f"{what}: {_spread(times)} over {REPEATS} requests" + (f"; {note}" if note else "")
         )

@@ -36,6 +36,10 @@ def pages(applicants: int) -> dict[str, list[str]]:
         "search by name": [f"/applicants?q=Applicant+{n}" for n in some],
         "person": [f"/applicants/{n}" for n in some],
         "tickets": ["/tickets?view=open"],
+        "follow-ups": ["/followups"],
+        "broadcasts": ["/broadcasts"],
+        "loan list": ["/roster"],
+        "audit log": ["/audit", "/audit?action=web_login"],
     }
 
 

@@ -25,6 +25,7 @@ from bench import (
     strict,
     sweep,
     updates,
+    web_roster,
 )
 from bench import process as proc
 from bench import roster_import as roster_bench
@@ -106,14 +107,18 @@ async def run_updates(scale: Scale, workdir: Path) -> list[Section]:
 
 
 async def run_roster(scale: Scale, workdir: Path) -> list[Section]:
-    """Only the roster benchmarks (``--only roster``): the import, then the list's figures."""
+    """Only the roster benchmarks (``--only roster``): the import, the list's figures, then the
+    console's loan list and audit log pages."""
     section = Section("Roster import", "roster")
     print(f"\n== {section.title} ==", flush=True)
     await _guard(section, lambda: roster_bench.run(scale, workdir, section))
     figures = Section("The programme list's figures", "roster_figures")
     print(f"\n== {figures.title} ==", flush=True)
     await _guard(figures, lambda: roster_figures.run(scale, workdir, figures))
-    return [section, figures]
+    pages = Section("The console's loan list and audit log", "web_roster")
+    print(f"\n== {pages.title} ==", flush=True)
+    await _guard(pages, lambda: web_roster.run(scale, workdir, pages))
+    return [section, figures, pages]
 
 
 async def run_applicants(scale: Scale, workdir: Path) -> list[Section]:

@@ -1,5 +1,8 @@
 """/broadcast and /broadcasts: staff compose, target, preview, schedule and cancel broadcasts.
 
+The rules (choices, county scope, limits, launch, cancel) are bot.staffdesk.broadcasts, shared
+with the console's /broadcasts pages; this module is the conversation around them.
+
 Conversation states: bc:content → bc:en → (bc:content_en) → bc:aud → bc:confirm → (bc:when)
 → bc:final. Buttons (all ≤ 64 bytes): bc:en:add|same, bc:a:<dim> (open a filter),
 bc:a:<dim>:<value> (toggle), bc:ok, bc:all, bc:next, bc:now, bc:at, bc:pen (the English
@@ -11,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.text import localize_digits, pair_rows, parse_id, utf16_len
+from bot.core.text import localize_digits, pair_rows, parse_id
 from bot.core.validators import ValidationError
-from bot.repo.audiences import CHECKIN_VALUES, DIMENSIONS, LANG_VALUES, AudienceRepo
+from bot.repo.audiences import AudienceRepo
 from bot.repo.broadcasts import (
     CANCELLED,
     QUEUED,
@@ -25,8 +28,10 @@ from bot.repo.broadcasts import (
 )
 from bot.repo.outbox import Payload
 from bot.repo.staff import StaffRepo
+from bot.rules.scope import Scope
+from bot.staffdesk import broadcasts as desk
+from bot.staffdesk.broadcasts import MAX_CAPTION, MAX_TEXT
 from handlers.keyboards import leave_question
-from handlers.profile import STAGES
 from handlers.registry import Flow, Registry
 from handlers.turn import Turn, inline
 from scheduler.broadcasts import (
@@ -38,7 +43,6 @@ from scheduler.broadcasts import (
     when_text,
 )
 
-MAX_TEXT, MAX_CAPTION = 4096, 1024
 TEXT_STEPS = ("content", "content_en", "when")
 
 
@@ -60,20 +64,24 @@ def _monitor(turn: Turn) -> BroadcastMonitor | None:
 
 def _served(turn: Turn) -> list[str]:
     """The messengers this bot serves (the one it talks on when none is configured)."""
-    return [p.name for p in turn.svc.settings.platforms] or [turn.platform]
+    return desk.served(turn.svc.settings, turn.platform)
 
 
-def _target(turn: Turn, data: dict[str, Any]) -> dict[str, list[str]]:
-    """A draft's audience with its messengers said: every one served unless staff chose."""
-    aud = _aud(data)
-    if not aud.get("platform"):
-        aud["platform"] = _served(turn)
-    return aud
+async def _scope(turn: Turn) -> Scope:
+    """The counties this staff member may reach."""
+    return await StaffRepo(turn.svc.db).scope(turn.platform, turn.user.user_id)
+
+
+async def _target(turn: Turn, data: dict[str, Any]) -> dict[str, list[str]]:
+    """A draft's audience with its messengers said (every one served unless staff chose) and,
+    for a county-scoped member, their counties."""
+    scope = await _scope(turn)
+    return desk.target(_aud(data, scope), _served(turn), scope)
 
 
 def _dimensions(turn: Turn) -> list[str]:
     """The builder's filters (the messenger only where there is a choice)."""
-    return [d for d in DIMENSIONS if d != "platform" or len(_served(turn)) > 1]
+    return desk.dimensions(_served(turn))
 
 
 def _step(turn: Turn) -> str:
@@ -87,9 +95,9 @@ def _data(turn: Turn) -> dict[str, Any]:
     return dict(turn.user.state_data)
 
 
-def _aud(data: dict[str, Any]) -> dict[str, list[str]]:
-    """The audience filters of a draft."""
-    return {k: list(v) for k, v in dict(data.get("aud") or {}).items() if v}
+def _aud(data: dict[str, Any], scope: Scope) -> dict[str, list[str]]:
+    """The audience filters of a draft (without counties out of the member's reach)."""
+    return desk.reachable(dict(data.get("aud") or {}), scope)
 
 
 async def _go(turn: Turn, step: str, data: dict[str, Any]) -> None:
@@ -112,11 +120,8 @@ async def cmd_broadcast(turn: Turn) -> None:
 
 def _length_error(turn: Turn, text: str, limit: int) -> str | None:
     """Why a text cannot be sent, or None."""
-    if not text.strip():
-        return turn.t("broadcast.empty")
-    if utf16_len(text) > limit:
-        return turn.t("broadcast.too_long", length=utf16_len(text), limit=limit)
-    return None
+    problem = desk.text_problem(text, limit)
+    return turn.t(problem[0], **problem[1]) if problem else None
 
 
 async def on_text(turn: Turn, text: str) -> None:
@@ -193,43 +198,34 @@ async def ask(turn: Turn) -> None:
 
 
 # --- audience ---------------------------------------------------------------------------
-def _values(turn: Turn, dim: str) -> list[tuple[str, str]]:
-    """The (id, label) choices of one audience dimension."""
-    content = turn.svc.content
-    if dim == "county":
-        return [(c.id, c.name.get(turn.lang)) for c in content.counties]
-    if dim == "field":
-        return [(f.id, f.name.get(turn.lang)) for f in content.fields]
-    if dim == "stage":
-        return [(s, turn.t(f"stages.{s}")) for s in STAGES]
-    if dim == "checkin":
-        return [(c, turn.t(f"broadcast.checkin.{c}")) for c in CHECKIN_VALUES]
-    if dim == "platform":
-        return [(p, turn.t(f"broadcast.platform.{p}")) for p in _served(turn)]
-    return [(lang, turn.t(f"broadcast.lang.{lang}")) for lang in LANG_VALUES]
+def _values(turn: Turn, dim: str, scope: Scope) -> list[tuple[str, str]]:
+    """The (id, label) choices of one audience dimension (the counties within reach)."""
+    svc = turn.svc
+    return desk.choices(svc.content, svc.i18n, turn.lang, dim, _served(turn), scope)
 
 
-def _summary(turn: Turn, dim: str, chosen: list[str]) -> str:
+def _summary(turn: Turn, dim: str, chosen: list[str], scope: Scope) -> str:
     """A dimension's current choice in a few words."""
     if not chosen:
         return turn.t("broadcast.any")
     if len(chosen) > 2:
         return turn.t("broadcast.n_chosen", n=len(chosen))
-    labels = dict(_values(turn, dim))
+    labels = dict(_values(turn, dim, scope))
     return ", ".join(labels.get(v, v) for v in chosen)
 
 
 async def _builder(turn: Turn, *, edit: bool) -> None:
     """The audience builder: one button per dimension with its current choice, and the count."""
-    aud = _aud(turn.user.state_data)
-    count = await _audiences(turn).count(turn.platform, _target(turn, turn.user.state_data))
+    scope = await _scope(turn)
+    aud = _aud(turn.user.state_data, scope)
+    count = await _audiences(turn).count(turn.platform, await _target(turn, turn.user.state_data))
     rows = [
         [
             (
                 turn.t(
                     "broadcast.dim_button",
                     dim=turn.t(f"broadcast.dim.{dim}"),
-                    choice=_summary(turn, dim, aud.get(dim, [])),
+                    choice=_summary(turn, dim, aud.get(dim, []), scope),
                 ),
                 f"bc:a:{dim}",
             )
@@ -248,9 +244,10 @@ async def _builder(turn: Turn, *, edit: bool) -> None:
 
 async def _dimension(turn: Turn, dim: str) -> None:
     """The multi-select list of one dimension, ✓ on the chosen values."""
-    chosen = set(_aud(turn.user.state_data).get(dim, []))
+    scope = await _scope(turn)
+    chosen = set(_aud(turn.user.state_data, scope).get(dim, []))
     # Laid out as if every value were ticked, so a tick never moves the buttons.
-    layout = pair_rows(_values(turn, dim), label=lambda choice: "✓ " + choice[1])
+    layout = pair_rows(_values(turn, dim, scope), label=lambda choice: "✓ " + choice[1])
     rows = [
         [(("✓ " if value in chosen else "") + label, f"bc:a:{dim}:{value}") for value, label in row]
         for row in layout
@@ -268,11 +265,12 @@ async def _on_audience(turn: Turn, args: list[str]) -> None:
         await _stale(turn)
         return
     if len(args) == 3:
-        if args[2] not in dict(_values(turn, dim)):
+        scope = await _scope(turn)
+        if args[2] not in dict(_values(turn, dim, scope)):
             await _stale(turn)
             return
         data = _data(turn)
-        aud = _aud(data)
+        aud = _aud(data, scope)
         chosen = aud.get(dim, [])
         aud[dim] = [v for v in chosen if v != args[2]] if args[2] in chosen else [*chosen, args[2]]
         data["aud"] = aud
@@ -294,7 +292,7 @@ async def _preview(turn: Turn, payload: Payload) -> int:
 async def _review(turn: Turn) -> None:
     """One preview (the Persian version), then one message with the count and the choices."""
     data = _data(turn)
-    by_lang = await _audiences(turn).languages(turn.platform, _target(turn, data))
+    by_lang = await _audiences(turn).languages(turn.platform, await _target(turn, data))
     if not by_lang:
         await turn.say(turn.t("broadcast.no_one"))
         await _builder(turn, edit=False)
@@ -308,7 +306,7 @@ async def _review(turn: Turn) -> None:
 async def _options(turn: Turn, by_lang: dict[str, int] | None = None) -> None:
     """The recipients per version and the choices: now, at a time, the English preview."""
     data = turn.user.state_data
-    target = _target(turn, data)
+    target = await _target(turn, data)
     if by_lang is None:
         by_lang = await _audiences(turn).languages(turn.platform, target)
     count = sum(by_lang.values())
@@ -344,7 +342,7 @@ def _per_messenger(turn: Turn, counts: dict[str, int]) -> str:
 async def _final(turn: Turn) -> None:
     """The last question before anything is queued."""
     send_at = turn.user.state_data.get("send_at")
-    count = await _audiences(turn).count(turn.platform, _target(turn, turn.user.state_data))
+    count = await _audiences(turn).count(turn.platform, await _target(turn, turn.user.state_data))
     if send_at is None:
         text = turn.t("broadcast.final_now", count=count)
     else:
@@ -361,19 +359,17 @@ async def _launch(turn: Turn) -> None:
     data = _data(turn)
     send_at = max(int(data.get("send_at") or turn.now), turn.now)
     content = {k: data.get(k) for k in ("texts", "photo", "document")}
-    draft = Draft(turn.platform, turn.user.user_id, content, _target(turn, data), send_at)
-    repo = _repo(turn)
-    launched = await repo.launch(draft, turn.now)
+    draft = Draft(turn.platform, turn.user.user_id, content, await _target(turn, data), send_at)
+    b = await desk.launch(turn.svc.db, draft, turn.now)
     await turn.ack()
-    if launched is None:
+    if b is None:
         await _go(turn, "aud", data)
         await turn.say(turn.t("broadcast.no_one"))
         await _builder(turn, edit=False)
         return
-    bid, count = launched
+    bid = b.id
     await turn.clear_state()
-    b = await repo.get(bid)
-    assert b is not None
+    repo = _repo(turn)
     state = SCHEDULED if b.status == SCHEDULED else "running"
     text = status_text(turn.svc.i18n, turn.lang, b, b.outlook, state)
     message_id = await turn.send(text, cancel_markup(turn.svc.i18n, turn.lang, bid))
@@ -382,9 +378,6 @@ async def _launch(turn: Turn) -> None:
     if monitor is not None and state != SCHEDULED:
         monitor.shown[bid] = text
         monitor.wake()
-    action = "broadcast_scheduled" if b.status == SCHEDULED else "broadcast_sent"
-    detail = {"id": bid, "count": count, "send_at": send_at}
-    await StaffRepo(turn.svc.db).audit(turn.platform, turn.user.user_id, action, detail, turn.now)
 
 
 async def on_button(turn: Turn, args: list[str]) -> None:
@@ -441,18 +434,18 @@ async def _cancel(turn: Turn, args: list[str]) -> None:
     if b is None or b.platform != turn.platform:
         await _stale(turn)
         return
-    cancelled = await repo.cancel(b.id, turn.now, wait=False)
+    if not desk.visible_to(await _scope(turn), b.audience):  # another county's: as if gone
+        await _stale(turn)
+        return
+    monitor = _monitor(turn)
+    actor = (turn.platform, turn.user.user_id)
+    cancelled = await desk.cancel(turn.svc.db, b, actor, turn.now, wait=False)
     await turn.ack()
     if cancelled is None:
         await turn.say(turn.t("broadcast.already_over", id=b.id))
         return
-    monitor = _monitor(turn)
     if monitor is not None:
         monitor.wake()  # its pending rows are cancelled in the background
-    detail = {"id": b.id, "cancelled": cancelled.count}
-    await StaffRepo(turn.svc.db).audit(
-        turn.platform, turn.user.user_id, "broadcast_cancelled", detail, turn.now
-    )
     await show_cancelled(turn.context.bot, turn.svc, b, cancelled.figures)
     await turn.say(turn.t("broadcast.cancelled", id=b.id, count=cancelled.count))
 
@@ -460,7 +453,10 @@ async def _cancel(turn: Turn, args: list[str]) -> None:
 async def cmd_broadcasts(turn: Turn) -> None:
     """/broadcasts: the latest broadcasts with their figures; running ones can be cancelled."""
     repo = _repo(turn)
-    recent = await repo.list_recent(turn.platform)
+    scope = await _scope(turn)
+    recent = [
+        b for b in await repo.list_recent(turn.platform) if desk.visible_to(scope, b.audience)
+    ]
     if not recent:
         await turn.say(turn.t("broadcast.list_empty"))
         return

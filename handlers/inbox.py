@@ -11,10 +11,16 @@ from telegram.ext import filters as tg_filters
 
 from bot.core.text import parse_id
 from bot.entry.services import Services
-from bot.repo.outbox import OutboxRepo, make_payload
-from bot.repo.staff import StaffRepo
-from bot.repo.tickets import CardInfo, StaffCopy, Ticket, TicketRepo
+from bot.repo.ticket_desk import TicketDeskRepo
+from bot.repo.tickets import StaffCopy, Ticket, TicketRepo
 from bot.staffdesk.cards import card_text
+from bot.staffdesk.ticket_replies import (
+    Actor,
+    GroupMessage,
+    StaffReply,
+    close_ticket,
+    send_reply,
+)
 from handlers.commands import COMMAND
 from handlers.contact import contact_page
 from handlers.keyboards import main_keyboard
@@ -167,7 +173,6 @@ async def on_staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if original is None or update.effective_user is None:
         raise ApplicationHandlerStop
     svc: Services = context.application.bot_data["services"]
-    platform = context.application.bot_data["platform"]
     repo = TicketRepo(svc.db)
     ticket = await repo.by_staff_message(chat, original.message_id)
     lang = svc.settings.default_locale
@@ -184,59 +189,44 @@ async def on_staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if info is None or kind not in ("text", "photo", "document"):
         await message.reply_text(svc.i18n.t(lang, "inbox.reply_unsupported"))
         raise ApplicationHandlerStop
-    edit = None  # a staff member corrected a sent reply: a new message, marked as a correction
-    if update.edited_message is not None:
+    dedupe = f"reply:{message.chat_id}:{message.message_id}"
+    if update.edited_message is not None:  # a corrected reply: a new message, marked as one
         stamp = int(message.edit_date.timestamp()) if message.edit_date else 0
-        edit = f"{stamp}:{update.update_id}"
-    if not await _queue_reply(svc, platform, ticket, info, message, kind, now, edit=edit):
-        raise ApplicationHandlerStop  # this very message (or edit) was queued and confirmed before
-    body = message.text or message.caption or ""
-    await repo.add_message(
-        ticket.id, "out", kind, body, now, staff_chat_id=chat, staff_message_id=message.message_id
+        dedupe += f":edit:{stamp}:{update.update_id}"
+    reply = StaffReply(
+        message.text or message.caption or "",
+        kind,
+        photo=message.photo[-1].file_id if kind == "photo" else None,
+        document=message.document.file_id if kind == "document" and message.document else None,
     )
-    detail: dict[str, object] = {"ticket": ticket.id, **({"edit": True} if edit else {})}
-    await StaffRepo(svc.db).audit(platform, update.effective_user.id, "ticket_reply", detail, now)
-    proactive = context.application.bot_data.get("proactive")
-    if proactive is not None:
-        proactive.sender.notify()
-    key = "inbox.correction_queued" if edit else "inbox.reply_queued"
+    actor = await _actor(context, update)
+    sent = await send_reply(
+        svc,
+        ticket,
+        info,
+        reply,
+        actor,
+        now,
+        dedupe=dedupe,
+        typed_in=GroupMessage(chat, message.message_id),
+        correction=update.edited_message is not None,
+        app=context.application,
+    )
+    if sent is None:
+        raise ApplicationHandlerStop  # this very message (or edit) was queued and confirmed before
+    key = "inbox.correction_queued" if update.edited_message else "inbox.reply_queued"
     await message.reply_text(svc.i18n.t(lang, key, id=ticket.id))
     raise ApplicationHandlerStop
 
 
-async def _queue_reply(
-    svc: Services,
-    platform: str,
-    ticket: Ticket,
-    info: CardInfo,
-    message: Message,
-    kind: str,
-    now: int,
-    *,
-    edit: str | None,
-) -> bool:
-    """Put a staff reply (or a correction of one) in the outbox; False if it was already there."""
-    key = "inbox.answer_correction_header" if edit else "inbox.answer_header"
-    header = svc.i18n.t(info.lang, key, id=ticket.id)
-    body = message.text or message.caption or ""
-    payload = make_payload(
-        f"{header}\n{body}".strip()[: 4000 if kind == "text" else 1000],
-        photo=message.photo[-1].file_id if kind == "photo" else None,
-        document=message.document.file_id if kind == "document" and message.document else None,
-    )
-    dedupe = f"reply:{message.chat_id}:{message.message_id}" + (f":edit:{edit}" if edit else "")
-    queued = await OutboxRepo(svc.db).enqueue(
-        platform=platform,
-        chat_id=info.chat_id,
-        user_pk=ticket.user_pk,
-        kind="reply",
-        payload=dict(payload),
-        priority=10,
-        not_before=now,
-        now=now,
-        dedupe_key=dedupe,
-    )
-    return queued is not None
+async def _actor(context: ContextTypes.DEFAULT_TYPE, update: Update) -> Actor:
+    """The staff member acting in the group (their name kept for the console's lists)."""
+    svc: Services = context.application.bot_data["services"]
+    platform = context.application.bot_data["platform"]
+    user = update.effective_user
+    assert user is not None
+    await TicketDeskRepo(svc.db).remember_name(platform, user.id, user.full_name)
+    return Actor(platform, user.id, user.full_name, "group")
 
 
 async def on_close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -245,14 +235,16 @@ async def on_close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None or update.effective_user is None or not (query.data or "").startswith("tk:"):
         return  # PTB hands empty callback data to every pattern handler
     svc: Services = context.application.bot_data["services"]
-    platform = context.application.bot_data["platform"]
     lang = svc.settings.default_locale
     parts = (query.data or "").split(":")
     repo = TicketRepo(svc.db)
     ticket_id = parse_id(parts[2]) if len(parts) == 3 else None
     ticket = await repo.get(ticket_id) if ticket_id is not None else None
     now = svc.clock.timestamp()
-    if ticket is None or not await repo.close(ticket.id, update.effective_user.id, now):
+    shown = query.message.text if isinstance(query.message, Message) else None
+    if ticket is None or not await close_ticket(
+        svc, ticket, await _actor(context, update), now, card_shown=shown, app=context.application
+    ):
         key = "inbox.already_closed"
         if ticket is None and isinstance(query.message, Message):
             erased = await repo.was_erased(query.message.chat.id, query.message.message_id)
@@ -260,31 +252,6 @@ async def on_close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(svc.i18n.t(lang, key))
         raise ApplicationHandlerStop
     await query.answer(svc.i18n.t(lang, "inbox.closed_ok"))
-    await StaffRepo(svc.db).audit(
-        platform, update.effective_user.id, "ticket_closed", {"ticket": ticket.id}, now
-    )
-    if query.message is not None and isinstance(query.message, Message):
-        closer = update.effective_user.full_name
-        text = (
-            (query.message.text or "") + "\n\n" + svc.i18n.t(lang, "inbox.closed_by", name=closer)
-        )
-        try:
-            await query.message.edit_text(text[:4096])
-        except TelegramError as exc:
-            log.info("card edit refused: %s", exc)
-    info = await repo.card_info(ticket.user_pk)
-    if info is not None:
-        await OutboxRepo(svc.db).enqueue(
-            platform=platform,
-            chat_id=info.chat_id,
-            user_pk=ticket.user_pk,
-            kind="reply",
-            payload=dict(make_payload(svc.i18n.t(info.lang, "inbox.closed_notice", id=ticket.id))),
-            priority=10,
-            not_before=now,
-            now=now,
-            dedupe_key=f"closed:{ticket.id}",
-        )
     raise ApplicationHandlerStop
 
 

@@ -14,8 +14,10 @@ from handlers.registry import Registry
 from handlers.turn import Turn
 
 
-async def gather_roster(svc: Services) -> RosterFigures | None:
-    """The roster's figures now, or None when the list is empty (reports then stay as before)."""
+async def gather_roster(svc: Services, *, survival: bool = True) -> RosterFigures | None:
+    """The roster's figures now, or None when the list is empty (reports then stay as before);
+    without ``survival`` only who was invited, reached and linked (the console's roster page:
+    one pass over the list, no check-in answers read)."""
     repo = RosterFiguresRepo(svc.db.reader())
     if not await repo.has_rows():
         return None
@@ -24,7 +26,7 @@ async def gather_roster(svc: Services) -> RosterFigures | None:
     # tens of milliseconds each, done off the event loop so that no reply waits for it.
     calendar = await asyncio.to_thread(loan_days, await repo.loan_days(), now)
     reach = await repo.reach(calendar)
-    statuses = await repo.statuses(calendar)
+    statuses = await repo.statuses(calendar) if survival else []
     return await asyncio.to_thread(
         build_roster_figures, now, reach, statuses, svc.content, calendar.horizons
     )

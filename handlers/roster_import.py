@@ -14,6 +14,7 @@ from telegram.error import BadRequest
 from bot.core.private_files import owner_only
 from bot.core.text import parse_id
 from bot.repo.roster_imports import COMMITTING, STAGED, RosterImportRepo
+from bot.repo.staff import StaffRepo
 from bot.roster.importer import (
     Actor,
     DryRun,
@@ -26,6 +27,7 @@ from bot.roster.importer import (
 )
 from bot.roster.reader import UnreadableFile
 from bot.roster.template import write_template
+from bot.staffdesk.roster_console import may_import
 from handlers.registry import Registry
 from handlers.turn import Turn, inline
 
@@ -57,8 +59,20 @@ async def send_template(turn: Turn) -> None:
     )
 
 
+async def _may_import(turn: Turn) -> bool:
+    """The console's rule (bot.staffdesk.roster_console.may_import): only a member who sees
+    every county imports a list; a scoped member is told why."""
+    scope = await StaffRepo(turn.svc.db).scope(turn.platform, turn.user.user_id)
+    if may_import(scope):
+        return True
+    await turn.say(turn.t("roster_import.scoped"))
+    return False
+
+
 async def explain(turn: Turn) -> None:
     """/roster import: how to import (send the file here)."""
+    if not await _may_import(turn):
+        return
     await turn.say(turn.t("roster_import.ask_file", mb=MAX_DOWNLOAD // 2**20))
 
 
@@ -71,7 +85,7 @@ async def on_document(turn: Turn) -> None:
     """A staff member's file: download, dry run, figures with buttons, rejected rows' file."""
     message = turn.update.effective_message
     document = message.document if message is not None else None
-    if document is None:
+    if document is None or not await _may_import(turn):
         return
     name = (document.file_name or "").lower()
     if name.endswith(".xls"):
@@ -143,6 +157,12 @@ async def on_button(turn: Turn, args: list[str]) -> None:
         await turn.router.stale(turn)
         return
     actor, svc = _actor(turn), turn.svc
+    if action != "no" and not may_import(
+        await StaffRepo(svc.db).scope(actor.platform, actor.user_id)
+    ):
+        await turn.ack(turn.t("roster_import.scoped"))
+        await turn.say(turn.t("roster_import.scoped"))
+        return
     info = await RosterImportRepo(svc.db).get(import_id)
     mine = info is not None and (info.platform, info.actor) == (actor.platform, actor.user_id)
     if info is None or not mine or info.status not in (STAGED, COMMITTING):

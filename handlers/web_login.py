@@ -6,6 +6,7 @@ import re
 
 from bot.core.text import normalize_input
 from bot.repo.staff import StaffRepo
+from bot.repo.ticket_desk import TicketDeskRepo
 from bot.repo.web_sessions import WebSessionRepo
 from bot.staffdesk.console_access import LINK_TTL, issue_link
 from handlers.commands import command_of
@@ -38,6 +39,11 @@ async def web_link(turn: Turn) -> None:
         await turn.say(turn.t("web_login.too_many"))
         return
     await StaffRepo(turn.svc.db).audit(turn.platform, turn.user.user_id, "web_link", {}, turn.now)
+    person = turn.update.effective_user
+    if person is not None:  # colleagues see the name in the console, not a number
+        await TicketDeskRepo(turn.svc.db).remember_name(
+            turn.platform, turn.user.user_id, person.full_name
+        )
     url = f"{web.base_url}/login/{token}"
     await turn.say(turn.t("web_login.link", url=url, minutes=LINK_TTL // 60))
 

@@ -10,25 +10,13 @@ from telegram.ext import Application
 
 from bot.entry.services import Services
 from bot.repo.tickets import TicketRepo
-from bot.staffdesk.cards import card_text
+from bot.staffdesk.cards import card_text, followup_subject
 
 log = logging.getLogger(__name__)
 # Cards per minute tick. Telegram lets a bot post 20 messages a minute in a group, and the
 # pacer holds a card until the group's window allows it, so a tick posting more would hold the
 # minute's sweep (same job) for minutes; ten a minute leave room for questions' cards too.
 CARDS_PER_TICK = 10
-
-
-def _detail(svc: Services, lang: str, kind: str, detail: dict[str, object]) -> str:
-    """A short line about what the follow-up is for."""
-    content = svc.content
-    if kind == "problems" and (problem := content.problem(str(detail.get("problem", "")))):
-        return problem.label.get(lang)
-    if kind == "closed" and (reason := content.closed_reason(str(detail.get("reason", "")))):
-        return reason.label.get(lang)
-    if kind == "step_help" and (step := content.step(str(detail.get("step", "")))):
-        return step.title.get(lang)
-    return ""
 
 
 async def post_followups(app: Application, svc: Services, platform: str) -> int:
@@ -47,7 +35,7 @@ async def post_followups(app: Application, svc: Services, platform: str) -> int:
         ticket = await repo.create(
             platform, item["user_pk"], now, kind=item["kind"], followup_id=item["id"]
         )
-        body = _detail(svc, lang, item["kind"], item["detail"])
+        body = followup_subject(svc.content, lang, item["kind"], item["detail"])
         button = InlineKeyboardButton(
             svc.i18n.t(lang, "inbox.close"), callback_data=f"tk:close:{ticket.id}"
         )

@@ -58,9 +58,11 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from bot.core.clock import Clock
 from bot.messengers.pacer import Limits, Pacer, Slot
 from bot.messengers.ratelimit import PaceArgs, PacedLimiter
+from bot.repo.broadcast_files import BroadcastFileRepo
 from bot.repo.outbox import OutboxRepo, OutboxRow
 from bot.repo.senders import SenderRepo
 from scheduler.outbox_ledger import Ledger, SenderStats
+from scheduler.stored_files import StoredFiles
 
 logger = logging.getLogger(__name__)
 
@@ -233,6 +235,7 @@ class OutboxSender:
             lease=lease, flush_size=self.flush_size,
         )  # fmt: skip
         self.wake = asyncio.Event()
+        self.files = StoredFiles(BroadcastFileRepo(repo.db), platform)
         self._requeued = False
         self._rng = random.Random()
         # Through a Bot with our limiter the row's slot is already held: the call goes straight
@@ -399,15 +402,33 @@ class OutboxSender:
         params: dict[str, Any] = {"chat_id": row.chat_id}
         if payload.get("buttons"):
             params["reply_markup"] = _markup(payload["buttons"])
-        if payload.get("photo"):
-            method, params["photo"] = "sendPhoto", payload["photo"]
-        elif payload.get("document"):
-            method, params["document"] = "sendDocument", payload["document"]
+        if payload.get("reply_to"):
+            params["reply_parameters"] = {
+                "message_id": payload["reply_to"],
+                "allow_sending_without_reply": True,
+            }
+        if payload.get("edit"):  # a card's new text: the edited message keeps its id
+            params["message_id"], params["text"] = payload["edit"], text
+            await self.bot.do_api_request("editMessageText", api_kwargs=params, **self._pace)
+            return int(payload["edit"])
+        field = "photo" if payload.get("photo") else "document" if payload.get("document") else ""
+        if field:
+            method, params[field] = f"send{field.title()}", payload[field]
         else:
             method, params["text"] = "sendMessage", text
         if method != "sendMessage" and text:
             params["caption"] = text
-        result = await self.bot.do_api_request(method, api_kwargs=params, **self._pace)
+
+        async def call(file: Any = None) -> Any:
+            """The Bot API call, with ``file`` as the photo/document when given."""
+            if file is not None:
+                params[field] = file
+            return await self.bot.do_api_request(method, api_kwargs=params, **self._pace)
+
+        if field and self.files.holds(params[field]):  # uploaded in the console: once, then id
+            result = await self.files.send(params[field], field, call)
+        else:
+            result = await call()
         return result.get("message_id") if isinstance(result, dict) else None
 
     async def _deliver(self, row: OutboxRow, queue: ChatQueue, slot: Slot) -> None:

@@ -104,8 +104,10 @@ async def test_question_card_reply_and_close(desk: Bot) -> None:
         ADMIN, card.message_id, "tk:close:1", chat_id=STAFF_CHAT, enqueue=False
     )
     await desk.app.process_update(Update.de_json(press, desk.app.bot))
-    assert "این پرسش را بست" in desk.emulator._find(STAFF_CHAT, card.message_id).content
-    await deliver(desk)
+    assert await deliver(desk) == 2  # the card's new text and the applicant's notice: the outbox
+    closed_card = desk.emulator._find(STAFF_CHAT, card.message_id)
+    assert closed_card.content.endswith("\n\n✅ Maryam این پرسش را بست")
+    assert closed_card.inline_buttons() == []
     assert "بسته شد" in me.last
     rows = await desk.svc.db.fetchall("SELECT direction, kind FROM ticket_messages ORDER BY id")
     assert [tuple(r) for r in rows] == [

@@ -60,7 +60,7 @@ def _broadcast_figure(name: str) -> Callable[[dict[str, Any], Rows], int]:
 
 
 def _name_keys(part: str) -> Callable[[dict[str, Any], Rows], Any]:
-    """users.name_key and the words after it (migration 018's generated columns)."""
+    """users.name_key and the words after it (migration web_applicants' generated columns)."""
 
     def made(row: dict[str, Any], _: Rows) -> str | None:
         if row["full_name"] is None:

@@ -227,3 +227,22 @@ async def test_roster_words_and_the_template(desk: Bot) -> None:
     applicant = await onboard(desk, APPLICANT, lang="en")
     replies = await applicant.send("/roster template")
     assert replies[0].content.startswith(desk.svc.i18n.t("en", "errors.unknown_command"))
+
+
+async def test_a_member_limited_to_counties_cannot_import(desk: Bot, tmp_path: Path) -> None:
+    """As in the console: a scoped member's file, /roster import and a dry run's Import button
+    (pressed after the scope was set) are refused with the reason; nothing is staged or stored."""
+    header = ["کد ملی", "نام و نام خانوادگی", "تلفن همراه", "شهرستان", "رشته"]
+    rows = [header, [ZAHRA.national_code, "زهرا احمدی", "۰۹۱۲ ۱۲۳ ۴۵۶۷", "کرج", "handicrafts"]]
+    path = write_csv(tmp_path / "list.csv", rows)
+    me = desk.client(STAFF, lang="en")
+    await me.send_document("list.csv", path.read_bytes())  # a dry run while unscoped
+    await StaffRepo(desk.svc.db).set_scope("telegram", STAFF, ["karaj"])
+    await me.press(_t(desk, "en", "button.confirm"))
+    refusal = _t(desk, "en", "scoped")
+    assert me.last == refusal
+    assert await _count(desk, "roster") == 0
+    replies = await me.send_document("list.csv", path.read_bytes())
+    assert [r.content for r in replies] == [refusal]
+    assert (await me.send("/roster import"))[-1].content == refusal
+    assert await _count(desk, "roster") == 0

@@ -125,7 +125,7 @@ def test_the_python_name_key_folds_as_the_database_does() -> None:
 
 
 async def test_the_key_in_python_is_the_key_in_sqlite(bot: Bot, clock: ManualClock) -> None:
-    """users.name_key (migration 018) and name_key() agree on awkward names."""
+    """users.name_key (migration web_applicants) and name_key() agree on awkward names."""
     for name in ("علی‌رضا كريمي", "Sara O'NEIL", "فاطمهٔ زهرا", "مـــریم", "خانهٔ ۀ"):
         pk = await add(bot.svc.db, clock.timestamp(), full_name=name, user_id=hash(name) % 10**6)
         row = await bot.svc.db.fetchone("SELECT name_key FROM users WHERE id = ?", (pk,))

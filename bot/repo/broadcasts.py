@@ -31,14 +31,19 @@ CHUNK_RANGE = (500, 50_000)  # user ids per chunk, at least and at most
 CANCEL_ROWS = 2000  # outbox rows in the first cancelling chunk; later ones aim at CHUNK_SECONDS
 CANCEL_RANGE = (500, 20_000)  # outbox rows per cancelling chunk, at least and at most
 
-_SELECT = (
+_COLUMNS = (
     "SELECT b.id, b.platform, b.created_by, b.created_at, b.content, b.audience, b.send_at, "
     "b.status, b.total, b.status_chat_id, b.status_message_id, b.finished_at, "
     "COALESCE(u.lang, 'fa') AS staff_lang, b.queued, b.queue_after, b.queue_upto, "
     "b.outbox_rows, b.sent, b.failed, b.unreachable, b.stopped, b.cancelled, "
-    "b.remaining FROM broadcasts AS b "
+    "b.remaining"
+)
+_FROM = (
+    " FROM broadcasts AS b "
     "LEFT JOIN users AS u ON u.platform = b.platform AND u.user_id = b.created_by"
 )
+_SELECT = _COLUMNS + _FROM
+_SELECT_NAMED = _COLUMNS + ", u.full_name" + _FROM  # with the author's name
 # The figures counted from the outbox rows themselves: what the triggers keep in the row.
 _RECOUNT = (
     "SELECT COUNT(*), "
@@ -147,9 +152,10 @@ class Cancellation:
 
 
 def payload_for(content: Mapping[str, Any], lang: str) -> Payload:
-    """The message a person of ``lang`` gets: their language's text, else the Persian one."""
+    """The message a person of ``lang`` gets: their language's text, else the Persian one, else
+    the only one written."""
     texts: Mapping[str, str] = content["texts"]
-    text = texts.get(lang) or texts["fa"]
+    text = texts.get(lang) or texts.get("fa") or next(t for t in texts.values() if t)
     return make_payload(text, photo=content.get("photo"), document=content.get("document"))
 
 
@@ -262,6 +268,27 @@ class BroadcastRepo:
             (bid,),
         )
         return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
+    async def page(
+        self, counties: frozenset[str] | None, before: int | None, limit: int = 50
+    ) -> list[tuple[Broadcast, str | None]]:
+        """A page of every messenger's broadcasts, newest first, below id ``before``, each with
+        its author's name; with ``counties``, only those whose audience is limited to them
+        (bot.staffdesk.broadcasts.visible_to)."""
+        where, params = "b.id < ?", [before if before is not None else 2**62]
+        if counties is not None:
+            marks = ", ".join("?" for _ in counties)
+            where += (
+                " AND json_array_length(b.audience, '$.county') > 0 AND NOT EXISTS "
+                f"(SELECT 1 FROM json_each(b.audience, '$.county') WHERE value NOT IN ({marks}))"
+            )
+            params.extend(sorted(counties))
+        rows = await self.db.fetchall(
+            f"{_SELECT_NAMED} WHERE {where} "
+            "ORDER BY b.id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [(Broadcast.from_row(r), r["full_name"]) for r in rows]
 
     async def list_recent(self, platform: str, limit: int = 10) -> list[Broadcast]:
         """The newest broadcasts of a platform, newest first."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from bot.db.engine import Database, Transaction
 
@@ -66,12 +66,18 @@ _MINE = "status = 'sending' AND lease_owner = ?"
 
 
 class Payload(TypedDict):
-    """The JSON stored in ``outbox.payload``; photo/document use ``text`` as the caption."""
+    """The JSON stored in ``outbox.payload``; photo/document use ``text`` as the caption.
+
+    ``reply_to``: sent as a reply to that message of the chat (if it is still there);
+    ``edit``: not a new message but new text (and buttons) for that message of the bot's.
+    """
 
     text: str
     buttons: list[list[list[str]]] | None
     photo: str | None
     document: str | None
+    reply_to: NotRequired[int]
+    edit: NotRequired[int]
 
 
 def make_payload(
@@ -80,10 +86,18 @@ def make_payload(
     buttons: Sequence[Sequence[tuple[str, str] | Sequence[str]]] | None = None,
     photo: str | None = None,
     document: str | None = None,
+    reply_to: int | None = None,
+    edit: int | None = None,
 ) -> Payload:
-    """Build a payload: rows of (label, callback_data) buttons, an optional photo/document id."""
+    """Build a payload: rows of (label, callback_data) buttons, an optional photo/document id,
+    the message it answers or the message it edits."""
     rows = [[[str(label), str(data)] for label, data in row] for row in buttons or ()]
-    return Payload(text=text, buttons=rows or None, photo=photo, document=document)
+    payload = Payload(text=text, buttons=rows or None, photo=photo, document=document)
+    if reply_to is not None:
+        payload["reply_to"] = reply_to
+    if edit is not None:
+        payload["edit"] = edit
+    return payload
 
 
 @dataclass(frozen=True, slots=True)

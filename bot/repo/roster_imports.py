@@ -234,6 +234,14 @@ class RosterImportRepo:
         row = await self.db.fetchone(_INFO + "WHERE id = ?", (import_id,))
         return _info(row) if row else None
 
+    async def recent(self, limit: int = 20, before: int | None = None) -> list[ImportInfo]:
+        """The latest imports (counts only), newest first; ``before``: only older ids."""
+        rows = await self.db.fetchall(
+            _INFO + "WHERE id < ? ORDER BY id DESC LIMIT ?",
+            (before if before is not None else 2**63 - 1, limit),
+        )
+        return [_info(row) for row in rows]
+
     async def problems(self, import_id: int, after: int = 0, limit: int = 5000) -> list[ProblemRow]:
         """Problems of rows after ``after``, in row order (a page of them)."""
         rows = await self.db.reader().fetchall(

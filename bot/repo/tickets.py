@@ -50,6 +50,7 @@ class StaffCopy:
 
 
 _COLUMNS = "id, platform, user_pk, kind, followup_id, status, created_at, closed_at, closed_by"
+_T_COLUMNS = ", ".join("t." + c.strip() for c in _COLUMNS.split(","))
 
 
 class TicketRepo:
@@ -102,22 +103,36 @@ class TicketRepo:
         *,
         staff_chat_id: int | None = None,
         staff_message_id: int | None = None,
+        outbox_id: int | None = None,
+        copy_outbox_id: int | None = None,
     ) -> int:
-        """Record one message of a ticket (and where its copy sits in the staff chat)."""
+        """Record one message of a ticket (and where its copy sits in the staff chat; for a
+        staff reply, the outbox rows carrying it to the applicant and to the staff group)."""
         return await self.db.execute(
             "INSERT INTO ticket_messages (ticket_id, direction, kind, text, staff_chat_id, "
-            "staff_message_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (ticket_id, direction, kind, text, staff_chat_id, staff_message_id, now),
-        )
+            "staff_message_id, at, outbox_id, copy_outbox_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                ticket_id, direction, kind, text, staff_chat_id, staff_message_id, now,
+                outbox_id, copy_outbox_id,
+            ),
+        )  # fmt: skip
 
     async def by_staff_message(self, staff_chat_id: int, message_id: int) -> Ticket | None:
-        """The ticket a staff-chat message (a card or a copy) belongs to."""
+        """The ticket a staff-chat message (a card, a copy, or the bot's copy of a reply typed
+        in the console) belongs to."""
         row = await self.db.fetchone(
-            f"SELECT {', '.join('t.' + c.strip() for c in _COLUMNS.split(','))} "
-            "FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id "
+            f"SELECT {_T_COLUMNS} FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id "
             "WHERE m.staff_chat_id = ? AND m.staff_message_id = ? LIMIT 1",
             (staff_chat_id, message_id),
         )
+        if row is None:
+            row = await self.db.fetchone(
+                f"SELECT {_T_COLUMNS} FROM outbox o "
+                "JOIN ticket_messages m ON m.copy_outbox_id = o.id "
+                "JOIN tickets t ON t.id = m.ticket_id "
+                "WHERE o.kind = 'ticket_copy' AND o.chat_id = ? AND o.message_id = ? LIMIT 1",
+                (staff_chat_id, message_id),
+            )
         return Ticket(*row) if row else None
 
     async def card_message(self, ticket_id: int) -> tuple[int, int] | None:
@@ -137,6 +152,30 @@ class TicketRepo:
             (now, by, ticket_id),
         )
         return changed > 0
+
+    async def reopen(self, ticket_id: int) -> bool:
+        """Open a closed ticket again; False when it was not closed."""
+        changed = await self.db.execute(
+            "UPDATE tickets SET status = 'open', closed_at = NULL, closed_by = NULL "
+            "WHERE id = ? AND status = 'closed'",
+            (ticket_id,),
+        )
+        return changed > 0
+
+    async def card_body(self, ticket_id: int) -> str:
+        """What a ticket's card shows under the profile: the follow-up's subject kept on the
+        card, or the question typed with it (the message posted as the card itself)."""
+        row = await self.db.fetchone(
+            "SELECT c.text, (SELECT m.text FROM ticket_messages m WHERE m.ticket_id = c.ticket_id"
+            " AND m.direction = 'in' AND m.kind = 'text' AND m.staff_chat_id = c.staff_chat_id"
+            " AND m.staff_message_id = c.staff_message_id ORDER BY m.id LIMIT 1)"
+            " FROM ticket_messages c WHERE c.ticket_id = ? AND c.direction = 'card'"
+            " ORDER BY c.id LIMIT 1",
+            (ticket_id,),
+        )
+        if row is None:
+            return ""
+        return str(row[0] or row[1] or "")
 
     async def staff_copies(self, user_pk: int) -> list[StaffCopy]:
         """Every staff-chat message of a person's tickets, once each (a card wins over a copy)."""

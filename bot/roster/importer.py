@@ -49,11 +49,17 @@ SAMPLE = 5  # problems quoted in the dry-run message (the file lists them all)
 
 @dataclass(frozen=True)
 class Actor:
-    """Who imports: a staff member on a messenger (or 'cli' and the OS user), in a language."""
+    """Who imports: a staff member on a messenger (or 'cli' and the OS user), in a language;
+    ``via`` names the front door when it is not the chat or the command line ("web")."""
 
     platform: str
     user_id: int
     lang: str
+    via: str | None = None
+
+    def detail(self, values: dict[str, Any]) -> dict[str, Any]:
+        """An audit entry's detail, with the front door when there is one."""
+        return {**values, "via": self.via} if self.via else values
 
 
 @dataclass
@@ -173,7 +179,7 @@ async def dry_run(
     result.sample = await repo.problems(import_id, limit=SAMPLE)
     await repo.staged(import_id, result.rows, result.tally, result.rejected)
     detail = {"import": import_id, "kind": kind, "rows": result.rows, **_figures(result.tally)}
-    detail["rejected"] = result.rejected
+    detail = actor.detail({**detail, "rejected": result.rejected})
     await StaffRepo(db).audit(actor.platform, actor.user_id, "roster_dry_run", detail, now)
     return result
 
@@ -217,6 +223,7 @@ async def commit(
     linked = await link_verified_users(db, now, content=content, i18n=i18n)
     detail = {"import": import_id, **_figures(done.tally), "rejected": done.rejected}
     detail.update(partial=int(done.partial), linked=len(linked))
+    detail = actor.detail(detail)
     await StaffRepo(db).audit(actor.platform, actor.user_id, "roster_import", detail, now)
     return Committed(done, len(linked))
 
@@ -227,9 +234,8 @@ async def discard(
     """Drop a staged import of this staff member; False if there was none to drop."""
     dropped = await RosterImportRepo(db).discard(import_id, actor.platform, actor.user_id, now)
     if dropped and audit:
-        await StaffRepo(db).audit(
-            actor.platform, actor.user_id, "roster_discard", {"import": import_id}, now
-        )
+        detail = actor.detail({"import": import_id})
+        await StaffRepo(db).audit(actor.platform, actor.user_id, "roster_discard", detail, now)
     return dropped
 
 

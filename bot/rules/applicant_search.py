@@ -18,8 +18,8 @@ MAX_WORDS = 4
 #: Letters a word needs before it is searched as the start of a name's word.
 MIN_WORD = 2
 _NUMBER = re.compile(r"\+?[0-9]+")
-# The same folding as users.name_key in migration 018 (a test keeps them equal): joiners,
-# tatweel and hamza above go; Arabic ي ى ك and ۀ become Persian ی ی ک and ه.
+# The same folding as users.name_key in migration *_web_applicants (a test keeps them equal):
+# joiners, tatweel and hamza above go; Arabic ي ى ك and ۀ become Persian ی ی ک and ه.
 _KEY = str.maketrans(
     {
         "\u200c": None, "\u200d": None, "\u0640": None, "\u0654": None,

@@ -25,6 +25,18 @@ def _label(content: Content, kind: str, value: str | None, lang: str, i18n: I18n
     return i18n.t(lang, key) if i18n.has(key) else value
 
 
+def followup_subject(content: Content, lang: str, kind: str, detail: dict[str, object]) -> str:
+    """A short line about what a follow-up is for: the problem, the reason it closed, the step
+    the person asked help with ("" when the kind says it all)."""
+    if kind == "problems" and (problem := content.problem(str(detail.get("problem", "")))):
+        return problem.label.get(lang)
+    if kind == "closed" and (reason := content.closed_reason(str(detail.get("reason", "")))):
+        return reason.label.get(lang)
+    if kind == "step_help" and (step := content.step(str(detail.get("step", "")))):
+        return step.title.get(lang)
+    return ""
+
+
 def card_text(
     content: Content, i18n: I18n, lang: str, ticket: Ticket, info: CardInfo, body: str
 ) -> str:

@@ -1,4 +1,4 @@
--- Schema 18 (issue 12, the console's Applicants pages): finding a person among a million by
+-- Schema 21 (issue 12, the console's Applicants pages): finding a person among a million by
 -- mobile, national code or name, listing applicants page by page under the audience filters,
 -- counting them without reading them, and a person's page in a handful of indexed reads.
 
