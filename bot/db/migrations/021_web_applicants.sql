@@ -9,11 +9,12 @@ CREATE INDEX users_national_code ON users (national_code);
 
 -- Names, as a key that ignores how they were typed: no ZWNJ, tatweel or hamza above, the
 -- Persian ی and ک for their Arabic look-alikes, ASCII letters in lower case. The same key is
--- made in Python by bot.repo.people.name_key (a test keeps the two the same). name_rest is the
--- name from its second word on and name_last its last word, so a prefix of the first, second
--- or last word finds the person through a b-tree index. A b-tree (not an FTS5 index) because
--- an erased person's name must leave the file (secure_delete zeroes a b-tree's freed cells;
--- FTS5 in SQLite 3.40 keeps deleted terms in older segments until they happen to be merged).
+-- made in Python by bot.rules.applicant_search.name_key (a test keeps the two the same).
+-- name_rest is the name from its second word on and name_last its last word, so a prefix of
+-- the first, second or last word finds the person through a b-tree index. A b-tree (not an
+-- FTS5 index) because an erased person's name must leave the file: secure_delete zeroes a
+-- b-tree's freed cells, while FTS5 in SQLite 3.40 keeps deleted terms in older segments until
+-- they happen to be merged.
 ALTER TABLE users ADD COLUMN name_key TEXT GENERATED ALWAYS AS (
     replace(replace(replace(replace(replace(replace(replace(replace(lower(full_name),
         char(8204), ''), char(1600), ''), char(1620), ''), char(1610), char(1740)),
