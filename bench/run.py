@@ -17,6 +17,7 @@ from pathlib import Path
 from bench import audience as audience_bench
 from bench import (
     broadcast,
+    console_applicants,
     console_load,
     console_overview,
     exports,
@@ -129,6 +130,14 @@ async def run_roster(scale: Scale, workdir: Path) -> list[Section]:
     return [section, figures, pages]
 
 
+async def run_applicants(scale: Scale, workdir: Path) -> list[Section]:
+    """Only the console's Applicants pages (``--only applicants``)."""
+    section = Section("The console's Applicants pages", "applicants")
+    print(f"\n== {section.title} ==", flush=True)
+    await _guard(section, lambda: console_applicants.run(scale, workdir, section))
+    return [section]
+
+
 async def run_console(scale: Scale, workdir: Path) -> list[Section]:
     """Only the staff console benchmarks (``--only console``), on a freshly seeded database."""
     seeded = Section(f"The {scale.applicants:,}-applicant database", "database")
@@ -192,6 +201,7 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
     await _guard(staff, lambda: exports.exports(workdir, staff, applicants=size))
     roster_sections = await run_roster(scale, workdir)
     overview = await run_overview(scale, workdir)
+    applicants_sections = await run_applicants(scale, workdir)
     first = Section("Updates through the real Application", "updates")
 
     async def timed_updates() -> None:
@@ -203,7 +213,7 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
     await _guard(first, timed_updates)
     return [
         first, strict_limits, process, capacity, big, audience, staff, *roster_sections, *console,
-        *overview,
+        *overview, *applicants_sections,
     ]  # fmt: skip
 
 
@@ -315,6 +325,7 @@ async def main(scale: Scale, out: Path, only: str | None = None) -> int:
             "roster": run_roster,
             "console": run_console,
             "overview": run_overview,
+            "applicants": run_applicants,
         }
         runner = runners.get(only or "", run_all)
         sections = await asyncio.wait_for(runner(scale, Path(tmp)), timeout=RUN_LIMIT[scale.name])
@@ -340,7 +351,7 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="where to write the report")
     parser.add_argument(
         "--only",
-        choices=("updates", "roster", "console", "overview"),
+        choices=("updates", "roster", "console", "overview", "applicants"),
         help="run one benchmark alone",
     )
     args = parser.parse_args(argv)
