@@ -28,8 +28,16 @@ from web.render import environment
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_UPLOAD = 50 * 1024 * 1024  # a loan list of a few hundred thousand rows fits
 PAGES = (
-    session, overview, applicants, broadcast_new, broadcasts, tickets, followups, roster,
-    exports, audit,
+    session,
+    overview,
+    applicants,
+    broadcast_new,
+    broadcasts,
+    tickets,
+    followups,
+    roster,
+    exports,
+    audit,
 )
 
 
