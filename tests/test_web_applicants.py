@@ -149,7 +149,7 @@ async def test_find_by_every_form_of_a_mobile(desk: Desk, clock: ManualClock) ->
     await add(desk.bot.svc.db, now, user_id=1, full_name="زهرا رضایی", mobile=MOBILE)
     await add(desk.bot.svc.db, now, user_id=2, full_name="سارا نوری", mobile="+989121234568")
     for typed in ("۰۹۱۲۱۲۳۴۵۶۷", "+98 912 123 4567", "989121234567", "0912-123-4567"):
-        page = await desk.get("/applicants?" + _query(q=typed))
+        page = await desk.post("/applicants", {"q": typed})
         assert names_on(page) == ["زهرا رضایی"], typed
         assert "‎۰۹۱۲ ۱۲۳ ۴۵۶۷" in page  # shown as people write it, led by an LRM
 
@@ -165,7 +165,7 @@ async def test_find_by_national_code_in_any_digits(desk: Desk, clock: ManualCloc
         full_name="مینا احمدی",
         national_code=_valid_code("001234568"),
     )
-    page = await desk.get("/applicants?" + _query(q="۰۰۱-۲۳۴۵۶۷-۹"))
+    page = await desk.post("/applicants", {"q": "۰۰۱-۲۳۴۵۶۷-۹"})
     assert names_on(page) == ["لیلا احمدی"]
     assert "۱ متقاضی" in page
 
@@ -189,13 +189,13 @@ async def test_find_by_name_words_in_any_order_and_spelling(desk: Desk, clock: M
         "رضاییان": [],
     }
     for typed, expected in cases.items():
-        assert names_on(await desk.get("/applicants?" + _query(q=typed))) == expected, typed
+        assert names_on(await desk.post("/applicants", {"q": typed})) == expected, typed
 
 
 async def test_half_a_number_or_one_letter_says_what_to_type(desk: Desk) -> None:
     """A few digits or a single letter: a hint, not a scan."""
-    assert "کامل" in await desk.get("/applicants?" + _query(q="0912"))
-    assert "دست‌کم دو حرف" in await desk.get("/applicants?" + _query(q="م"))
+    assert "کامل" in await desk.post("/applicants", {"q": "0912"})
+    assert "دست‌کم دو حرف" in await desk.post("/applicants", {"q": "م"})
 
 
 async def test_only_consenting_applicants_never_staff(desk: Desk, clock: ManualClock) -> None:
@@ -249,7 +249,8 @@ async def test_step_and_cohort_filters(desk: Desk, clock: ManualClock) -> None:
         (first, now, second, now, now),
     )
     assert names_on(await desk.get("/applicants?step=agency_review")) == ["در گام"]
-    assert names_on(await desk.get("/applicants?step=agency_review&q=" + "در")) == ["در گام"]
+    searched = await desk.post("/applicants", {"step": "agency_review", "q": "در"})
+    assert names_on(searched) == ["در گام"]
     assert names_on(await desk.get("/applicants?cohort=14041")) == ["در گام"]
     assert names_on(await desk.get("/applicants?cohort=14042")) == ["گام تمام"]
     assert names_on(await desk.get("/applicants?cohort=14042&step=agency_review")) == []
@@ -375,7 +376,7 @@ async def test_names_are_escaped_everywhere(desk: Desk, clock: ManualClock) -> N
     for page in (await desk.get("/applicants"), await desk.get(f"/applicants/{pk}")):
         assert evil not in page
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    searched = await desk.get("/applicants?" + _query(q='"><script>x</script>'))
+    searched = await desk.post("/applicants", {"q": '"><script>x</script>'})
     assert "<script>x" not in searched
 
 
@@ -398,8 +399,8 @@ async def test_a_scoped_member_finds_only_their_counties(bot: Bot, clock: Manual
         page = await desk.get("/applicants")
         assert names_on(page) == ["فردیسی"] and "۱ متقاضی" in page
         assert 'value="karaj"' not in page  # the county filter offers their counties only
-        assert names_on(await desk.get("/applicants?" + _query(q="09120000000"))) == []
-        assert names_on(await desk.get("/applicants?" + _query(q="کرجی"))) == []
+        assert names_on(await desk.post("/applicants", {"q": "09120000000"})) == []
+        assert names_on(await desk.post("/applicants", {"q": "کرجی"})) == []
         # another county in the address is not theirs to pick: ignored, like an unknown one
         assert names_on(await desk.get("/applicants?county=karaj")) == ["فردیسی"]
         await desk.get(f"/applicants/{mine}")
@@ -485,3 +486,34 @@ def _scan(audience: dict[str, list[str]]) -> list[str]:
             parts.append(f"{column} IS NULL")
         terms.append("(" + " OR ".join(parts) + ")")
     return terms
+
+
+async def test_a_search_never_travels_in_the_address(desk: Desk, clock: ManualClock) -> None:
+    """The search form posts (with the session's token); a mobile put in an address is not
+    searched, so no page the console links to carries one; filters stay linkable."""
+    await add(desk.bot.svc.db, clock.timestamp(), user_id=1, full_name="زهرا رضایی", mobile=MOBILE)
+    await add(desk.bot.svc.db, clock.timestamp(), user_id=2, full_name="سارا نوری")
+    page = await desk.get("/applicants?q=09121234567")
+    assert sorted(names_on(page)) == ["زهرا رضایی", "سارا نوری"]  # the whole list: no search
+    assert 'method="post" action="/applicants"' in page and "09121234567" not in page
+    found = await desk.post("/applicants", {"q": "09121234567"})
+    assert names_on(found) == ["زهرا رضایی"]
+    saved = desk.csrf
+    desk.csrf = "forged"
+    await desk.post("/applicants", {"q": "09121234567"}, status=403)
+    desk.csrf = saved
+
+
+async def test_the_next_page_of_a_search_is_posted_too(desk: Desk, clock: ManualClock) -> None:
+    """Fifty-one «رضایی»: the pager keeps the search in a posted form, and the older page
+    holds the one left."""
+    for i in range(PAGE_SIZE + 1):
+        await add(desk.bot.svc.db, clock.timestamp(), user_id=100 + i, full_name=f"مریم رضایی {i}")
+    first = await desk.post("/applicants", {"q": "رضایی"})
+    assert len(names_on(first)) == PAGE_SIZE
+    pager = first[first.index('<nav class="pager"') :]
+    assert '<form method="post" action="/applicants"' in pager and 'value="رضایی"' in pager
+    older = re.search(r'name="after" value="(\d+)"', pager)
+    assert older is not None
+    rest = await desk.post("/applicants", {"q": "رضایی", "after": older.group(1)})
+    assert names_on(rest) == ["مریم رضایی 0"]

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
-from multidict import MultiMapping
+from multidict import MultiDict, MultiMapping
 
 from bot.content.model import TRACKS, Content
 from bot.core.clock import from_ts
@@ -97,15 +97,16 @@ async def applicants(request: web.Request) -> web.StreamResponse:
         return svc.i18n.t(lang, key, **values)
 
     options = choices(svc.content, lang, t, session.scope.counties)
-    filters, chosen = read_filters(request.query, options, svc.content)
-    after = parse_id(request.query.get("after", ""))
-    before = parse_id(request.query.get("before", ""))
+    query = await _asked(request)
+    filters, chosen = read_filters(query, options, svc.content)
+    after = parse_id(str(query.get("after", "")))
+    before = parse_id(str(query.get("before", "")))
     page = await PeopleRepo(svc.db.reader()).page(
         filters, session.scope, after=after, before=before
     )
     names = {dim: dict(values) for dim, values in options.items()}
     steps = [(s.id, s.title.get(lang)) for s in svc.content.steps]
-    keep = [(k, v) for k, v in request.query.items() if k not in ("after", "before")]
+    keep = [(k, v) for k, v in query.items() if k not in ("after", "before", "_csrf")]
     return render(
         request,
         "applicants.html",
@@ -120,6 +121,16 @@ async def applicants(request: web.Request) -> web.StreamResponse:
         opened=any(chosen.get(d) for d in (*DIMENSIONS, "step", "cohort")),
         cohorts=_with_chosen(recent_cohorts(svc.clock.timestamp(), t), chosen["cohort"], t),
     )
+
+
+async def _asked(request: web.Request) -> MultiDict[str]:
+    """What the list is asked for. A search travels in a POST body, never in the address (an
+    address lands in the browser's history and in any proxy's log): a GET's ``q`` is dropped,
+    while its filters (ids of counties, fields, steps: no one's data) stay linkable."""
+    if request.method == "POST":
+        form = await request.post()
+        return MultiDict((k, v) for k, v in form.items() if isinstance(v, str))
+    return MultiDict((k, v) for k, v in request.query.items() if k != "q")
 
 
 def recent_cohorts(now: int, t: Any) -> list[tuple[int, str]]:
@@ -194,4 +205,5 @@ def _day(text: str) -> dt.date | None:
 def setup(app: web.Application) -> None:
     """Add the applicants routes."""
     app.router.add_get("/applicants", applicants)
+    app.router.add_post("/applicants", applicants)
     app.router.add_get("/applicants/{id}", person)
