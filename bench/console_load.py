@@ -24,6 +24,8 @@ from tests.support import BotProcess, bot_env, free_port
 
 STAFF_CLIENTS = 4  # desks requesting pages at the same time, back to back
 LINK_RE = re.compile(r"(http://\S+/login/[A-Za-z0-9_-]+)")
+CSRF_RE = re.compile(r'name="_csrf" value="([^"]+)"')
+SEARCH = "POST q="  # a search is posted, as the page's form does (never in an address)
 
 
 def pages(applicants: int) -> dict[str, list[str]]:
@@ -32,8 +34,8 @@ def pages(applicants: int) -> dict[str, list[str]]:
     return {
         "overview": ["/overview"],
         "applicants": ["/applicants", "/applicants?county=karaj&stage=loan"],
-        "search by mobile": [f"/applicants?q=0912{n % 10_000_000:07d}" for n in some],
-        "search by name": [f"/applicants?q=Applicant+{n}" for n in some],
+        "search by mobile": [f"{SEARCH}0912{n % 10_000_000:07d}" for n in some],
+        "search by name": [f"{SEARCH}Applicant {n}" for n in some],
         "person": [f"/applicants/{n}" for n in some],
         "tickets": ["/tickets?view=open"],
         "follow-ups": ["/followups"],
@@ -43,7 +45,7 @@ def pages(applicants: int) -> dict[str, list[str]]:
     }
 
 
-async def _sign_in(api: ApiServerProcess, client: httpx.AsyncClient) -> None:
+async def _sign_in(api: ApiServerProcess, client: httpx.AsyncClient) -> str:
     """/web from the admin's chat, then the link's button (a POST with its token)."""
     admin = Chatter(api, ADMIN)
     await admin.act("text", "/web")
@@ -53,10 +55,17 @@ async def _sign_in(api: ApiServerProcess, client: httpx.AsyncClient) -> None:
     token = found.group(1).rsplit("/", 1)[1]
     response = await client.post("/login", data={"token": token})
     assert response.status_code == 303, response.status_code
+    found_csrf = CSRF_RE.search((await client.get("/me")).text)
+    assert found_csrf is not None, "no form token"
+    return found_csrf.group(1)
 
 
 async def _desk(
-    client: httpx.AsyncClient, paths: dict[str, list[str]], until: float, times: dict[str, list]
+    client: httpx.AsyncClient,
+    csrf: str,
+    paths: dict[str, list[str]],
+    until: float,
+    times: dict[str, list],
 ) -> None:
     """Request every kind of page in turn, back to back, until ``until``."""
     turn = 0
@@ -64,7 +73,11 @@ async def _desk(
         for kind, options in paths.items():
             path = options[turn % len(options)]
             began = time.perf_counter()
-            response = await client.get(path)
+            if path.startswith(SEARCH):
+                form = {"q": path.removeprefix(SEARCH), "_csrf": csrf}
+                response = await client.post("/applicants", data=form)
+            else:
+                response = await client.get(path)
             times.setdefault(kind, []).append(time.perf_counter() - began)
             if response.status_code != 200:
                 times.setdefault(f"{kind} status {response.status_code}", []).append(0.0)
@@ -98,18 +111,20 @@ async def while_staff_work(db_path: Path, scale: Scale, workdir: Path, section: 
             alone = await api.control("bench_latencies")
             base = f"http://127.0.0.1:{port}"
             times: dict[str, list[float]] = {}
-            clients = [httpx.AsyncClient(base_url=base, trust_env=False, timeout=30) for _ in
-                       range(STAFF_CLIENTS)]
+            clients = [
+                httpx.AsyncClient(base_url=base, trust_env=False, timeout=30)
+                for _ in range(STAFF_CLIENTS)
+            ]
             try:
-                for client in clients:
-                    await _sign_in(api, client)
+                csrfs = [await _sign_in(api, client) for client in clients]
                 paths = pages(scale.applicants)
                 for client in clients:  # warm: the overview's first computation is its own row
                     began = time.perf_counter()
                     await client.get("/overview")
                     times.setdefault("overview (first)", []).append(time.perf_counter() - began)
                 until = time.monotonic() + window
-                desks = [_desk(c, paths, until, times) for c in clients]
+                pairs = zip(clients, csrfs, strict=True)
+                desks = [_desk(c, f, paths, until, times) for c, f in pairs]
                 (busy_sent, busy_missed), *_ = await asyncio.gather(
                     _chatting(api, PEOPLE + 20_000, window), *desks
                 )

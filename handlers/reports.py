@@ -1,8 +1,8 @@
-"""/stats (staff): figures and a chart; /export (admins): the tables as XLSX and CSV documents."""
+"""/stats (staff): figures and a chart; /export (staff): the tables as XLSX and CSV documents;
+both of the member's counties only when they are county-scoped (/scope)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import io
 import tempfile
@@ -13,76 +13,39 @@ from telegram import InputFile, InputMediaDocument
 from telegram.constants import ChatAction
 
 from bot.core.jalali import format_date
-from bot.entry.services import Services
-from bot.repo.reports import ReportRepo
 from bot.repo.staff import StaffRepo
-from bot.staffdesk.charts import render_status_chart
-from bot.staffdesk.export import export_paths, write_export
-from bot.staffdesk.export_sheets import SHEET_NAMES
-from bot.staffdesk.reports import Stats, build_stats, format_stats
-from bot.staffdesk.roster_text import format_survival, survival_panel
+from bot.staffdesk.figures import export_base_name, export_files, gather_stats, stats_report
 from handlers.registry import Registry
-from handlers.roster_figures import gather_roster
 from handlers.turn import Turn
 
-
-async def gather_stats(svc: Services) -> Stats:
-    """The labelled figures, read through the read-only companion connection."""
-    data = await ReportRepo(svc.db.reader()).snapshot(svc.clock.now())
-    return build_stats(data, svc.content, svc.i18n)
-
-
-async def stats_report(svc: Services, lang: str, *, chart: bool = True) -> tuple[list[str], bytes]:
-    """The figures as messages and (when asked) a PNG chart; with a roster, survival over the
-    whole list follows the applicants' figures, and the chart shows both of its rates."""
-    stats = await gather_stats(svc)
-    roster = await gather_roster(svc)
-    texts = [format_stats(stats, svc.content, lang)]
-    panel = None
-    if roster is not None:
-        texts += format_survival(roster, svc.content, svc.i18n, lang)
-        panel = survival_panel(roster, svc.i18n, lang)
-    png = await asyncio.to_thread(render_status_chart, stats, lang, panel) if chart else b""
-    return texts, png
+__all__ = ["export", "export_files", "gather_stats", "register", "send_files", "stats_report"]
 
 
 async def show_stats(turn: Turn) -> None:
-    """/stats: the figures, then the chart."""
-    texts, chart = await stats_report(turn.svc, turn.lang)
+    """/stats: the figures (of the member's counties, when they have some), then the chart."""
+    scope = await StaffRepo(turn.svc.db).scope(turn.platform, turn.user.user_id)
+    texts, chart = await stats_report(turn.svc, turn.lang, scope=scope)
     for text in texts:
         await turn.say(text)
     await turn.send_photo(chart, caption=turn.t("reports.chart_caption"))
 
 
-async def export_files(svc: Services, base: Path, lang: str) -> list[Path]:
-    """Write ``base``.xlsx and ``base``-<table>.csv in one pass; their paths."""
-    workbook, csvs = export_paths(base, SHEET_NAMES)
-    return await write_export(
-        ReportRepo(svc.db.reader()),
-        content=svc.content,
-        i18n=svc.i18n,
-        lang=lang,
-        workbook=workbook,
-        csvs=csvs,
-    )
-
-
 async def export(turn: Turn) -> None:
-    """/export: every table as one message (an album, or an archive); recorded in the audit log."""
+    """/export: every table (rows of the member's counties, when they have some) as one message
+    (an album, or an archive); recorded in the audit log."""
     await turn.context.bot.send_chat_action(turn.user.chat_id, ChatAction.UPLOAD_DOCUMENT)
+    staff = StaffRepo(turn.svc.db)
+    scope = await staff.scope(turn.platform, turn.user.user_id)
     with tempfile.TemporaryDirectory(prefix="homebiz-export-") as tmp:
-        stamp = format_date(turn.svc.clock.now(), "en").split(" ")[0].replace("/", "-")
-        paths = await export_files(turn.svc, Path(tmp) / f"homebiz-{stamp}", turn.lang)
+        base = Path(tmp) / export_base_name(turn.svc.clock.now())
+        paths = await export_files(turn.svc, base, turn.lang, scope)
         when = format_date(dt.datetime.now(dt.UTC), turn.lang)
         caption = turn.t("reports.export_done", count=len(paths), date=when)
         await send_files(turn, paths, caption)
-    await StaffRepo(turn.svc.db).audit(
-        turn.platform,
-        turn.user.user_id,
-        "export_taken",
-        {"files": [p.name for p in paths]},
-        turn.now,
-    )
+    detail: dict[str, object] = {"files": [p.name for p in paths]}
+    if scope.counties is not None:
+        detail["counties"] = sorted(scope.counties)
+    await staff.audit(turn.platform, turn.user.user_id, "export_taken", detail, turn.now)
 
 
 async def send_files(turn: Turn, paths: list[Path], caption: str) -> None:
@@ -111,6 +74,6 @@ async def send_files(turn: Turn, paths: list[Path], caption: str) -> None:
 
 
 def register(reg: Registry) -> None:
-    """Add /stats for staff and /export for admins."""
+    """Add /stats and /export for staff (a scoped member's cover their counties)."""
     reg.staff_command("stats", show_stats, role="staff")
-    reg.staff_command("export", export, role="admin")
+    reg.staff_command("export", export, role="staff")

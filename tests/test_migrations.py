@@ -19,13 +19,15 @@ from bot.core.jalali import TEHRAN
 from bot.db.engine import Database, MigrationError, latest_version, migrations
 from bot.repo.audiences import AudienceRepo
 from bot.repo.outbox import OutboxRepo
+from bot.repo.people import Filters, PeopleRepo
 from bot.repo.steps import StepRepo
 from bot.repo.users import UserRepo
+from bot.rules.applicant_search import name_key
+from bot.rules.scope import EVERYWHERE
 
 LATEST = latest_version()
 NOW = 1_795_939_200  # 2026-11-29 08:00 UTC
 Rows = dict[str, list[dict[str, Any]]]
-
 
 
 def _latest_answer(user: dict[str, Any], old: Rows) -> str | None:
@@ -57,9 +59,22 @@ def _broadcast_figure(name: str) -> Callable[[dict[str, Any], Rows], int]:
     return count
 
 
+def _name_keys(part: str) -> Callable[[dict[str, Any], Rows], Any]:
+    """users.name_key and the words after it (migration web_applicants' generated columns)."""
+
+    def made(row: dict[str, Any], _: Rows) -> str | None:
+        if row["full_name"] is None:
+            return None
+        key = name_key(row["full_name"])
+        return {"key": key, "rest": key.split(" ", 1)[-1], "last": key.rsplit(" ", 1)[-1]}[part]
+
+    return made
+
+
 # Columns a migration fills from the existing data instead of a default:
 # (table, column) → value from the row and every old row.
 BACKFILLS: dict[tuple[str, str], Callable[[dict[str, Any], Rows], Any]] = {
+    **{("users", f"name_{part}"): _name_keys(part) for part in ("key", "rest", "last")},
     ("checkin_rounds", "next_action_at"): (
         lambda r, _: r["sent_at"] if r["status"] == "open" else None
     ),
@@ -298,6 +313,12 @@ async def _the_code_reads_the_old_rows(db: Database) -> None:
         for audience in ({}, {"checkin": ["none"]}, {"checkin": ["operating", "problems"]}):
             expected = await audiences.scan_count(platform, audience)
             assert await audiences.count(platform, audience) == expected
+    people = PeopleRepo(db)
+    for audience in ({}, {"platform": ["bale"]}, {"checkin": ["none"]}):
+        expected_people = await people.page(Filters(audience=audience), EVERYWHERE, size=1000)
+        assert await people.cell_count(Filters(audience=audience), EVERYWHERE) == len(
+            expected_people.rows
+        )
     orphan = await db.fetchone("SELECT COUNT(*) FROM outbox WHERE status = 'sending'")
     if orphan and orphan[0]:  # left by a process without leases: taken over at once
         taken = await OutboxRepo(db).claim("telegram", NOW, 10, owner="new", lease_until=NOW + 30)

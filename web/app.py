@@ -11,12 +11,34 @@ from telegram.ext import Application
 from bot.entry.services import Services
 from web.guard import AttemptLimiter, guard
 from web.keys import BOTS, LIMITER, SERVICES, TEMPLATES
-from web.pages import audit, broadcast_new, broadcasts, followups, roster, session, tickets
+from web.pages import (
+    applicants,
+    audit,
+    broadcast_new,
+    broadcasts,
+    exports,
+    followups,
+    overview,
+    roster,
+    session,
+    tickets,
+)
 from web.render import environment
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_UPLOAD = 50 * 1024 * 1024  # a loan list of a few hundred thousand rows fits
-PAGES = (session, broadcast_new, broadcasts, tickets, followups, roster, audit)
+PAGES = (
+    session,
+    overview,
+    applicants,
+    broadcast_new,
+    broadcasts,
+    tickets,
+    followups,
+    roster,
+    exports,
+    audit,
+)
 
 
 def build_console(

@@ -12,6 +12,7 @@ from bot.core.clock import from_ts
 from bot.core.jalali import format_date, format_datetime
 from bot.core.labels import format_mobile
 from bot.core.text import format_number, localize_digits
+from bot.staffdesk.reports import percent
 from web.keys import SERVICES, STAFF, TEMPLATES
 from web.nav import visible_entries
 
@@ -55,13 +56,8 @@ def _helpers(lang: str, request: web.Request) -> dict[str, Any]:
         return format_number(int(n), lang)
 
     def pct(part: int, whole: int) -> str:
-        """A share as a whole percentage ("—" of nothing)."""
-        if not whole:
-            return "—"
-        return localize_digits(
-            f"{round(100 * part / whole)}٪" if lang == "fa" else f"{round(100 * part / whole)}%",
-            lang,
-        )
+        """A share as a whole percentage, as the bot's reports write it."""
+        return percent(part, whole, lang)
 
     def date(ts: int | dt.date | None) -> str:
         """A Solar Hijri date."""

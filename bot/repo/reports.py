@@ -12,20 +12,25 @@ import jdatetime
 
 from bot.core.jalali import tehran_today
 from bot.db.engine import Reads
+from bot.repo.scope_sql import county_clause
 from bot.repo.users import applicants_only
+from bot.rules.scope import EVERYWHERE, Scope
 
 __all__ = [
+    "APPLICANT",
     "APPLICANT_COLUMNS",
     "CHECKIN_COLUMNS",
     "DATE_COLUMNS",
     "FOLLOWUP_COLUMNS",
     "NO_STATUS",
+    "STATUS",
     "STATUSES",
     "STEP_COLUMNS",
     "STILL_OPERATING",
     "SURVIVAL_MONTHS",
     "TICKET_COLUMNS",
     "TIMESTAMP_COLUMNS",
+    "USERS_WITH_LATEST",
     "ReportData",
     "ReportRepo",
     "RoundCounts",
@@ -152,10 +157,11 @@ _LATEST_ANSWER_ID = (
     "(SELECT b.id FROM checkin_answers b WHERE b.user_pk = u.id"
     " ORDER BY b.answered_at DESC, b.id DESC LIMIT 1)"
 )
-_USERS_WITH_LATEST = f"users u LEFT JOIN checkin_answers a ON a.id = {_LATEST_ANSWER_ID}"
-_STATUS = f"COALESCE(a.status, '{NO_STATUS}')"
-# Who is counted: applicants who agreed to the privacy notice, never staff or visitors.
-_APPLICANT = applicants_only("u")
+USERS_WITH_LATEST = f"users u LEFT JOIN checkin_answers a ON a.id = {_LATEST_ANSWER_ID}"
+#: SQL: the status of the latest answer joined by USERS_WITH_LATEST ('none' without one).
+STATUS = f"COALESCE(a.status, '{NO_STATUS}')"
+#: SQL: who is counted: applicants who agreed to the privacy notice, never staff or visitors.
+APPLICANT = applicants_only("u")
 
 
 @dataclass(frozen=True)
@@ -272,9 +278,12 @@ def _nested(rows: Sequence[Any]) -> dict[Any, dict[str, int]]:
 class ReportRepo:
     """Aggregate statistics and export rows; every figure is a GROUP BY in SQLite."""
 
-    def __init__(self, db: Reads) -> None:
-        """Query this database (the bot passes its read-only companion, ``Database.reader()``)."""
-        self.db = db
+    def __init__(self, db: Reads, scope: Scope = EVERYWHERE) -> None:
+        """Query this database (the bot passes its read-only companion, ``Database.reader()``),
+        counting and exporting only the people of ``scope``'s counties."""
+        self.db, self.scope = db, scope
+        self._where, self._params = county_clause(scope, "u.county")
+        self._who = APPLICANT + self._where  # applicants of the scope's counties
 
     # ----------------------------------------------------------------- aggregates
 
@@ -282,7 +291,8 @@ class ReportRepo:
         """All applicants, unreachable ones, those who stopped messages and closed check-ins."""
         row = await self.db.fetchone(
             "SELECT COUNT(*), COUNT(u.unreachable_at), COUNT(u.proactive = 0 OR NULL),"
-            f" COUNT(u.checkins_closed != 0 OR NULL) FROM users u WHERE {_APPLICANT}"
+            f" COUNT(u.checkins_closed != 0 OR NULL) FROM users u WHERE {self._who}",
+            self._params,
         )
         assert row is not None
         return UserCounts(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
@@ -290,7 +300,8 @@ class ReportRepo:
     async def _count_by(self, column: str) -> dict[str | None, int]:
         """Applicants per value of one users column (a fixed name, never user input)."""
         rows = await self.db.fetchall(
-            f"SELECT u.{column}, COUNT(*) FROM users u WHERE {_APPLICANT} GROUP BY u.{column}"
+            f"SELECT u.{column}, COUNT(*) FROM users u WHERE {self._who} GROUP BY u.{column}",
+            self._params,
         )
         return {row[0]: int(row[1]) for row in rows}
 
@@ -309,24 +320,27 @@ class ReportRepo:
     async def latest_statuses(self) -> dict[str, int]:
         """Users per latest check-in status; 'none' for users with no answer yet."""
         rows = await self.db.fetchall(
-            f"SELECT {_STATUS} AS s, COUNT(*) FROM {_USERS_WITH_LATEST} WHERE {_APPLICANT}"
-            " GROUP BY s"
+            f"SELECT {STATUS} AS s, COUNT(*) FROM {USERS_WITH_LATEST} WHERE {self._who}"
+            " GROUP BY s",
+            self._params,
         )
         return {row[0]: int(row[1]) for row in rows}
 
     async def status_by_field(self) -> dict[str | None, dict[str, int]]:
         """{field id: {latest status: users}}, 'none' for users with no answer yet."""
         rows = await self.db.fetchall(
-            f"SELECT u.field, {_STATUS} AS s, COUNT(*) FROM {_USERS_WITH_LATEST}"
-            f" WHERE {_APPLICANT} GROUP BY u.field, s"
+            f"SELECT u.field, {STATUS} AS s, COUNT(*) FROM {USERS_WITH_LATEST}"
+            f" WHERE {self._who} GROUP BY u.field, s",
+            self._params,
         )
         return _nested(rows)
 
     async def status_by_loan_on(self) -> dict[str, dict[str, int]]:
         """{ISO loan date: {latest status: users}} for users with a loan date."""
         rows = await self.db.fetchall(
-            f"SELECT u.loan_on, {_STATUS} AS s, COUNT(*) FROM {_USERS_WITH_LATEST}"
-            f" WHERE u.loan_on IS NOT NULL AND {_APPLICANT} GROUP BY u.loan_on, s"
+            f"SELECT u.loan_on, {STATUS} AS s, COUNT(*) FROM {USERS_WITH_LATEST}"
+            f" WHERE u.loan_on IS NOT NULL AND {self._who} GROUP BY u.loan_on, s",
+            self._params,
         )
         return _nested(rows)
 
@@ -344,7 +358,8 @@ class ReportRepo:
         row = await self.db.fetchone(
             "SELECT COUNT(r.status = 'answered' OR NULL),"
             " COUNT(r.status = 'no_answer' OR NULL), COUNT(r.status = 'open' OR NULL)"
-            f" FROM checkin_rounds r JOIN users u ON u.id = r.user_pk WHERE {_APPLICANT}"
+            f" FROM checkin_rounds r JOIN users u ON u.id = r.user_pk WHERE {self._who}",
+            self._params,
         )
         assert row is not None
         return RoundCounts(int(row[0]), int(row[1]), int(row[2]))
@@ -381,14 +396,22 @@ class ReportRepo:
 
     # ----------------------------------------------------------------- export rows
 
+    def _owned(self, user_pk: str) -> str:
+        """SQL: `` AND`` the row's person (column ``user_pk``) is in the scope; nothing when
+        unscoped. One primary-key lookup per row, never a set of every id in the scope."""
+        if not self._where:
+            return ""
+        return f" AND EXISTS (SELECT 1 FROM users u WHERE u.id = {user_pk}{self._where})"
+
     async def _pages(
         self, sql: str, columns: Sequence[str], key: Sequence[str], page_size: int
     ) -> AsyncIterator[dict[str, Any]]:
-        """Keyset-paged rows of ``sql`` (which takes the last key and a limit) as dicts."""
+        """Keyset-paged rows of ``sql`` (which takes the last key, the scope's counties and a
+        limit) as dicts."""
         positions = [columns.index(k) for k in key]
         last: tuple[Any, ...] = (-1,) + ("",) * (len(key) - 1)
         while True:
-            rows = await self.db.fetchall(sql, (*last, page_size))
+            rows = await self.db.fetchall(sql, (*last, *self._params, page_size))
             for row in rows:
                 yield dict(zip(columns, row, strict=True))
             if len(rows) < page_size:
@@ -402,8 +425,8 @@ class ReportRepo:
             " u.county, u.field, u.stage, u.profile_done, u.proactive, u.unreachable_at,"
             " u.consent_at, u.created_at, u.updated_at, u.permit_on, u.loan_on,"
             " u.operating_since, u.next_checkin_at, u.paused_until, u.checkins_closed,"
-            f" {_STATUS} AS latest_status, a.answered_at AS latest_answered_at"
-            f" FROM {_USERS_WITH_LATEST} WHERE u.id > ? AND {_APPLICANT} ORDER BY u.id LIMIT ?"
+            f" {STATUS} AS latest_status, a.answered_at AS latest_answered_at"
+            f" FROM {USERS_WITH_LATEST} WHERE u.id > ? AND {self._who} ORDER BY u.id LIMIT ?"
         )
         async for row in self._pages(sql, APPLICANT_COLUMNS, ("id",), page_size):
             yield row
@@ -412,8 +435,8 @@ class ReportRepo:
         """Every step started, by user and step id."""
         sql = (
             "SELECT user_pk, step_id, started_at, done_on, done_at, help_at, nudges_sent,"
-            " last_nudge_at FROM step_progress WHERE (user_pk, step_id) > (?, ?)"
-            " ORDER BY user_pk, step_id LIMIT ?"
+            " last_nudge_at FROM step_progress p WHERE (user_pk, step_id) > (?, ?)"
+            f"{self._owned('p.user_pk')} ORDER BY user_pk, step_id LIMIT ?"
         )
         async for row in self._pages(sql, STEP_COLUMNS, ("user_pk", "step_id"), page_size):
             yield row
@@ -424,7 +447,7 @@ class ReportRepo:
             "SELECT a.id, a.user_pk, a.round_id, a.status, a.detail, a.answered_at,"
             " r.status, r.due_at, r.sent_at, r.reminders_sent, r.closed_at"
             " FROM checkin_answers a LEFT JOIN checkin_rounds r ON r.id = a.round_id"
-            " WHERE a.id > ? ORDER BY a.id LIMIT ?"
+            f" WHERE a.id > ?{self._owned('a.user_pk')} ORDER BY a.id LIMIT ?"
         )
         async for row in self._pages(sql, CHECKIN_COLUMNS, ("id",), page_size):
             yield row
@@ -435,7 +458,7 @@ class ReportRepo:
             "SELECT f.id, f.user_pk, u.full_name, u.mobile, u.county, f.kind, f.status,"
             " f.detail, f.created_at, f.closed_at"
             " FROM followups f LEFT JOIN users u ON u.id = f.user_pk"
-            " WHERE f.id > ? ORDER BY f.id LIMIT ?"
+            f" WHERE f.id > ?{self._where} ORDER BY f.id LIMIT ?"
         )
         async for row in self._pages(sql, FOLLOWUP_COLUMNS, ("id",), page_size):
             yield row
@@ -451,7 +474,7 @@ class ReportRepo:
             "  AND m.direction = 'out'),"
             " (SELECT m.text FROM ticket_messages m WHERE m.ticket_id = t.id"
             "  AND m.direction = 'in' ORDER BY m.id LIMIT 1)"
-            " FROM tickets t WHERE t.id > ? ORDER BY t.id LIMIT ?"
+            f" FROM tickets t WHERE t.id > ?{self._owned('t.user_pk')} ORDER BY t.id LIMIT ?"
         )
         async for row in self._pages(sql, TICKET_COLUMNS, ("id",), page_size):
             yield row

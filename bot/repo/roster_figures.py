@@ -17,8 +17,10 @@ from typing import Any
 from bot.db.dialect import Dialect
 from bot.db.engine import Reads
 from bot.repo.reports import NO_STATUS, PAGE_SIZE
+from bot.repo.scope_sql import county_clause
 from bot.roster.model import COLUMNS
 from bot.rules.roster_survival import ANSWERED, NOT_ANSWERED, LoanCalendar
+from bot.rules.scope import EVERYWHERE, Scope
 
 __all__ = [
     "ROSTER_COLUMNS",
@@ -203,9 +205,13 @@ class RosterFiguresRepo:
             for r in rows
         ]
 
-    async def sheet(self, page_size: int = PAGE_SIZE) -> AsyncIterator[dict[str, Any]]:
-        """Every row of the list with its link, invitation and the linked person's latest
-        check-in answer (latest answered_at, then id), by id, in keyset pages."""
+    async def sheet(
+        self, page_size: int = PAGE_SIZE, scope: Scope = EVERYWHERE
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every row of the list (of ``scope``'s counties) with its link, invitation and the
+        linked person's latest check-in answer (latest answered_at, then id), by id, in keyset
+        pages."""
+        where, params = county_clause(scope, "r.county")
         sql = (
             "SELECT r.id, r.national_code, r.full_name, r.mobile, r.county, r.field,"
             " r.permit_on, r.loan_on, r.loan_amount, r.bank, r.case_no,"
@@ -217,11 +223,11 @@ class RosterFiguresRepo:
             " FROM roster r LEFT JOIN checkin_answers a ON a.id = (SELECT b.id"
             " FROM checkin_answers b WHERE b.user_pk = r.user_pk"
             " ORDER BY b.answered_at DESC, b.id DESC LIMIT 1)"
-            " WHERE r.id > ? ORDER BY r.id LIMIT ?"
+            f" WHERE r.id > ?{where} ORDER BY r.id LIMIT ?"
         )
         last = -1
         while True:
-            rows = await self.db.fetchall(sql, (last, page_size))
+            rows = await self.db.fetchall(sql, (last, *params, page_size))
             for row in rows:
                 yield dict(zip(ROSTER_COLUMNS, row, strict=True))
             if len(rows) < page_size:

@@ -52,7 +52,7 @@ _ROWS: dict[str, Callable[[ReportRepo, int], AsyncIterator[Row]]] = {
     "checkins": lambda repo, size: repo.checkins(size),
     "followups": lambda repo, size: repo.followups(size),
     "tickets": lambda repo, size: repo.tickets(size),
-    "roster": lambda repo, size: RosterFiguresRepo(repo.db).sheet(size),
+    "roster": lambda repo, size: RosterFiguresRepo(repo.db).sheet(size, repo.scope),
 }
 _COLUMNS: dict[str, tuple[str, ...]] = {
     "applicants": APPLICANT_COLUMNS,

@@ -23,6 +23,7 @@ from bot.repo.reports import (
     UserCounts,
     loan_cohort,
 )
+from bot.rules.scope import EVERYWHERE, Scope
 
 __all__ = [
     "ALL_STATUSES",
@@ -35,6 +36,7 @@ __all__ = [
     "format_stats",
     "label",
     "percent",
+    "scope_line",
 ]
 
 #: Applicant stage ids in the order people go through them (locales/*.yaml ``stages``).
@@ -51,6 +53,7 @@ _LABELS: dict[str, dict[str, str]] = {
     "fa": {
         "title": "📊 گزارش {programme}",
         "date": "🗓 تاریخ: {date}",
+        "scope": "📍 فقط شهرستان‌های شما: {counties}",
         "total": "👥 کل متقاضیان: {n}",
         "unreachable": "📵 در دسترس نیستند: {n}",
         "stopped": "🔕 پیام‌های پیگیری را قطع کرده‌اند: {n}",
@@ -89,6 +92,7 @@ _LABELS: dict[str, dict[str, str]] = {
     "en": {
         "title": "📊 {programme}: report",
         "date": "🗓 Date: {date}",
+        "scope": "📍 Only your counties: {counties}",
         "total": "👥 Applicants: {n}",
         "unreachable": "📵 Unreachable: {n}",
         "stopped": "🔕 Stopped follow-up messages: {n}",
@@ -139,6 +143,15 @@ def label(lang: str, key: str, **values: Any) -> str:
     """A report text in lang (Persian for unknown languages), formatted with values."""
     text = _LABELS.get(lang, _LABELS["fa"])[key]
     return text.format(**values) if values else text
+
+
+def scope_line(scope: Scope, content: Content, lang: str) -> str | None:
+    """ "📍 Only your counties: Karaj, Fardis" for a county-scoped staff member; None for all."""
+    if scope.counties is None:
+        return None
+    names = [c.name.get(lang) for c in content.counties if c.id in scope.counties]
+    names += sorted(c for c in scope.counties if c not in {k.id for k in content.counties})
+    return label(lang, "scope", counties=("، " if lang == "fa" else ", ").join(names))
 
 
 def _ltext(key: str) -> LText:
@@ -235,9 +248,12 @@ def _cohort_label(cohort: tuple[int, int] | None) -> LText:
     return LText(fa=format_month(first, "fa"), en=format_month(first, "en"))
 
 
-def build_stats(data: ReportData, content: Content, i18n: I18n | None = None) -> Stats:
-    """Order and label the raw figures: content order for counties/fields, time for cohorts."""
-    counties = [(c.id, c.name) for c in content.counties]
+def build_stats(
+    data: ReportData, content: Content, i18n: I18n | None = None, scope: Scope = EVERYWHERE
+) -> Stats:
+    """Order and label the raw figures: content order for counties/fields, time for cohorts;
+    a county-scoped report lists only the scope's counties."""
+    counties = [(c.id, c.name) for c in content.counties if scope.allows(c.id)]
     fields = [(f.id, f.name) for f in content.fields]
     field_totals = {k: sum(v.values()) for k, v in data.status_by_field.items()}
     by_field = tuple(
@@ -291,12 +307,15 @@ def _count_lines(rows: Iterable[Count], lang: str) -> list[str]:
     return [f"• {r.label.get(lang)}: {format_number(r.count, lang)}" for r in rows]
 
 
-def format_stats(stats: Stats, content: Content, lang: str) -> str:
-    """The report as one plain-text Telegram message in lang, under 4096 UTF-16 units."""
+def format_stats(stats: Stats, content: Content, lang: str, scope: Scope = EVERYWHERE) -> str:
+    """The report as one plain-text Telegram message in lang, under 4096 UTF-16 units; a
+    county-scoped report says so under its title."""
     n = partial(format_number, lang=lang)
+    scoped = scope_line(scope, content, lang)
     lines = [
         label(lang, "title", programme=content.programme.name.get(lang)),
         label(lang, "date", date=format_date(stats.generated_at, lang)),
+        *([scoped] if scoped else []),
         "",
         label(lang, "total", n=n(stats.users.total)),
         label(lang, "unreachable", n=n(stats.users.unreachable)),
