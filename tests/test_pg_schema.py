@@ -33,14 +33,15 @@ async def _sqlite_columns() -> dict[str, set[str]]:
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
             )
         ]
-        return {t: {r[1] for r in await db.fetchall(f"PRAGMA table_info({t})")} for t in tables}
+        # table_xinfo: generated columns too (table_info leaves them out)
+        return {t: {r[1] for r in await db.fetchall(f"PRAGMA table_xinfo({t})")} for t in tables}
     finally:
         await db.close()
 
 
 async def test_every_table_and_column_exists_on_both(tmp_path: Path, store: Store) -> None:
     """The newest schema has the same tables and columns on SQLite and PostgreSQL (compared
-    through sqlite_master/table_info and information_schema)."""
+    through sqlite_master/table_xinfo and information_schema)."""
     if not store.postgres:
         pytest.skip("compares the PostgreSQL schema with SQLite's")
     expected = await _sqlite_columns()

@@ -19,6 +19,7 @@ from bot.staffdesk.export_sheets import SHEET_NAMES
 from tests.conftest import Bot
 from tests.support.console import WEB, Desk, open_desk, sign_in
 from tests.support.overview_seed import seed_applicants
+from tests.support.stores import Store
 
 ADMIN = 500
 STAFFER = 501  # limited to Karaj
@@ -26,7 +27,7 @@ STAMP = "homebiz-1405-09-08"
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Desk]:
+async def desk(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Desk]:
     """A bot with an admin and a Karaj-only staff member, the seeded applicants, the console."""
     bot = Bot(
         db_path=tmp_path / "bot.sqlite3",
