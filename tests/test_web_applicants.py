@@ -518,3 +518,18 @@ async def test_the_next_page_of_a_search_is_posted_too(desk: Desk, clock: Manual
     assert older is not None
     rest = await desk.post("/applicants", {"q": "رضایی", "after": older.group(1)})
     assert names_on(rest) == ["مریم رضایی 0"]
+
+
+async def test_the_rarest_typed_word_leads_a_name_search(desk: Desk, clock: ManualClock) -> None:
+    """«زهرا توکلی»: the surname starts fewer names, so it is read first and «زهرا» is only
+    checked on the rows it found; the same people either way."""
+    db, now = desk.bot.svc.db, clock.timestamp()
+    for i in range(6):
+        await add(db, now, user_id=200 + i, full_name=f"زهرا محمدی {i}")
+    await add(db, now, user_id=300, full_name="زهرا توکلی")
+    await add(db, now, user_id=301, full_name="مینا توکلی")
+    repo = PeopleRepo(db)  # «توکلی» is two index entries per name: second and last word
+    assert await repo.rarest_first(("زهرا", "توکلی")) == (("توکلی", "زهرا"), 4)
+    assert await repo.rarest_first(("توکلی", "زهرا")) == (("توکلی", "زهرا"), 4)
+    for typed in ("زهرا توکلی", "توکلی زهرا"):
+        assert names_on(await desk.post("/applicants", {"q": typed})) == ["زهرا توکلی"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.db.dialect import Dialect
@@ -51,6 +51,15 @@ _WORD = (
     " UNION ALL SELECT id FROM users WHERE consent_at IS NOT NULL AND name_last >= ?"
     " AND name_last < ?"
 )
+
+# One more word, checked on a row already found.
+_ON_ROW = (
+    "(u.name_key >= ? AND u.name_key < ? OR u.name_rest >= ? AND u.name_rest < ?"
+    " OR u.name_last >= ? AND u.name_last < ?)"
+)
+#: index entries read per typed word to find the rarest; a word starting fewer names than this
+#: leads the search (each of its rows is checked for the other words, which costs a row read)
+PROBE = 2000
 
 
 @dataclass(frozen=True)
@@ -149,6 +158,10 @@ class PeopleRepo:
         counted = await self.cell_count(filters, scope) if filters.only_audience else None
         if counted == 0:
             return Page([], None, None, 0)
+        if filters.search.kind == "name" and len(filters.search.words) > 1:
+            words, fewest = await self.rarest_first(filters.search.words)
+            led = replace(filters.search, words=words, led=fewest < PROBE)
+            filters = replace(filters, search=led)
         backwards = before is not None and after is None
         sql, params = _page_sql(
             filters, scope, backwards, after if not backwards else before, self.db.dialect
@@ -166,6 +179,20 @@ class PeopleRepo:
         if counted is None and newer is None and older is None:
             counted = len(rows)  # the whole list is on this page
         return Page(rows, older, newer, counted, more=counted is None and older is not None)
+
+    async def rarest_first(self, words: tuple[str, ...]) -> tuple[tuple[str, ...], int]:
+        """The typed words, the one that starts the fewest names first, and its count of index
+        entries (a name whose second word is also its last counts twice; each word counted
+        only up to PROBE)."""
+        counts = []
+        for word in words:
+            row = await self.db.fetchone(
+                f"SELECT COUNT(*) FROM (SELECT id FROM ({_WORD}) AS w LIMIT {PROBE}) AS p",
+                (word, prefix_end(word)) * 3,
+            )
+            counts.append(int(row[0]) if row else 0)
+        order = sorted(range(len(words)), key=lambda i: (counts[i], i))
+        return tuple(words[i] for i in order), counts[order[0]]
 
     async def cell_count(self, filters: Filters, scope: Scope) -> int:
         """How many applicants the audience filters hold, from the cells (staff taken out)."""
@@ -292,7 +319,18 @@ def _where(filters: Filters, scope: Scope) -> tuple[str, list[Any]]:
             found.append("u.national_code = ?")
             params.append(search.code)
         clauses.append("(" + " OR ".join(found) + ")")
+    elif search.kind == "name" and search.led:
+        # the first word starts few names (PeopleRepo.page counted): its index ranges give the
+        # candidates and every other word is checked on those rows, so a common word is never
+        # read whole
+        driver, *others = search.words
+        clauses.append(f"u.id IN (SELECT id FROM ({_WORD}) AS w)")
+        params.extend((driver, prefix_end(driver)) * 3)
+        for word in others:
+            clauses.append(_ON_ROW)
+            params.extend((word, prefix_end(word)) * 3)
     elif search.kind == "name":
+        # every word common: their index ranges intersected (index entries only, no row read)
         words = " INTERSECT ".join(f"SELECT * FROM ({_WORD}) AS w" for _ in search.words)
         clauses.append(f"u.id IN ({words})")
         for word in search.words:

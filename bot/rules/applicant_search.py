@@ -39,6 +39,7 @@ class Search:
     mobile: str | None = None
     code: str | None = None
     words: tuple[str, ...] = ()
+    led: bool = False  # the first word starts few names: it leads (bot.repo.people)
 
     @property
     def exact(self) -> bool:
