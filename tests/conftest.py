@@ -24,6 +24,8 @@ from bot.messengers.fakeapi.request import EmulatorRequest
 from bot.messengers.pacer import Limits, Pacer
 from bot.repo.outbox import OutboxRepo
 from scheduler.outbox import OutboxSender
+from tests.support import stores
+from tests.support.stores import Store
 
 TOKEN = "1000001:TEST-TOKEN-NOT-REAL"
 START = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)  # 1405/09/08 11:30 Tehran, a Sunday
@@ -31,7 +33,8 @@ START = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)  # 1405/09/08 11:30 Tehran, a S
 
 @dataclass
 class Bot:
-    """A running bot: its services, Application and fake Bot API, restartable on the same file."""
+    """A running bot: its services, Application and fake Bot API, restartable on the same file
+    (on PostgreSQL, the same schema: see tests/support/stores.py)."""
 
     db_path: Path
     clock: ManualClock
@@ -48,7 +51,7 @@ class Bot:
     async def start(self) -> None:
         """Open services and initialise the Application."""
         settings = Settings(
-            db_path=self.db_path,
+            **stores.current.settings(self.db_path),
             admins=self.admins,
             staff_chats=self.staff_chats,
             platforms=self.platforms,
@@ -120,8 +123,46 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say in one line when the PostgreSQL variants could not run."""
+    if stores.tried_pg():
+        why = stores.pg_unavailable()
+        if why:
+            terminalreporter.write_line(f"PostgreSQL variants skipped: {why}", yellow=True)
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """The database engine of this variant of the test: every test that opens a database
+    through ``store`` (``bot`` does) runs on SQLite and on PostgreSQL."""
+    if request.param == "pg":
+        only = request.node.get_closest_marker("sqlite_only")
+        if only is not None:
+            pytest.skip(f"SQLite only: {only.args[0]}")
+        gap = request.node.get_closest_marker("pg_gap")
+        if gap is not None:
+            pytest.skip(f"not yet on PostgreSQL: {gap.args[0]}")
+        why = stores.pg_unavailable()
+        if why:
+            if stores.REQUIRE_PG:
+                pytest.fail(f"HOMEBIZ_REQUIRE_PG=1: {why}")
+            pytest.skip(why)
+    return str(request.param)
+
+
 @pytest.fixture
-async def bot(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+def store(engine: str) -> Iterator[Store]:
+    """Where this test's databases live (a schema per database on PostgreSQL, dropped after)."""
+    found = stores.current = Store(engine)
+    try:
+        yield found
+    finally:
+        stores.current = Store("sqlite")
+        found.drop()
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Bot]:
     """A started bot on a fresh database file."""
     instance = Bot(db_path=tmp_path / "bot.sqlite3", clock=clock)
     await instance.start()

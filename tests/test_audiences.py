@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -81,7 +82,7 @@ async def add_person(db: Database, person: dict[str, Any], user_id: int) -> int:
     pk = await db.execute(
         "INSERT INTO users (platform, user_id, chat_id, lang, consent_at, county, field, stage, "
         "proactive, unreachable_at, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1) RETURNING id",
         (
             person["platform"], user_id, user_id, person["lang"], person["consent_at"],
             person["county"], person["field"], person["stage"], person["proactive"],
@@ -162,7 +163,7 @@ async def assert_cells_equal_users(db: Database) -> None:
     )
     assert sorted(map(tuple, cells), key=repr) == sorted(map(tuple, users), key=repr)
     stale = await db.fetchall(
-        "SELECT u.id FROM users AS u WHERE u.checkin_status IS NOT (SELECT status "
+        "SELECT u.id FROM users AS u WHERE u.checkin_status IS DISTINCT FROM (SELECT status "
         "FROM checkin_answers WHERE user_pk = u.id ORDER BY id DESC LIMIT 1)"
     )
     assert stale == []
@@ -292,6 +293,7 @@ def statements(db: Database) -> Iterator[list[str]]:
         conn.set_trace_callback(None)
 
 
+@pytest.mark.sqlite_only("watches the statements with SQLite's trace callback")
 async def test_a_builder_click_reads_the_cells_not_the_applicants(sbot: Bot) -> None:
     """Counting an audience (each click) and splitting it by language (the review) read
     audience_cells only: no statement reads the users table for them."""

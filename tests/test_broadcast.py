@@ -21,6 +21,7 @@ from bot.repo.staff import StaffRepo
 from scheduler.broadcasts import BroadcastMonitor, parse_when
 from scheduler.outbox import OutboxSender
 from tests.conftest import Bot, pace, wait_until
+from tests.support.stores import Store
 from tests.test_onboarding import onboard
 
 ADMIN = 1
@@ -30,7 +31,7 @@ EN_TEXT = "Hello! Loan registration is open until the end of Azar."
 
 
 @pytest.fixture
-async def sbot(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+async def sbot(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Bot]:
     """A started bot whose telegram user 1 is an admin."""
     instance = Bot(
         db_path=tmp_path / "bot.sqlite3", clock=clock, admins=frozenset({(PLATFORM, ADMIN)})
@@ -756,8 +757,13 @@ async def test_proactive_runs_the_monitor_and_is_woken_by_a_broadcast(sbot: Bot)
         outbox = OutboxRepo(bot.svc.db)
 
         async def outbox_empty() -> bool:
-            """The running sender has taken every row."""
-            return not await outbox.pending_count(PLATFORM)
+            """Every row is queued and the running sender has sent each one (on an engine whose
+            statements really wait, the queueing may not have begun at the first look, and a
+            taken row may still be on its way)."""
+            b = await BroadcastRepo(bot.svc.db).get(1)
+            done = b is not None and b.fully_queued and b.figures.rows > 0
+            done = done and b is not None and b.figures.remaining == 0
+            return done and not await outbox.pending_count(PLATFORM)
 
         await wait_until(outbox_empty, "the running sender to empty the outbox")
         await proactive.broadcasts.tick()

@@ -16,6 +16,7 @@ from bot.messengers.fakeapi.request import EmulatorRequest
 from bot.repo.outbox import OutboxRepo
 from scheduler.outbox import OutboxSender
 from tests.conftest import Bot, pace
+from tests.support.stores import Store
 from tests.test_broadcast import ADMIN, FA_TEXT, monitor, queue_all, send_now, staff_member
 
 SERVED = (
@@ -26,7 +27,7 @@ TELEGRAM_PEOPLE, BALE_PEOPLE = (601, 602, 603), (701, 702)
 
 
 @pytest.fixture
-async def both(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+async def both(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Bot]:
     """The Telegram side of a bot serving Telegram and Bale, with people on both."""
     instance = Bot(
         db_path=tmp_path / "bot.sqlite3",

@@ -114,6 +114,7 @@ def status_message(me: Any, first: Any) -> str:
 
 
 # --- chunks -----------------------------------------------------------------------------------
+@pytest.mark.sqlite_only("watches the transactions with SQLite's trace callback")
 async def test_rows_go_in_chunk_by_chunk_and_others_use_the_database_between(sbot: Bot) -> None:
     """The launch turn stores the broadcast only; the monitor then inserts the rows with one
     INSERT … SELECT per chunk, each its own transaction, and another person's reads get the
@@ -279,6 +280,7 @@ async def test_one_claim_never_walks_a_whole_cancelled_broadcast(sbot: Bot) -> N
 
 
 # --- figures ----------------------------------------------------------------------------------
+@pytest.mark.sqlite_only("watches the statements with SQLite's trace callback")
 async def test_a_status_tick_reads_the_broadcast_row_not_its_outbox_rows(sbot: Bot) -> None:
     """The monitor's figures come from the broadcast's row: no statement of a tick reads the
     outbox, however many rows the broadcast has."""

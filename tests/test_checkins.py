@@ -234,6 +234,7 @@ async def test_step_help_goes_on_the_staff_list(bot: Bot) -> None:
 
 async def test_cli_lists_due_sweeps_and_counts(bot: Bot) -> None:
     """`homebiz checkins due`, `checkins send-now` (no token: queue only) and `outbox`."""
+    from tests.support import stores
     from tests.test_cli import _homebiz
 
     await loan_holder(bot, 815)
@@ -241,7 +242,7 @@ async def test_cli_lists_due_sweeps_and_counts(bot: Bot) -> None:
     await CheckinRepo(bot.svc.db).set_next(person.id, 1)  # long due, whatever the real time
     schedule = bot.svc.content.schedule
     await bot.stop()
-    db = str(bot.db_path)
+    db = str(stores.current.target(bot.db_path))
     from bot.rules.followup import policy_from
     from bot.rules.schedule import in_quiet_hours
 
@@ -308,8 +309,9 @@ async def _due_listing(bot: Bot) -> list[str]:
     """What `homebiz checkins due` prints, on the test's clock and database."""
     from bot.core.config import Settings
     from bot.entry.ops import checkins_due
+    from tests.support import stores
 
-    return await checkins_due(Settings(db_path=bot.db_path), clock=bot.clock)
+    return await checkins_due(Settings(**stores.current.settings(bot.db_path)), clock=bot.clock)
 
 
 async def _opened_by_a_sweep(bot: Bot, people: dict[str, int]) -> set[int]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.config import ConfigError, load_settings
+from tests.support.stores import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,12 +77,13 @@ def test_broken_content_stops_start_with_file_and_key(tmp_path: Path) -> None:
     assert "content.yaml" in result.stderr and "programme" in result.stderr
 
 
-def test_migrate_reports_the_schema_version(tmp_path: Path) -> None:
-    """`homebiz migrate` creates the file and applies every migration once."""
-    result = _homebiz(["--db", str(tmp_path / "x.sqlite3"), "migrate"], tmp_path)
+def test_migrate_reports_the_schema_version(tmp_path: Path, store: Store) -> None:
+    """`homebiz migrate` creates the file (or schema) and applies every migration once."""
+    db = str(store.target(tmp_path / "x.sqlite3"))
+    result = _homebiz(["--db", db, "migrate"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "applied 001_guide.sql" in result.stdout
-    again = _homebiz(["--db", str(tmp_path / "x.sqlite3"), "migrate"], tmp_path)
+    again = _homebiz(["--db", db, "migrate"], tmp_path)
     assert "applied" not in again.stdout
 
 

@@ -26,6 +26,7 @@ from tests.support import (
     free_port,
 )
 from tests.support.botapi_server import BotApiServer
+from tests.support.stores import Store
 
 USER = 4242
 NAME = "Sara Moradi"
@@ -74,7 +75,7 @@ def plain_request() -> HTTPXRequest:
 
 
 # --- the real process -----------------------------------------------------------------------
-async def test_polling_process_onboards_and_stops_cleanly(tmp_path: Path) -> None:
+async def test_polling_process_onboards_and_stops_cleanly(tmp_path: Path, store: Store) -> None:
     """/start and the language button over real HTTP; SIGTERM exits 0; the token never logged."""
     emulator = BotApiEmulator()
     emulator.add_user(USER, first_name="Sara", language_code="en")
@@ -101,7 +102,9 @@ async def test_polling_process_onboards_and_stops_cleanly(tmp_path: Path) -> Non
     assert server.requests["getUpdates"] >= 1 and server.requests["sendMessage"] >= 2
 
 
-async def test_bale_process_survives_missing_set_my_commands(tmp_path: Path) -> None:
+async def test_bale_process_survives_missing_set_my_commands(
+    tmp_path: Path, store: Store
+) -> None:
     """On Bale setMyCommands answers 404; the bot logs it and serves anyway."""
     emulator = BotApiEmulator(platform="bale")
     emulator.add_user(USER, first_name="Sara", language_code="en")
@@ -122,7 +125,7 @@ async def test_bale_process_survives_missing_set_my_commands(tmp_path: Path) -> 
     assert_no_secret_logged(bot, BALE_TOKEN)
 
 
-async def test_conversation_survives_kill_9(tmp_path: Path) -> None:
+async def test_conversation_survives_kill_9(tmp_path: Path, store: Store) -> None:
     """Killed hard after the name, a new process on the same database asks the next question."""
     emulator = BotApiEmulator()
     emulator.add_user(USER, first_name="Sara", language_code="en")

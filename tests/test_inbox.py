@@ -14,6 +14,7 @@ from bot.messengers.fakeapi.emulator import BotApiEmulator
 from bot.messengers.fakeapi.model import FakeMessage
 from bot.repo.staff import StaffRepo
 from tests.conftest import Bot
+from tests.support.stores import Store
 from tests.test_onboarding import onboard
 
 STAFF_CHAT = -100900
@@ -21,7 +22,7 @@ ADMIN = 1
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+async def desk(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Bot]:
     """A bot with an admin and a staff group."""
     instance = Bot(
         db_path=tmp_path / "desk.sqlite3",
@@ -243,7 +244,7 @@ async def test_a_reply_delivered_twice_is_sent_and_confirmed_once(desk: Bot) -> 
 
 # --- /delete in the staff group ---------------------------------------------------------------
 @pytest.fixture
-async def clocked_desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+async def clocked_desk(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Bot]:
     """The desk, with a Bot API whose 48-hour deletion window runs on the test's clock."""
     instance = Bot(
         db_path=tmp_path / "clocked.sqlite3",

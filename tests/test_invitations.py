@@ -30,6 +30,7 @@ from scheduler.invitations import queue_invitations, sweep
 from scheduler.safir_sender import ACCOUNT_PAUSE, SafirSender, request_id
 from tests.conftest import START, Bot, no_errors, wait_until
 from tests.support.safir_server import SafirServer
+from tests.support.stores import Store
 
 ADMIN = 1
 API_KEY = "test-safir-key-0123456"
@@ -82,7 +83,7 @@ async def outbox(bot: Bot) -> list[tuple[str, str, int, str | None]]:
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+async def desk(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Bot]:
     """A bot whose admin is user 1 and whose settings have Safir (URL set per test)."""
     instance = Bot(
         db_path=tmp_path / "invite.sqlite3", clock=clock, admins=frozenset({("telegram", ADMIN)})

@@ -177,6 +177,7 @@ def hold_write_lock(path: Path, seconds: float, held: threading.Event) -> None:
         conn.close()
 
 
+@pytest.mark.sqlite_only("another process holds SQLite's file write lock")
 async def test_start_waits_for_another_process_write_lock_and_is_answered(bot: Bot) -> None:
     """While another connection holds the write lock for 6.5 s, an applicant's /start waits for
     it and gets the normal answer; nothing is logged as an error. (The issue's 10 s lock is the

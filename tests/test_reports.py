@@ -32,6 +32,10 @@ from bot.repo.reports import (
 )
 from bot.staffdesk.charts import chart_font_path, render_status_chart
 from bot.staffdesk.reports import Stats, build_stats, format_stats, label, percent
+from tests.support import stores
+
+# Every test opens a database: each runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("store")
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2026, 11, 29, 8, 0, tzinfo=dt.UTC)  # 1405/09/08 11:30 Tehran
@@ -102,14 +106,14 @@ async def seed(db: Database) -> None:
                     at = T0 + day * DAY
                     cur = await conn.execute(
                         "INSERT INTO checkin_rounds (user_pk, due_at, sent_at, status, closed_at)"
-                        " VALUES (?, ?, ?, ?, ?)",
+                        " VALUES (?, ?, ?, ?, ?) RETURNING id",
                         (pk, at - DAY, at - DAY, round_status, at),
                     )
                     detail = json.dumps({"note": "تست"}, ensure_ascii=False)
                     await conn.execute(
                         "INSERT INTO checkin_answers (round_id, user_pk, status, detail,"
                         " answered_at) VALUES (?, ?, ?, ?, ?)",
-                        (cur.lastrowid, pk, status, detail, at),
+                        (cur.rows[0][0], pk, status, detail, at),
                     )
                 if g.open_round:
                     await conn.execute(
@@ -155,20 +159,20 @@ async def seed_non_applicants(db: Database) -> None:
         )
         cur = await conn.execute(
             "INSERT INTO checkin_rounds (user_pk, due_at, sent_at, status, closed_at)"
-            " VALUES (?, ?, ?, 'answered', ?)",
+            " VALUES (?, ?, ?, 'answered', ?) RETURNING id",
             (staff_pk, T0 + 40 * DAY, T0 + 40 * DAY, T0 + 41 * DAY),
         )
         await conn.execute(
             "INSERT INTO checkin_answers (round_id, user_pk, status, answered_at)"
             " VALUES (?, ?, 'operating', ?)",
-            (cur.lastrowid, staff_pk, T0 + 41 * DAY),
+            (cur.rows[0][0], staff_pk, T0 + 41 * DAY),
         )
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     """A fresh database seeded with GROUPS, and with rows that are not applicants beside them."""
-    database = await Database.open(tmp_path / "reports.sqlite3")
+    database = await stores.current.open(tmp_path / "reports.sqlite3")
     await seed(database)
     await seed_non_applicants(database)
     yield database
@@ -301,7 +305,7 @@ async def test_survival(db: Database) -> None:
 
 async def test_empty_database(tmp_path: Path, content: Content) -> None:
     """No users: zeros everywhere, no division by zero, a short message."""
-    database = await Database.open(tmp_path / "empty.sqlite3")
+    database = await stores.current.open(tmp_path / "empty.sqlite3")
     try:
         data = await ReportRepo(database).snapshot(NOW)
     finally:

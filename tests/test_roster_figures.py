@@ -37,7 +37,11 @@ from bot.staffdesk.export import write_xlsx
 from bot.staffdesk.reports import build_stats
 from bot.staffdesk.roster_report import Reach, RosterFigures, Survival, build_roster_figures
 from bot.staffdesk.roster_text import survival_panel
+from tests.support import stores
 from tests.support.roster_cohort import NOW, PEOPLE, at, national_code, seed_roster
+
+# Every test opens a database: each runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("store")
 
 ROOT = Path(__file__).resolve().parent.parent
 A1, A2, B1 = 14041, 14042, 14051  # the cohorts: 1404 first half, 1404 second half, 1405 first
@@ -58,7 +62,7 @@ def i18n() -> I18n:
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     """A database holding the seeded list, its bot users and their answers."""
-    database = await Database.open(tmp_path / "roster.sqlite3")
+    database = await stores.current.open(tmp_path / "roster.sqlite3")
     await seed_roster(database)
     yield database
     await database.close()
@@ -230,7 +234,7 @@ async def test_the_seeded_list_hand_computed(db: Database, content: Content) -> 
 
 async def test_an_empty_list_has_no_figures(tmp_path: Path, content: Content) -> None:
     """No roster: nothing to show, and the queries cope with no loan days at all."""
-    database = await Database.open(tmp_path / "empty.sqlite3")
+    database = await stores.current.open(tmp_path / "empty.sqlite3")
     try:
         repo = RosterFiguresRepo(database.reader())
         assert not await repo.has_rows()
@@ -240,6 +244,7 @@ async def test_an_empty_list_has_no_figures(tmp_path: Path, content: Content) ->
         await database.close()
 
 
+@pytest.mark.sqlite_only("reads SQLite's EXPLAIN QUERY PLAN")
 async def test_the_figures_read_one_covering_index(db: Database) -> None:
     """The head counts stream over roster_figures without touching the table or sorting the
     list; each loan day's linked people are one range of the same index."""
@@ -252,7 +257,8 @@ async def test_the_figures_read_one_covering_index(db: Database) -> None:
         captured.append((sql, params))
         return await real(sql, params)
 
-    repo.db = type("Spy", (), {"fetchall": staticmethod(spy)})()  # type: ignore[assignment]
+    spy_db = {"fetchall": staticmethod(spy), "dialect": db.dialect}
+    repo.db = type("Spy", (), spy_db)()  # type: ignore[assignment]
     await repo.reach(calendar)
     await repo.statuses(calendar)
     reach_plan, status_plan = [

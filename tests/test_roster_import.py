@@ -33,6 +33,7 @@ from bot.roster.importer import (
 from bot.roster.model import COLUMNS, RosterRecord
 from bot.roster.reader import UnreadableFile, open_sheet
 from bot.roster.template import write_template
+from tests.support import stores
 from tests.support.spreadsheets import national_code, write_csv, write_excel_like
 
 NOW = int(dt.datetime(2026, 11, 29, 8, 0, tzinfo=dt.UTC).timestamp())  # 1405/09/08
@@ -127,9 +128,9 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+async def world(tmp_path: Path, store: stores.Store) -> AsyncIterator[World]:
     """A fresh database."""
-    db = await Database.open(tmp_path / "roster.sqlite3")
+    db = await stores.current.open(tmp_path / "roster.sqlite3")
     yield World(db, load_content(default_content_path()), load_i18n(), tmp_path)
     await db.close()
 

@@ -16,6 +16,7 @@ from bot.repo.staff import StaffRepo
 from bot.roster.model import COLUMNS
 from tests.conftest import Bot
 from tests.support.spreadsheets import write_csv, write_excel_like
+from tests.support.stores import Store
 from tests.test_onboarding import onboard
 from tests.test_roster_import import MERGES, REZA, ZAHRA, messy_rows
 
@@ -24,7 +25,7 @@ ONE_ROW = [["National code", "Name", "Mobile"], [ZAHRA.national_code, "Zahra", "
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+async def desk(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Bot]:
     """A bot with an admin (from the settings) and a staff member the admin added."""
     instance = Bot(
         db_path=tmp_path / "desk.sqlite3", clock=clock, admins=frozenset({("telegram", ADMIN)})

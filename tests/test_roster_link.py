@@ -4,6 +4,7 @@ personal link, never by a typed code; check-ins follow the list's dates; /delete
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 from bot.core.clock import ManualClock
@@ -303,7 +304,8 @@ async def test_checkins_follow_the_official_loan_date_and_answers_keep_their_sou
         "2026-11-10", "2026-09-01", "roster"
     )
     own = await bot.svc.db.fetchone("SELECT own_dates FROM users WHERE id = ?", (user.id,))
-    assert own is not None and own[0] == '{"loan_on":"2026-10-23"}'
+    # the JSON object (its text is compact on SQLite, spaced by PostgreSQL's jsonb)
+    assert own is not None and json.loads(own[0]) == {"loan_on": "2026-10-23"}
 
     repo = CheckinRepo(bot.svc.db)
     policy = policy_from(bot.svc.content.schedule)

@@ -12,11 +12,11 @@ from openpyxl import load_workbook
 
 from bot.core.clock import ManualClock
 from bot.core.i18n import load_i18n
-from bot.db.engine import Database
 from bot.repo.roster import RosterRepo
 from bot.roster.model import RosterRecord, new_link_token
 from bot.roster.personal_links import SMS_SEGMENT, personal_link, sms_text
 from tests.conftest import Bot
+from tests.support.stores import Store
 from tests.test_cli import _homebiz
 from tests.test_roster_link import REZA, ZAHRA, consented, listed, row
 
@@ -31,7 +31,7 @@ def ucs2_units(text: str) -> int:
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+async def desk(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Bot]:
     """A bot whose configured admin is user 1."""
     instance = Bot(
         db_path=tmp_path / "desk.sqlite3", clock=clock, admins=frozenset({("telegram", ADMIN)})
@@ -166,17 +166,19 @@ async def test_roster_lists_the_link_words(desk: Bot) -> None:
 
 
 # --- the CLI -----------------------------------------------------------------------------------
-async def test_cli_writes_an_owner_only_sheet_with_both_links(tmp_path: Path) -> None:
+async def test_cli_writes_an_owner_only_sheet_with_both_links(
+    tmp_path: Path, store: Store
+) -> None:
     """`homebiz roster links PATH --bale … --telegram …`: both links per person, the SMS with
     the Bale link, an owner-only file; without a username it says what to give."""
-    db = await Database.open(tmp_path / "cli.sqlite3")
+    db = await store.open(tmp_path / "cli.sqlite3")
     try:
         await RosterRepo(db).add_many([ZAHRA, REZA], now=1)
         zahra = await RosterRepo(db).by_national_code("0012345679")
         assert zahra is not None
     finally:
         await db.close()
-    env = {"HOMEBIZ_DB": str(tmp_path / "cli.sqlite3")}
+    env = {"HOMEBIZ_DB": str(store.target(tmp_path / "cli.sqlite3"))}
     result = _homebiz(
         ["roster", "links", "links", "--bale", "homebiz_bot", "--telegram", "homebiz_bot",
          "--county", "فردیس"],
@@ -198,9 +200,11 @@ async def test_cli_writes_an_owner_only_sheet_with_both_links(tmp_path: Path) ->
     assert refused.returncode == 2 and "--bale USERNAME" in refused.stderr
 
 
-async def test_to_invite_pages_through_everyone_still_to_invite(tmp_path: Path) -> None:
+async def test_to_invite_pages_through_everyone_still_to_invite(
+    tmp_path: Path, store: Store
+) -> None:
     """Pages by id of any size give each free, contactable row once (one county's, or all)."""
-    db = await Database.open(tmp_path / "pages.sqlite3")
+    db = await store.open(tmp_path / "pages.sqlite3")
     try:
         repo = RosterRepo(db)
         await repo.add_many([ZAHRA, REZA, SARA, NEDA], now=1)

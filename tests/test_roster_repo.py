@@ -5,10 +5,16 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
+import pytest
+
 from bot.db.engine import Database
 from bot.repo.roster import RosterRepo
 from bot.roster.invitation import STOP_PREFIX
 from bot.roster.model import COLUMNS, RosterRecord, new_link_token
+from tests.support import stores
+
+# Every test opens a database: each runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("store")
 
 ZAHRA = RosterRecord("0012345679", "زهرا احمدی", "+989121234567", "karaj", None, "2024-03-01")
 REZA = RosterRecord("1234567891", "رضا کریمی", "+989351112233", loan_on="2024-08-02")
@@ -20,7 +26,7 @@ def test_the_record_fields_are_the_template_columns() -> None:
 
 
 async def _repo(tmp_path: Path) -> tuple[Database, RosterRepo]:
-    db = await Database.open(tmp_path / "r.sqlite3")
+    db = await stores.current.open(tmp_path / "r.sqlite3")
     await db.migrate()
     return db, RosterRepo(db)
 

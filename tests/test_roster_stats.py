@@ -21,13 +21,14 @@ from bot.messengers.fakeapi.model import FakeMessage
 from bot.repo.staff import StaffRepo
 from tests.conftest import Bot, no_errors
 from tests.support.roster_cohort import seed_roster
+from tests.support.stores import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN, STAFF, STRANGER = 1, 2, 3
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+async def desk(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Bot]:
     """A bot with an admin and a staff member, on an empty list."""
     instance = Bot(
         db_path=tmp_path / "desk.sqlite3", clock=clock, admins=frozenset({("telegram", ADMIN)})

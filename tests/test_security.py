@@ -29,6 +29,7 @@ from bot.repo.staff import StaffRepo
 from handlers import build_registry
 from handlers.commands import parse_command
 from tests.conftest import Bot, no_errors
+from tests.support.stores import Store, column_names, table_names
 from tests.test_checkins import deliver, loan_holder
 from tests.test_onboarding import FA_NAME, onboard
 
@@ -41,8 +42,7 @@ STAFF_FLOWS = sorted(k[1:] for k in REGISTRY.staff_only if k.startswith("@"))
 
 async def tables(db: Database) -> list[str]:
     """Every table of the schema."""
-    rows = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-    return [str(r[0]) for r in rows]
+    return await table_names(db)
 
 
 async def dump(db: Database, *, skip: tuple[str, ...] = ()) -> dict[str, list[tuple[Any, ...]]]:
@@ -61,7 +61,7 @@ async def denied(bot: Bot, actor: int) -> list[str]:
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+async def desk(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Bot]:
     """A bot whose configured admin is user 1."""
     instance = Bot(
         db_path=tmp_path / "desk.sqlite3", clock=clock, admins=frozenset({("telegram", ADMIN)})
@@ -764,8 +764,8 @@ async def _rows_mentioning(db: Database, uid: int, pk: int) -> dict[str, list[tu
     needles = ("9123456789", "۹۱۲۳۴۵۶۷۸۹", "0013542419", "۰۰۱۳۵۴۲۴۱۹", FA_NAME, str(uid))
     found: dict[str, list[tuple[Any, ...]]] = {}
     for name in await tables(db):
-        columns = await db.fetchall(f'PRAGMA table_info("{name}")')
-        key_columns = {str(c["name"]) for c in columns if str(c["name"]).endswith(("user_pk",))}
+        columns = await column_names(db, name)
+        key_columns = {c for c in columns if c.endswith(("user_pk",))}
         for row in await db.fetchall(f'SELECT * FROM "{name}"'):
             hit = False
             for column, value in zip(row.keys(), tuple(row), strict=True):

@@ -15,6 +15,7 @@ from bot.core.clock import ManualClock
 from bot.repo.staff import StaffRepo
 from bot.staffdesk.export_sheets import SHEET_NAMES
 from tests.conftest import Bot
+from tests.support.stores import Store
 from tests.test_checkins import deliver, loan_holder
 from tests.test_onboarding import FA_NAME, onboard
 
@@ -22,7 +23,7 @@ ADMIN, STAFF = 1, 2
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+async def desk(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Bot]:
     """A bot with an admin (from the settings) and a staff member (added by the admin)."""
     instance = Bot(
         db_path=tmp_path / "r.sqlite3", clock=clock, admins=frozenset({("telegram", ADMIN)})

@@ -17,12 +17,15 @@ from bot.repo.staff import StaffRepo
 from tests.conftest import Bot
 from tests.support.overview_seed import seed_applicants
 from tests.support.roster_cohort import seed_roster
+from tests.support.stores import Store
 
 ADMIN, SCOPED, ALL = 1, 2, 3
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[tuple[Bot, dict[str, int]]]:
+async def desk(
+    tmp_path: Path, clock: ManualClock, store: Store
+) -> AsyncIterator[tuple[Bot, dict[str, int]]]:
     """A bot with an admin, a Karaj-and-Fardis staff member and an unscoped one; the seeded
     applicants (their users.id by key)."""
     bot = Bot(db_path=tmp_path / "s.sqlite3", clock=clock, admins=frozenset({("telegram", ADMIN)}))

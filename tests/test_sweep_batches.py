@@ -20,7 +20,11 @@ from bot.entry.services import Services
 from bot.repo.checkins import CheckinRepo, DuePerson
 from bot.repo.steps import StepRepo
 from scheduler.planner import Planner, checkin_payload
+from tests.support import stores
 from tests.support.per_item_sweep import PerItemPlanner
+
+# Every test opens a database: each runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("store")
 
 START = dt.datetime(2026, 11, 29, 8, 0, tzinfo=dt.UTC)  # Sunday 11:30 Tehran
 TS0 = int(START.timestamp())
@@ -42,7 +46,7 @@ class Cast:
 @asynccontextmanager
 async def services(path: Path) -> AsyncIterator[Services]:
     """Services on a fresh database file with the clock at START."""
-    svc = await Services.open(Settings(db_path=path), clock=ManualClock(START))
+    svc = await Services.open(Settings(**stores.current.settings(path)), clock=ManualClock(START))
     try:
         yield svc
     finally:
@@ -314,6 +318,7 @@ async def count_transactions(path: Path, size: int, make: Callable[[Services], P
         return len(started)
 
 
+@pytest.mark.sqlite_only("counts transactions with SQLite's trace callback")
 async def test_transactions_per_sweep_follow_the_batches_not_the_items(tmp_path: Path) -> None:
     """One transaction per kind of action a batch (expiries, reminders, postponements; nudges,
     later looks): 5 whether 39 or 179 items are due, where the per-item sweep had one each."""
@@ -371,6 +376,7 @@ async def settled(svc: Services) -> dict[str, list[tuple[Any, ...]]]:
     return rows
 
 
+@pytest.mark.sqlite_only("injects the crash with a SQLite TEMP TRIGGER and RAISE(ABORT)")
 @pytest.mark.parametrize("kind", list(CRASHES))
 async def test_a_crash_mid_batch_leaves_nothing_half_done(tmp_path: Path, kind: str) -> None:
     """An exception on an item in the middle of a batch rolls the whole batch back; the next

@@ -18,6 +18,7 @@ from bot.rules.applicant_search import name_key, read_search
 from bot.rules.scope import EVERYWHERE, Scope
 from tests.conftest import Bot
 from tests.support.console import WEB, Desk, open_desk, sign_in
+from tests.support.stores import Store
 
 ADMIN = 500
 STAFFER = 501
@@ -59,7 +60,7 @@ async def add(db: Database, now: int, **values: Any) -> int:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+async def bot(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Bot]:
     """A bot with an admin, a staff member, a staff member scoped to Fardis, and applicants."""
     bot = Bot(
         db_path=tmp_path / "bot.sqlite3",
@@ -329,7 +330,7 @@ async def test_a_persons_page_shows_their_record(desk: Desk, clock: ManualClock)
     )
     ticket = await db.execute(
         "INSERT INTO tickets (platform, user_pk, status, created_at)"
-        " VALUES ('telegram', ?, 'open', ?)",
+        " VALUES ('telegram', ?, 'open', ?) RETURNING id",
         (pk, now),
     )
     await db.execute(
@@ -433,10 +434,10 @@ def _query(**values: Any) -> str:
     return urlencode(values, doseq=True)
 
 
-async def test_the_cells_stay_exact_through_every_change(tmp_path: Path) -> None:
+async def test_the_cells_stay_exact_through_every_change(tmp_path: Path, store: Store) -> None:
     """Inserts, consent given and withdrawn, moves between counties, check-in answers, /stop
     and deletes: applicant_cells always sums to what a scan of users counts."""
-    db = await Database.open(tmp_path / "cells.sqlite3")
+    db = await store.open(tmp_path / "cells.sqlite3")
     repo = PeopleRepo(db)
     audiences: list[dict[str, list[str]]] = [
         {}, {"county": ["karaj"]}, {"county": ["fardis", "karaj"], "stage": ["loan"]},
@@ -465,7 +466,7 @@ async def test_the_cells_stay_exact_through_every_change(tmp_path: Path) -> None
     await db.execute("UPDATE users SET proactive = 0, unreachable_at = 9 WHERE user_id < 6")
     await db.execute(
         "INSERT INTO checkin_answers (user_pk, status, answered_at)"
-        " SELECT id, CASE WHEN id % 2 THEN 'problems' ELSE 'closed' END, 1 FROM users"
+        " SELECT id, CASE WHEN id % 2 = 1 THEN 'problems' ELSE 'closed' END, 1 FROM users"
         " WHERE user_id % 3 = 0"
     )
     await check()

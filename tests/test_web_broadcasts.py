@@ -28,6 +28,7 @@ from scheduler.broadcasts import BroadcastMonitor
 from scheduler.outbox import OutboxSender
 from tests.conftest import Bot, pace
 from tests.support.console import WEB, Desk, open_desk, sign_in
+from tests.support.stores import Store
 from web.app import build_console
 
 ADMIN, STAFFER, KARAJ_ONLY = 500, 501, 502
@@ -45,7 +46,7 @@ KARAJ = (601, 602)
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Desk]:
+async def desk(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Desk]:
     """A bot with an admin, a staff member, one limited to Karaj, five applicants, and the
     console over it."""
     bot = Bot(
@@ -571,7 +572,7 @@ SERVED = (
 
 
 async def test_a_photo_reaches_telegram_and_bale_each_uploading_once(
-    tmp_path: Path, clock: ManualClock
+    tmp_path: Path, clock: ManualClock, store: Store
 ) -> None:
     """Served on two messengers: the form offers the messenger filter, the preview counts per
     messenger, and each messenger's sender uploads the photo once and sends it by its own id."""

@@ -11,6 +11,7 @@ from bot.core.clock import ManualClock
 from bot.repo.staff import StaffRepo
 from tests.conftest import Bot
 from tests.support.console import WEB, Desk, login_link, open_desk, sign_in
+from tests.support.stores import Store
 from tests.test_security import production_logging
 
 ADMIN = 500
@@ -19,7 +20,7 @@ APPLICANT = 777
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Desk]:
+async def desk(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Desk]:
     """A bot with an admin and a staff member, and the console over it."""
     bot = Bot(
         db_path=tmp_path / "bot.sqlite3",

@@ -22,6 +22,7 @@ from tests.conftest import Bot
 from tests.support.console import WEB, Desk, open_desk, sign_in
 from tests.support.overview_seed import EVIL_COUNTY, EVIL_FIELD, seed_applicants
 from tests.support.roster_cohort import seed_roster
+from tests.support.stores import Store
 from web.pages.overview import OVERVIEW
 
 ADMIN = 500
@@ -29,7 +30,7 @@ STAFFER = 501  # limited to Karaj
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Desk]:
+async def desk(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Desk]:
     """A bot with an admin and a Karaj-only staff member, the seeded applicants, the console."""
     bot = Bot(
         db_path=tmp_path / "bot.sqlite3",

@@ -22,6 +22,7 @@ from bot.roster.model import COLUMNS
 from tests.conftest import Bot
 from tests.support.console import WEB, Desk, open_desk, sign_in
 from tests.support.spreadsheets import national_code, write_csv, write_excel_like
+from tests.support.stores import Store
 from tests.test_roster_import import MERGES, MESSY_PROBLEMS, REZA, ZAHRA, messy_rows
 
 ADMIN, STAFFER, OTHER, SCOPED = 500, 501, 502, 503
@@ -33,7 +34,7 @@ ROW_RE = re.compile(
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Bot]:
+async def bot(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Bot]:
     """A bot with an admin, two staff members and a staff member limited to Karaj."""
     instance = Bot(
         db_path=tmp_path / "bot.sqlite3",
@@ -246,7 +247,8 @@ async def test_a_scoped_member_sees_only_their_counties_and_cannot_import(
     await upload(desk, clean_csv(tmp_path, 4))
     await desk.post("/roster/imports/1/confirm")
     await desk.bot.svc.db.execute(
-        "UPDATE roster SET invited_at = 1, do_not_contact = (county = 'fardis')"
+        "UPDATE roster SET invited_at = 1,"
+        " do_not_contact = CASE WHEN county = 'fardis' THEN 1 ELSE 0 END"
     )
     page = await desk.get("/roster")
     reach = page[page.index('id="reach"') : page.index('id="history"')]

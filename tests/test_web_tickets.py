@@ -18,6 +18,7 @@ from bot.repo.outbox import OutboxRepo
 from bot.repo.staff import StaffRepo
 from tests.conftest import Bot
 from tests.support.console import WEB, Desk, open_desk, sign_in
+from tests.support.stores import Store
 from tests.test_inbox import STAFF_CHAT, group_say, staff_messages
 from tests.test_onboarding import onboard
 from web.app import build_console
@@ -38,7 +39,7 @@ class Office:
 
 
 @pytest.fixture
-async def office(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Office]:
+async def office(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[Office]:
     """The office, with the admin's hello in the group so the group exists."""
     bot = Bot(
         db_path=tmp_path / "bot.sqlite3",

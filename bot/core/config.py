@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.messengers.pacer import Limits
 
@@ -91,7 +92,7 @@ class WebSettings:
 class Settings:
     """Everything the process needs to start."""
 
-    db_path: Path
+    db_path: Path  # the SQLite file (unused when db_url names a PostgreSQL server)
     default_locale: str = "fa"
     admins: frozenset[tuple[str, int]] = frozenset()
     platforms: tuple[PlatformSettings, ...] = ()
@@ -102,11 +103,18 @@ class Settings:
     outbox_lease: int = 30
     safir: SafirSettings | None = None
     web: WebSettings | None = None
+    db_url: str | None = None  # HOMEBIZ_DB=postgresql://…: the store is PostgreSQL
+
+    @property
+    def database(self) -> str | Path:
+        """What holds the data: the PostgreSQL URL, else the SQLite file."""
+        return self.db_url or self.db_path
 
     @property
     def secrets(self) -> list[str]:
         """Every configured secret, for the log redactor: tokens, webhook secrets, the Safir key."""
         found = [p.token for p in self.platforms] + [p.webhook_secret or "" for p in self.platforms]
+        found.append(urlsplit(self.db_url).password or "" if self.db_url else "")
         return [s for s in (*found, self.safir.api_key if self.safir else "") if s]
 
     @property
@@ -348,7 +356,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if locale not in LANGUAGES:
         raise ConfigError(f"HOMEBIZ_LOCALE: '{locale}' is not one of {', '.join(LANGUAGES)}")
     db_raw = env.get("HOMEBIZ_DB", "").strip()
-    db_path = Path(db_raw) if db_raw else Path("data") / "homebiz.sqlite3"
+    db_url = db_raw if db_raw.startswith(("postgresql://", "postgres://")) else None
+    db_path = Path(db_raw) if db_raw and not db_url else Path("data") / "homebiz.sqlite3"
     content_raw = env.get("HOMEBIZ_CONTENT", "").strip()
     level = env.get("HOMEBIZ_LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -363,6 +372,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     return Settings(
         db_path=db_path,
+        db_url=db_url,
         default_locale=locale,
         admins=_parse_admins(env.get("HOMEBIZ_ADMINS", "")),
         platforms=platforms,

@@ -29,6 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from bot.db.dialect import SQLITE, Dialect
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Row = sqlite3.Row
@@ -46,6 +48,8 @@ SLOW_WARNING = 0.05  # seconds: a statement on the loop thread taking longer is 
 
 class Reads(Protocol):
     """What a repository that only reads needs: the database, or its read-only companion."""
+
+    dialect: Dialect
 
     async def fetchone(
         self, sql: str, params: Sequence[Any] = (), *, slow: bool = ...
@@ -140,6 +144,8 @@ class Transaction:
 
 class Database:
     """One SQLite connection; callers take turns, each statement where it costs least."""
+
+    dialect = SQLITE
 
     def __init__(self, conn: sqlite3.Connection, path: str, busy_timeout: float) -> None:
         """Wrap an open connection (busy timeout zero; ``busy_timeout`` applies in the worker)."""
@@ -355,6 +361,8 @@ class Database:
 class Reader:
     """A read-only connection whose every query runs in its own thread: reports, exports and
     audience counts read a consistent snapshot (WAL) without holding the bot's connection."""
+
+    dialect = SQLITE
 
     def __init__(self, path: str, patience_ms: int) -> None:
         """Open lazily on first use."""

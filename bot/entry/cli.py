@@ -31,7 +31,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     """Settings from the environment, with --db overriding HOMEBIZ_DB."""
     settings = load_settings()
     if getattr(args, "db", None):
-        settings = replace(settings, db_path=Path(args.db))
+        if str(args.db).startswith(("postgresql://", "postgres://")):
+            return replace(settings, db_url=args.db)
+        settings = replace(settings, db_path=Path(args.db), db_url=None)
     return settings
 
 
@@ -65,14 +67,14 @@ def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    """Bring the database schema up to date."""
-    from bot.db.engine import Database
+    """Bring the database schema up to date (SQLite or PostgreSQL)."""
+    from bot.db.open import open_database
 
     async def go() -> list[str]:
-        db = await Database.open(settings.db_path, migrate=False)
+        db = await open_database(settings, migrate=False)
         try:
             applied = await db.migrate()
-            print(f"{settings.db_path}: schema version {await db.version()}")
+            print(f"{db.path}: schema version {await db.version()}")
             return applied
         finally:
             await db.close()
@@ -102,8 +104,19 @@ def _cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
-    """A consistent copy of the database, safe while the bot is writing (VACUUM INTO)."""
+    """A consistent copy of the database, safe while the bot is writing (VACUUM INTO); on
+    PostgreSQL it says to use the engine's own tools instead."""
     from bot.db.engine import Database
+
+    if settings.db_url:
+        print(
+            "homebiz: the database is PostgreSQL: back it up with its own tools, "
+            "pg_dump -Fc -f FILE '<HOMEBIZ_DB>' for a copy, or base backups with WAL "
+            "archiving (pg_basebackup) for point-in-time recovery; homebiz backup copies "
+            "SQLite files only",
+            file=sys.stderr,
+        )
+        return 1
 
     async def go() -> None:
         db = await Database.open(settings.db_path, migrate=False)
@@ -166,7 +179,10 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="homebiz", description=__doc__)
-    parser.add_argument("--db", help="SQLite file (default: HOMEBIZ_DB or data/homebiz.sqlite3)")
+    parser.add_argument(
+        "--db",
+        help="SQLite file or postgresql:// URL (default: HOMEBIZ_DB or data/homebiz.sqlite3)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the bot on Telegram and/or Bale").set_defaults(func=_cmd_run)
     sub.add_parser(
@@ -217,7 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         secrets = settings.secrets
         redact = Redactor(secrets)
-        check_db_path(settings.db_path, "--db" if getattr(args, "db", None) else "HOMEBIZ_DB")
+        if settings.db_url is None:  # a file; a server is checked when it is reached
+            check_db_path(settings.db_path, "--db" if getattr(args, "db", None) else "HOMEBIZ_DB")
         serving = args.command in ("run", "web")
         setup_logging(settings.log_level if serving else "WARNING", secrets)
         return int(args.func(args, settings))

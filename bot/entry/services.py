@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from bot.content.loader import default_content_path, load_content
 from bot.content.model import Content, ContentError
@@ -11,7 +10,7 @@ from bot.content.references import label_problems
 from bot.core.clock import Clock
 from bot.core.config import Settings
 from bot.core.i18n import I18n, load_i18n
-from bot.db.engine import Database
+from bot.db.open import AnyDatabase, open_database
 from bot.repo.staff import StaffRepo
 from bot.repo.steps import StepRepo
 from bot.repo.users import UserRepo
@@ -22,7 +21,7 @@ class Services:
     """Database, repositories, content, translations and the clock."""
 
     settings: Settings
-    db: Database
+    db: AnyDatabase
     users: UserRepo
     steps: StepRepo
     content: Content
@@ -38,7 +37,7 @@ class Services:
         problems = label_problems(content, i18n)
         if problems:  # each line names its own file: content.yaml or a locale file
             raise ContentError("", problems)
-        db = await Database.open(Path(settings.db_path))
+        db = await open_database(settings)
         clock = clock or Clock()
         await StaffRepo(db).ensure_admins(settings.admins, clock.timestamp())
         return cls(

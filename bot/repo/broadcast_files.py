@@ -65,7 +65,7 @@ class BroadcastFileRepo:
         )
         pk = await self.db.execute(
             "INSERT INTO broadcast_files (platform, created_by, created_at, kind, name, mime, "
-            "size, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "size, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 platform, user_id, now, attachment.kind, attachment.name, attachment.mime,
                 attachment.size, data,

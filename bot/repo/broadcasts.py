@@ -47,14 +47,14 @@ _SELECT_NAMED = _COLUMNS + ", u.full_name" + _FROM  # with the author's name
 # The figures counted from the outbox rows themselves: what the triggers keep in the row.
 _RECOUNT = (
     "SELECT COUNT(*), "
-    "COALESCE(SUM(status = 'sent'), 0), "
-    "COALESCE(SUM(status = 'failed' AND COALESCE(error, '') NOT LIKE 'forbidden%'), 0), "
-    "COALESCE(SUM((status = 'failed' AND error LIKE 'forbidden%') "
-    "OR (status = 'cancelled' AND error = 'unreachable')), 0), "
-    "COALESCE(SUM(status = 'cancelled' AND error = 'stopped'), 0), "
-    "COALESCE(SUM(status = 'cancelled' AND COALESCE(error, '') NOT IN "
-    "('unreachable', 'stopped')), 0), "
-    "COALESCE(SUM(status IN ('pending', 'sending')), 0) "
+    "COUNT(status = 'sent' OR NULL), "
+    "COUNT(status = 'failed' AND COALESCE(error, '') NOT LIKE 'forbidden%' OR NULL), "
+    "COUNT((status = 'failed' AND error LIKE 'forbidden%') "
+    "OR (status = 'cancelled' AND error = 'unreachable') OR NULL), "
+    "COUNT(status = 'cancelled' AND error = 'stopped' OR NULL), "
+    "COUNT(status = 'cancelled' AND COALESCE(error, '') NOT IN "
+    "('unreachable', 'stopped') OR NULL), "
+    "COUNT(status IN ('pending', 'sending') OR NULL) "
     "FROM outbox WHERE broadcast_id = ?"
 )
 _INSERT_ROWS = (
@@ -181,7 +181,7 @@ class BroadcastRepo:
         status = SCHEDULED if draft.send_at > now else QUEUEING
         bid = await self.db.execute(
             "INSERT INTO broadcasts (platform, created_by, created_at, content, audience, "
-            "send_at, status, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "send_at, status, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 draft.platform, draft.created_by, now, _dump(draft.content),
                 _dump(draft.audience), draft.send_at, status, count,
@@ -263,7 +263,7 @@ class BroadcastRepo:
         """(sent, rows) of a broadcast per messenger: once, for its final report (reads every
         row of the broadcast, through the read-only connection)."""
         rows = await self.db.reader().fetchall(
-            "SELECT platform, SUM(status = 'sent'), COUNT(*) FROM outbox "
+            "SELECT platform, COUNT(status = 'sent' OR NULL), COUNT(*) FROM outbox "
             "WHERE broadcast_id = ? GROUP BY platform",
             (bid,),
         )
@@ -278,9 +278,11 @@ class BroadcastRepo:
         where, params = "b.id < ?", [before if before is not None else 2**62]
         if counties is not None:
             marks = ", ".join("?" for _ in counties)
+            d = self.db.dialect
             where += (
-                " AND json_array_length(b.audience, '$.county') > 0 AND NOT EXISTS "
-                f"(SELECT 1 FROM json_each(b.audience, '$.county') WHERE value NOT IN ({marks}))"
+                f" AND {d.json_list_length('b.audience', 'county')} > 0 AND NOT EXISTS "
+                f"(SELECT 1 FROM {d.json_list('b.audience', 'county')}"
+                f" WHERE value NOT IN ({marks}))"
             )
             params.extend(sorted(counties))
         rows = await self.db.fetchall(

@@ -130,7 +130,7 @@ class CheckinRepo:
         rows = await self.db.fetchall(
             "SELECT u.id, u.platform, u.chat_id, u.lang, u.next_checkin_at FROM users u "
             f"WHERE u.next_checkin_at <= ? AND +u.platform = ? AND {_CHECKED_IN} "
-            "ORDER BY u.next_checkin_at LIMIT ?",
+            "ORDER BY u.next_checkin_at, u.id LIMIT ?",
             (now, platform, limit),
         )
         return [DuePerson(*r) for r in rows]
@@ -168,9 +168,8 @@ class CheckinRepo:
         """Open one round per person and queue its message, in one transaction of 3 statements
         (in the connection's worker thread: a batch takes longer than a turn may wait)."""
         async with self.db.transaction(slow=True) as conn:
-            cur = await conn.execute("SELECT COALESCE(MAX(id), 0) FROM checkin_rounds")
-            first = int((await cur.fetchone())[0]) + 1
-            ids = list(range(first, first + len(people)))
+            cur = await conn.execute(self.db.dialect.new_ids("checkin_rounds"), (len(people),))
+            ids = [int(row[0]) for row in cur.rows]
             await conn.executemany(
                 "INSERT INTO checkin_rounds (id, user_pk, due_at, sent_at, next_action_at) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -209,7 +208,7 @@ class CheckinRepo:
             "r.reminders_sent, u.permit_on, u.loan_on, u.operating_since "
             "FROM checkin_rounds r JOIN users u ON u.id = r.user_pk "
             "WHERE r.status = 'open' AND r.next_action_at <= ? AND +u.platform = ? "
-            "ORDER BY r.next_action_at LIMIT ?",
+            "ORDER BY r.next_action_at, r.id LIMIT ?",
             (now, platform, limit),
         )
         return [OpenRound(*r) for r in rows]
@@ -228,7 +227,7 @@ class CheckinRepo:
         async with self.db.transaction(slow=True) as tx:
             still = await tx.execute(
                 "SELECT id FROM checkin_rounds "
-                "WHERE id IN (SELECT value FROM json_each(?)) AND status = 'open'",
+                f"WHERE id IN ({self.db.dialect.json_ids()}) AND status = 'open'",
                 (json.dumps([r.round.round_id for r in reminders]),),
             )
             open_ids = {row[0] for row in still.rows}
@@ -263,7 +262,7 @@ class CheckinRepo:
         async with self.db.transaction(slow=True) as tx:
             closed = await tx.execute(
                 "UPDATE checkin_rounds SET status = 'no_answer', closed_at = ? "
-                "WHERE id IN (SELECT value FROM json_each(?)) AND status = 'open' RETURNING id",
+                f"WHERE id IN ({self.db.dialect.json_ids()}) AND status = 'open' RETURNING id",
                 (now, json.dumps([e.round.round_id for e in expiries])),
             )
             closed_ids = {row[0] for row in closed.rows}
@@ -316,10 +315,10 @@ class CheckinRepo:
                 return None
             cur = await conn.execute(
                 "INSERT INTO checkin_answers (round_id, user_pk, status, detail, answered_at, "
-                f"dates_from) VALUES (?, ?, ?, ?, ?, {_DATES_FROM})",
+                f"dates_from) VALUES (?, ?, ?, ?, ?, {_DATES_FROM}) RETURNING id",
                 (round_id, user_pk, status, json.dumps(detail, ensure_ascii=False), now, user_pk),
             )
-            return int(cur.lastrowid or 0)
+            return int(cur.rows[0][0])
 
     async def round_answer(self, round_id: int) -> tuple[int, str, dict[str, Any], int] | None:
         """The answer given to a round: (answer id, status, detail, time)."""
@@ -364,7 +363,8 @@ class CheckinRepo:
     async def add_followup(self, user_pk: int, kind: str, detail: dict[str, Any], now: int) -> int:
         """Put someone on the staff follow-up list."""
         return await self.db.execute(
-            "INSERT INTO followups (user_pk, kind, detail, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO followups (user_pk, kind, detail, created_at) VALUES (?, ?, ?, ?) "
+            "RETURNING id",
             (user_pk, kind, json.dumps(detail, ensure_ascii=False), now),
         )
 
@@ -373,7 +373,7 @@ class CheckinRepo:
         on a card, or on a card whose ticket is open."""
         row = await self.db.fetchone(
             "SELECT 1 FROM followups f WHERE f.user_pk = ? AND f.kind = 'step_help'"
-            " AND f.status = 'open' AND json_extract(f.detail, '$.step') = ?"
+            f" AND f.status = 'open' AND {self.db.dialect.json_field('f.detail', 'step')} = ?"
             " AND (f.posted_at IS NULL OR EXISTS (SELECT 1 FROM tickets t"
             " WHERE t.user_pk = f.user_pk AND t.status = 'open' AND t.followup_id = f.id))"
             " LIMIT 1",
@@ -397,7 +397,7 @@ class CheckinRepo:
             "SELECT u.id, u.platform, u.chat_id, u.lang, u.field, s.step_id, s.started_at, "
             "s.nudges_sent, s.last_nudge_at FROM step_progress s JOIN users u ON u.id = s.user_pk "
             f"WHERE s.nudge_at <= ? AND +u.platform = ? AND u.profile_done = 1 AND {_REACHABLE} "
-            "ORDER BY s.nudge_at LIMIT ?",
+            "ORDER BY s.nudge_at, s.user_pk, s.step_id LIMIT ?",
             (now, platform, limit),
         )
         return [StuckStep(*r) for r in rows]
@@ -416,11 +416,13 @@ class CheckinRepo:
         """Count a nudge on each step still awaiting one, plan its next look and queue it
         (deduplicated per user, step and number), in one transaction; how many."""
         keys = [[n.step.user_pk, n.step.step_id, n.step.nudges_sent] for n in nudges]
+        d = self.db.dialect
         async with self.db.transaction(slow=True) as tx:
             still = await tx.execute(
-                "SELECT s.user_pk, s.step_id FROM json_each(?) j JOIN step_progress s "
-                "ON s.user_pk = j.value ->> 0 AND s.step_id = j.value ->> 1 "
-                "WHERE s.nudge_at IS NOT NULL AND s.nudges_sent = j.value ->> 2",
+                f"SELECT s.user_pk, s.step_id FROM {d.json_rows('?')} JOIN step_progress s "
+                f"ON s.user_pk = {d.json_item('j.value', 0)} "
+                f"AND s.step_id = {d.json_item('j.value', 1, 'text')} "
+                f"WHERE s.nudge_at IS NOT NULL AND s.nudges_sent = {d.json_item('j.value', 2)}",
                 (json.dumps(keys),),
             )
             waiting = {(row[0], row[1]) for row in still.rows}

@@ -22,7 +22,7 @@ KINDS = (INVITE, REMINDER, CHECKIN)
 _KEY = {INVITE: "safir:invite:", REMINDER: "safir:remind:", CHECKIN: "safir:checkin:"}
 # Where each kind is recorded on the roster row once Safir took it.
 _RECORDED = {INVITE: "invited_at", REMINDER: "reminded_at", CHECKIN: "safir_checkin_at"}
-_REACHABLE = "r.user_pk IS NULL AND r.do_not_contact = 0 AND r.on_bale IS NOT 0"
+_REACHABLE = "r.user_pk IS NULL AND r.do_not_contact = 0 AND r.on_bale IS DISTINCT FROM 0"
 _NOT_QUEUED = "NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.dedupe_key = '{prefix}' || r.id)"
 # ?1 kind, ?2 priority, ?3 payload, ?4 key prefix, ?5 not_before, ?6 now, ?7 limit; the
 # ``where`` of each kind numbers its own parameters from ?8 on. ``index`` names the walk: left
@@ -81,13 +81,13 @@ class InvitationRepo:
         """Counts for the staff's confirmation and the CLI, over one county or the whole list."""
         queued = _NOT_QUEUED.format(prefix=_KEY[INVITE])
         row = await self.db.reader().fetchone(  # a whole-list scan: off the writer's turn
-            "SELECT COUNT(*), TOTAL(r.user_pk IS NOT NULL), "
-            "TOTAL(r.user_pk IS NULL AND r.do_not_contact = 1), "
-            "TOTAL(r.user_pk IS NULL AND r.do_not_contact = 0 AND r.on_bale = 0), "
-            "TOTAL(r.invited_at IS NOT NULL), "
-            f"TOTAL({_REACHABLE} AND r.invited_at IS NULL AND NOT {queued}), "
-            f"TOTAL({_REACHABLE} AND r.invited_at IS NULL AND {queued}) "
-            "FROM roster AS r WHERE ?1 IS NULL OR r.county = ?1",
+            "SELECT COUNT(*), COUNT(r.user_pk IS NOT NULL OR NULL), "
+            "COUNT(r.user_pk IS NULL AND r.do_not_contact = 1 OR NULL), "
+            "COUNT(r.user_pk IS NULL AND r.do_not_contact = 0 AND r.on_bale = 0 OR NULL), "
+            "COUNT(r.invited_at IS NOT NULL OR NULL), "
+            f"COUNT({_REACHABLE} AND r.invited_at IS NULL AND NOT {queued} OR NULL), "
+            f"COUNT({_REACHABLE} AND r.invited_at IS NULL AND {queued} OR NULL) "
+            "FROM roster AS r WHERE CAST(?1 AS TEXT) IS NULL OR r.county = ?1",
             (county,),
         )
         if row is None:
@@ -109,7 +109,8 @@ class InvitationRepo:
         is above ``after`` (in id order), in one county or all; the roster ids queued."""
         where = (
             f"r.id > ?9 AND {_REACHABLE} AND r.invited_at IS NULL "
-            "AND (?8 IS NULL OR r.county = ?8) AND " + _NOT_QUEUED.format(prefix=_KEY[INVITE])
+            "AND (CAST(?8 AS TEXT) IS NULL OR r.county = ?8) AND "
+            + _NOT_QUEUED.format(prefix=_KEY[INVITE])
         )
         return await self._queue(
             INVITE, where, "r.id", (county, after), limit, lang, not_before, now

@@ -56,13 +56,14 @@ CLAIM_SQL = (
 # it still holds them (a success not yet committed must not be sent twice by its own sender).
 TAKEOVER_SQL = (
     _SELECT_CLAIM + "WHERE o.status = 'sending' AND o.platform = ? AND o.lease_until < ? "
-    "AND o.lease_owner IS NOT ? ORDER BY o.lease_until, o.id LIMIT ?"
+    "AND o.lease_owner IS DISTINCT FROM ? ORDER BY o.lease_until, o.id LIMIT ?"
 )
 _TAKE_SQL = (
     "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_owner = ?, "
     "lease_until = ? WHERE id = ?"
 )
 _MINE = "status = 'sending' AND lease_owner = ?"
+_REFUNDED = "CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"  # an attempt given back
 
 
 class Payload(TypedDict):
@@ -187,8 +188,8 @@ class OutboxRepo:
             broadcast_id, not_before, now,
         )  # fmt: skip
         async with self.db.transaction() as conn:
-            cur = await conn.execute(_INSERT_SQL, params)
-            return cur.lastrowid if cur.rowcount > 0 else None
+            cur = await conn.execute(_INSERT_SQL + " RETURNING id", params)
+            return int(cur.rows[0][0]) if cur.rows else None
 
     async def enqueue_many(self, rows: Iterable[NewMessage], *, now: int) -> int:
         """Add many messages in one transaction (prepared once); return how many were new."""
@@ -207,9 +208,7 @@ class OutboxRepo:
                 )  # fmt: skip
 
         async with self.db.transaction() as conn:
-            before = conn.total_changes
-            await conn.executemany(_INSERT_SQL, params())
-            return conn.total_changes - before
+            return (await conn.executemany(_INSERT_SQL, params())).rowcount
 
     # --- the sender's side --------------------------------------------------------------
     async def claim(
@@ -269,7 +268,7 @@ class OutboxRepo:
         await self.db.execute(
             "UPDATE outbox SET status = CASE WHEN ? THEN 'failed' ELSE 'pending' END, "
             "not_before = ?, error = ?, flood_waits = flood_waits + 1, "
-            f"attempts = MAX(attempts - 1, 0) WHERE id = ? AND {_MINE}",
+            f"attempts = {_REFUNDED} WHERE id = ? AND {_MINE}",
             (give_up, not_before, error, row_id, owner),
         )
 
@@ -278,7 +277,7 @@ class OutboxRepo:
         if not ids:
             return
         await self.db.executemany(
-            f"UPDATE outbox SET status = 'pending', attempts = MAX(attempts - 1, 0) "
+            f"UPDATE outbox SET status = 'pending', attempts = {_REFUNDED} "
             f"WHERE id = ? AND {_MINE}",
             [(row_id, owner) for row_id in ids],
         )

@@ -119,11 +119,11 @@ class OverviewRepo:
         cohort = _ranges("u.loan_on", 1, cohort_starts)
         first = len(cohort_starts) + 1
         eligible = "".join(
-            f", COALESCE(SUM(u.loan_on <= ?{first + i}), 0)" for i in range(len(cutoffs))
+            f", COUNT(u.loan_on <= ?{first + i} OR NULL)" for i in range(len(cutoffs))
         )
         rows = await self.db.fetchall(
             f"SELECT u.county, u.field, u.stage, {cohort} AS k, {STATUS} AS s, COUNT(*),"
-            " COUNT(u.unreachable_at), COALESCE(SUM(u.proactive = 0), 0)"
+            " COUNT(u.unreachable_at), COUNT(u.proactive = 0 OR NULL)"
             f"{eligible} FROM {USERS_WITH_LATEST} WHERE {APPLICANT}"
             " GROUP BY u.county, u.field, u.stage, k, s",
             (*(day for day, _ in cohort_starts), *cutoffs),
@@ -146,8 +146,8 @@ class OverviewRepo:
     async def rounds(self) -> list[RoundCell]:
         """Check-in rounds per county: answered, expired without an answer, still open."""
         rows = await self.db.fetchall(
-            "SELECT u.county, COALESCE(SUM(r.status = 'answered'), 0),"
-            " COALESCE(SUM(r.status = 'no_answer'), 0), COALESCE(SUM(r.status = 'open'), 0)"
+            "SELECT u.county, COUNT(r.status = 'answered' OR NULL),"
+            " COUNT(r.status = 'no_answer' OR NULL), COUNT(r.status = 'open' OR NULL)"
             f" FROM checkin_rounds r JOIN users u ON u.id = r.user_pk WHERE {APPLICANT}"
             " GROUP BY u.county"
         )

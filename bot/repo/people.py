@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.db.dialect import Dialect
 from bot.db.engine import Reads
 from bot.repo.audiences import _filters
 from bot.repo.scope_sql import county_clause
@@ -162,7 +163,9 @@ class PeopleRepo:
             led = replace(filters.search, words=words, led=fewest < PROBE)
             filters = replace(filters, search=led)
         backwards = before is not None and after is None
-        sql, params = _page_sql(filters, scope, backwards, after if not backwards else before)
+        sql, params = _page_sql(
+            filters, scope, backwards, after if not backwards else before, self.db.dialect
+        )
         found = [Row(*r) for r in await self.db.fetchall(sql, [*params, size + 1])]
         more = len(found) > size
         rows = found[:size]
@@ -194,7 +197,7 @@ class PeopleRepo:
     async def cell_count(self, filters: Filters, scope: Scope) -> int:
         """How many applicants the audience filters hold, from the cells (staff taken out)."""
         clauses, params = _filters(dict(filters.audience), _CELLS)
-        where = " AND ".join(clauses) or "1"
+        where = " AND ".join(clauses) or "TRUE"
         in_scope, county_params = county_clause(scope, "county")
         row = await self.db.fetchone(
             f"SELECT COALESCE(SUM(people), 0) FROM applicant_cells WHERE {where}{in_scope}",
@@ -204,7 +207,8 @@ class PeopleRepo:
         staff_where = " AND ".join(["u.consent_at IS NOT NULL", *staff_clauses])
         staff_scope, staff_county = county_clause(scope, "u.county")
         staff = await self.db.fetchone(
-            "SELECT COUNT(*) FROM staff AS s CROSS JOIN users AS u ON u.platform = s.platform"
+            f"SELECT COUNT(*) FROM staff AS s {self.db.dialect.cross_join} users AS u"
+            " ON u.platform = s.platform"
             f" AND u.user_id = s.user_id WHERE {staff_where}{staff_scope}",
             [*staff_params, *staff_county],
         )
@@ -249,7 +253,7 @@ class PeopleRepo:
             " FROM checkin_rounds AS r LEFT JOIN checkin_answers AS a"
             " ON a.user_pk = r.user_pk AND a.round_id = r.id WHERE r.user_pk = ?"
             " UNION ALL SELECT NULL, NULL, a.status, a.answered_at, a.detail"
-            " FROM checkin_answers AS a WHERE a.user_pk = ? AND a.round_id IS NULL)"
+            " FROM checkin_answers AS a WHERE a.user_pk = ? AND a.round_id IS NULL) AS h"
             " ORDER BY COALESCE(answered_at, sent_at) DESC LIMIT ?",
             (pk, pk, limit),
         )
@@ -327,7 +331,7 @@ def _where(filters: Filters, scope: Scope) -> tuple[str, list[Any]]:
             params.extend((word, prefix_end(word)) * 3)
     elif search.kind == "name":
         # every word common: their index ranges intersected (index entries only, no row read)
-        words = " INTERSECT ".join(f"SELECT * FROM ({_WORD})" for _ in search.words)
+        words = " INTERSECT ".join(f"SELECT * FROM ({_WORD}) AS w" for _ in search.words)
         clauses.append(f"u.id IN ({words})")
         for word in search.words:
             params.extend((word, prefix_end(word)) * 3)
@@ -342,7 +346,7 @@ def _where(filters: Filters, scope: Scope) -> tuple[str, list[Any]]:
 
 
 def _page_sql(
-    filters: Filters, scope: Scope, backwards: bool, cursor: int | None
+    filters: Filters, scope: Scope, backwards: bool, cursor: int | None, d: Dialect
 ) -> tuple[str, list[Any]]:
     """A page's query (its LIMIT the last parameter): from ``cursor`` on, in id order."""
     where, params = _where(filters, scope)
@@ -350,7 +354,7 @@ def _page_sql(
     key = "u.id"
     if filters.step is not None and filters.search.kind != "name" and not filters.search.exact:
         # the open-step index drives: walked in user order, each person's row read once
-        source = "step_progress AS sp CROSS JOIN users AS u ON u.id = sp.user_pk"
+        source = f"step_progress AS sp {d.cross_join} users AS u ON u.id = sp.user_pk"
         where = f"sp.step_id = ? AND sp.done_at IS NULL AND {where}"
         params = [filters.step, *params]
         key = "sp.user_pk"

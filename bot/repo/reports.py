@@ -290,8 +290,8 @@ class ReportRepo:
     async def user_counts(self) -> UserCounts:
         """All applicants, unreachable ones, those who stopped messages and closed check-ins."""
         row = await self.db.fetchone(
-            "SELECT COUNT(*), COUNT(u.unreachable_at), COALESCE(SUM(u.proactive = 0), 0),"
-            f" COALESCE(SUM(u.checkins_closed != 0), 0) FROM users u WHERE {self._who}",
+            "SELECT COUNT(*), COUNT(u.unreachable_at), COUNT(u.proactive = 0 OR NULL),"
+            f" COUNT(u.checkins_closed != 0 OR NULL) FROM users u WHERE {self._who}",
             self._params,
         )
         assert row is not None
@@ -356,8 +356,8 @@ class ReportRepo:
     async def round_counts(self) -> RoundCounts:
         """Check-in rounds answered, expired without an answer and still open."""
         row = await self.db.fetchone(
-            "SELECT COALESCE(SUM(r.status = 'answered'), 0),"
-            " COALESCE(SUM(r.status = 'no_answer'), 0), COALESCE(SUM(r.status = 'open'), 0)"
+            "SELECT COUNT(r.status = 'answered' OR NULL),"
+            " COUNT(r.status = 'no_answer' OR NULL), COUNT(r.status = 'open' OR NULL)"
             f" FROM checkin_rounds r JOIN users u ON u.id = r.user_pk WHERE {self._who}",
             self._params,
         )

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.db.dialect import Dialect
 from bot.db.engine import Reads
 from bot.repo.reports import NO_STATUS, PAGE_SIZE
 from bot.repo.scope_sql import county_clause
@@ -87,13 +88,14 @@ def _five(values: Sequence[Any]) -> tuple[int, int, int, int, int]:
     return counted, operating, problems, paused, closed
 
 
-def _days_cte(width: int) -> str:
+def _days_cte(width: int, d: Dialect) -> str:
     """SQL: ``WITH d(day, k, since, u0…)`` read from the JSON parameter ?1 (LoanDay rows)."""
     names = "".join(f", u{i}" for i in range(width))
-    values = "".join(f", value ->> {3 + i}" for i in range(width))
+    values = "".join(f", {d.json_item('value', 3 + i)}" for i in range(width))
     return (
-        f"WITH d(day, k, since{names}) AS (SELECT value ->> 0, value ->> 1, value ->> 2{values}"
-        " FROM json_each(?1)) "
+        f"WITH d(day, k, since{names}) AS (SELECT {d.json_item('value', 0, 'text')},"
+        f" {d.json_item('value', 1)}, {d.json_item('value', 2)}{values}"
+        f" FROM {d.json_rows('?1')}) "
     )
 
 
@@ -138,7 +140,8 @@ class RosterFiguresRepo:
         )
         first = len(starts) + 1
         eligible = "".join(
-            f", COALESCE(SUM(g.n * (g.loan_on <= ?{first + i})), 0)" for i in range(len(cutoffs))
+            f", COALESCE(SUM(CASE WHEN g.loan_on <= ?{first + i} THEN g.n ELSE 0 END), 0)"
+            for i in range(len(cutoffs))
         )
         rows = await self.db.fetchall(
             f"SELECT CASE WHEN g.loan_on IS NULL THEN NULL{cohort} ELSE NULL END AS k,"
@@ -184,10 +187,10 @@ class RosterFiguresRepo:
             for i in range(width)
         )
         rows = await self.db.fetchall(
-            _days_cte(width) + f"SELECT k, county, field{counts} FROM ("
+            _days_cte(width, self.db.dialect) + f"SELECT k, county, field{counts} FROM ("
             f"SELECT d.k, r.county, r.field, {columns}"
             " FROM d CROSS JOIN roster r INDEXED BY roster_figures"
-            " WHERE r.loan_on = d.day AND r.user_pk IS NOT NULL LIMIT -1)"
+            " WHERE r.loan_on = d.day AND r.user_pk IS NOT NULL LIMIT -1) AS s"
             " GROUP BY k, county, field",
             (json.dumps([d.row() for d in days], separators=(",", ":")),),
         )

@@ -46,8 +46,8 @@ def _differs(column: str, new: str, old: str) -> str:
     """SQL: the staged value of a column would change the stored one (an empty optional cell
     keeps what the list holds)."""
     if column in REQUIRED:
-        return f"{new}.{column} IS NOT {old}.{column}"
-    return f"({new}.{column} IS NOT NULL AND {new}.{column} IS NOT {old}.{column})"
+        return f"{new}.{column} IS DISTINCT FROM {old}.{column}"
+    return f"({new}.{column} IS NOT NULL AND {new}.{column} IS DISTINCT FROM {old}.{column})"
 
 
 def _any_differs(new: str, old: str) -> str:
@@ -86,9 +86,9 @@ _INSERT = (
     f"VALUES ({', '.join('?' * (len(COLUMNS) + 3))}) ON CONFLICT (national_code) DO NOTHING"
 )
 _TALLY = (
-    "SELECT COALESCE(SUM(r.id IS NULL), 0), "
-    f"COALESCE(SUM(r.id IS NOT NULL AND {_any_differs('s', 'r')}), 0), "
-    f"COALESCE(SUM(r.id IS NOT NULL AND NOT {_any_differs('s', 'r')}), 0) "
+    "SELECT COUNT(r.id IS NULL OR NULL), "
+    f"COUNT(r.id IS NOT NULL AND {_any_differs('s', 'r')} OR NULL), "
+    f"COUNT(r.id IS NOT NULL AND NOT {_any_differs('s', 'r')} OR NULL) "
     "FROM roster_import_rows AS s LEFT JOIN roster AS r ON r.national_code = s.national_code "
     "WHERE s.import_id = ? AND s.ok = 1"
 )
@@ -174,7 +174,8 @@ class RosterImportRepo:
     async def create(self, platform: str, actor: int, kind: str, now: int) -> int:
         """A new import, staging; its id."""
         return await self.db.execute(
-            "INSERT INTO roster_imports (platform, actor, kind, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO roster_imports (platform, actor, kind, created_at) VALUES (?, ?, ?, ?) "
+            "RETURNING id",
             (platform, actor, kind, now),
         )
 
@@ -246,7 +247,8 @@ class RosterImportRepo:
         """Problems of rows after ``after``, in row order (a page of them)."""
         rows = await self.db.reader().fetchall(
             "SELECT line, col, code, value, arg FROM roster_import_problems "
-            "WHERE import_id = ? AND line > ? ORDER BY line, rowid LIMIT ?",
+            f"WHERE import_id = ? AND line > ? ORDER BY line, {self.db.dialect.row_order} "
+            "LIMIT ?",
             (import_id, after, limit),
         )
         return [ProblemRow(int(r[0]), str(r[1]), str(r[2]), r[3], r[4]) for r in rows]

@@ -41,7 +41,7 @@ class SenderRepo:
             if ids:
                 cur = await conn.execute(
                     "UPDATE outbox SET lease_until = ? "
-                    "WHERE id IN (SELECT value FROM json_each(?)) "
+                    f"WHERE id IN ({self.db.dialect.json_ids()}) "
                     "AND status = 'sending' AND lease_owner = ? RETURNING id",
                     (until, json.dumps(sorted(ids)), owner),
                 )

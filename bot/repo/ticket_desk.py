@@ -173,7 +173,7 @@ class TicketDeskRepo:
         """Add an internal note; its id."""
         return await self.db.execute(
             "INSERT INTO ticket_notes (ticket_id, platform, author_id, text, at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
             (ticket_id, platform, author, text, now),
         )
 
@@ -190,7 +190,8 @@ class TicketDeskRepo:
     async def remember_name(self, platform: str, user_id: int, name: str) -> None:
         """Keep a staff member's name as their messenger shows it."""
         await self.db.execute(
-            "UPDATE staff SET name = ? WHERE platform = ? AND user_id = ? AND name IS NOT ?",
+            "UPDATE staff SET name = ? WHERE platform = ? AND user_id = ? "
+            "AND name IS DISTINCT FROM ?",
             (name[:100], platform, user_id, name[:100]),
         )
 
@@ -226,7 +227,7 @@ class TicketDeskRepo:
         if reply_id is None:
             return await self.db.execute(
                 "INSERT INTO saved_replies (title, body, updated_platform, updated_by, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (title, body, *by, now),
             )
         changed = await self.db.execute(

@@ -86,7 +86,7 @@ class TicketRepo:
         """A new open ticket."""
         ticket_id = await self.db.execute(
             "INSERT INTO tickets (platform, user_pk, kind, followup_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?) RETURNING id",
             (platform, user_pk, kind, followup_id, now),
         )
         ticket = await self.get(ticket_id)
@@ -110,7 +110,8 @@ class TicketRepo:
         staff reply, the outbox rows carrying it to the applicant and to the staff group)."""
         return await self.db.execute(
             "INSERT INTO ticket_messages (ticket_id, direction, kind, text, staff_chat_id, "
-            "staff_message_id, at, outbox_id, copy_outbox_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "staff_message_id, at, outbox_id, copy_outbox_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING id",
             (
                 ticket_id, direction, kind, text, staff_chat_id, staff_message_id, now,
                 outbox_id, copy_outbox_id,

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
+from tests.support import stores
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 BALE_TOKEN = "654321:ZYXWVUTSRQPONMLKJIHGFEDCBA"
@@ -37,7 +39,7 @@ def bot_env(db_path: Path, **settings: str) -> dict[str, str]:
         PYTHONPATH=str(REPO_ROOT),
         PYTHONUNBUFFERED="1",
         NO_PROXY=f"{LOOPBACK},localhost",
-        HOMEBIZ_DB=str(db_path),
+        HOMEBIZ_DB=str(stores.current.target(db_path)),  # SQLite, or the test's PG schema
         HOMEBIZ_LOG_LEVEL="INFO",
     )
     env.update(settings)
