@@ -207,3 +207,15 @@ async def test_admins_limit_staff_to_counties(desk: Desk) -> None:
     assert "همهٔ شهرستان‌ها" in await desk.get("/me")
     refused = await desk.bot.client(STAFFER).send(f"/scope {STAFFER}")
     assert "کرج" not in refused[-1].content
+
+
+def test_the_sign_in_limiter_forgets_addresses_whose_failures_expired() -> None:
+    """Past 10,000 addresses, those whose failures left the window are dropped, not kept."""
+    from web.guard import AttemptLimiter
+
+    limiter = AttemptLimiter(limit=2, window=0.0)  # every failure expires at once
+    for n in range(10_001):
+        limiter.failed(f"10.0.{n // 256}.{n % 256}")
+    limiter.failed("192.0.2.1")
+    assert len(limiter._failures) <= 1
+    assert not limiter.blocked("192.0.2.1")

@@ -54,7 +54,7 @@ class AttemptLimiter:
         """Count a failed attempt."""
         self._recent(address).append(time.monotonic())
         if len(self._failures) > 10_000:  # forget the quiet ones; never grow without bound
-            self._failures = {a: t for a, t in self._failures.items() if t}
+            self._failures = {a: t for a in list(self._failures) if (t := self._recent(a))}
 
 
 async def _form_token(request: web.Request) -> str | None:
