@@ -321,6 +321,11 @@ async def test_a_refused_key_pauses_sending_without_marking_anyone(desk: Bot) ->
         draining = asyncio.ensure_future(delivery.sender.drain_once())
         try:
             await wait_until(lambda: delivery.sender.stats.rate_limited == 1, "the 401")
+
+            async def written_back() -> bool:
+                return [r[1] for r in await outbox(desk)] == ["pending"]
+
+            await wait_until(written_back, "the row written back as waiting")
             assert delivery.sender.pacer.bulk_paused(time.monotonic()) > ACCOUNT_PAUSE - 60
         finally:
             draining.cancel()
