@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from tests.support import stores
 from tests.support.stores import Store, table_names
 from tests.test_invitations import person
 from tests.test_migrations import NOW, seed
+from tests.test_reliability import hold_write_lock
 
 PASSWORD = "s3cret-not-to-print"
 
@@ -287,3 +289,24 @@ async def test_a_failure_half_way_leaves_no_row_behind(
     assert "copying ticket_notes: ForeignKeyViolationError (constraint " in err, err
     assert "محرمانه" not in err and "nothing was copied" in err
     assert set((await rows_of(url)).values()) == {0}  # migrated, and empty
+
+
+async def test_a_file_another_process_is_writing_is_refused(
+    tmp_path: Path,
+    pg: Store,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another process holds the file's write lock (a bot mid-write, or `homebiz web`): the
+    copy waits its short patience, then refuses before the target is touched."""
+    source = tmp_path / "pilot.sqlite3"
+    await seed_pilot(source)
+    monkeypatch.setattr(pgcopy, "LOCK_PATIENCE", 0.2)
+    url = pg.target(tmp_path / "fresh")
+    held = threading.Event()
+    holder = asyncio.create_task(asyncio.to_thread(hold_write_lock, source, 3.0, held))
+    await asyncio.to_thread(held.wait, 5)
+    status, _, err = await asyncio.to_thread(copy_cli, source, url, capsys)
+    await holder
+    assert status == 1 and "is locked by another process" in err, err
+    assert await rows_of(url) == {}

@@ -14,7 +14,8 @@ before the commit.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,37 +68,56 @@ async def copy_sqlite_to_postgres(
     except sqlite3.DatabaseError as exc:
         raise CopyRefused(f"{source}: not a readable SQLite database ({exc})") from None
     try:
-        version = await _check_source(src, now)
-        conn = await _connect(url)
-        try:
-            await _prepare_target(conn, url, version)
-            return await _copy(src, conn, url, batch)
-        finally:
-            await conn.close()
+        async with _locked(src) as read:
+            version = await _check_source(read, src.path, now)
+            conn = await _connect(url)
+            try:
+                await _prepare_target(conn, url, version)
+                return await _copy(read, conn, url, batch)
+            finally:
+                await conn.close()
     finally:
         await src.close()
 
 
-async def _check_source(src: Database, now: int) -> int:
+@asynccontextmanager
+async def _locked(src: Database) -> AsyncIterator[Transaction]:
+    """The SQLite file in one write transaction (BEGIN IMMEDIATE) for the whole copy: nothing
+    else writes to it meanwhile; refused when another process holds its write lock."""
+    try:
+        async with src.transaction(slow=True) as read:
+            yield read
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise CopyRefused(
+                f"{src.path} is locked by another process (is 'homebiz run' or 'homebiz web' "
+                "still running on it?): stop it first, then copy"
+            ) from None
+        raise
+
+
+async def _check_source(read: Transaction, path: str, now: int) -> int:
     """The source's schema version, refused unless it is this code's and no bot is running."""
-    version = await src.version()
+    version = int((await read.execute("PRAGMA user_version")).rows[0][0])
     if version < latest_version():
         raise CopyRefused(
-            f"{src.path} is at schema version {version}, this code at {latest_version()}: "
+            f"{path} is at schema version {version}, this code at {latest_version()}: "
             "run 'homebiz migrate' on it first (with HOMEBIZ_DB or --db naming it)"
         )
     if version > latest_version():
         raise CopyRefused(
-            f"{src.path} is at schema version {version}, newer than this code "
+            f"{path} is at schema version {version}, newer than this code "
             f"({latest_version()}): copy it with the newer homebiz"
         )
-    live = await src.fetchall(
-        "SELECT DISTINCT platform FROM senders WHERE live_until >= ? ORDER BY platform", (now,)
-    )
+    live = (
+        await read.execute(
+            "SELECT DISTINCT platform FROM senders WHERE live_until >= ? ORDER BY platform", (now,)
+        )
+    ).rows
     if live:
         names = ", ".join(str(r[0]) for r in live)
         raise CopyRefused(
-            f"{src.path}: 'homebiz run' is serving {names} on it (its outbox heartbeat is "
+            f"{path}: 'homebiz run' is serving {names} on it (its outbox heartbeat is "
             "live): stop the bot first, then copy"
         )
     return version
@@ -223,38 +243,30 @@ async def _key(read: Transaction, table: str) -> list[str]:
     return [name for _, name in pk] or ["rowid"]
 
 
-async def _copy(src: Database, conn: Any, url: str, batch: int) -> list[TableCount]:
-    """Copy every table within one SQLite read (write-locked) and one PostgreSQL transaction."""
-    try:
-        async with src.transaction(slow=True) as read, conn.transaction():
-            tables = await _ordered_tables(conn)
-            missing = set(tables) ^ await _source_tables(read)
-            if missing:
-                raise CopyRefused(
-                    f"the two schemas differ in {', '.join(sorted(missing))} at the same version"
-                )
-            busy = await _tables_with_rows(conn)
-            if busy:
-                raise CopyRefused(_not_empty(url, busy))
-            for table in tables:
-                await conn.execute(f"ALTER TABLE {_q(table)} DISABLE TRIGGER USER")
-            for table in tables:
-                await _copy_table(read, conn, table, batch)
-            for table in tables:
-                await conn.execute(f"ALTER TABLE {_q(table)} ENABLE TRIGGER USER")
-            await _reset_sequences(read, conn, tables)
-            counts = await _counts(read, conn, tables)
-            wrong = [c.table for c in counts if c.source != c.target]
-            if wrong:
-                raise CopyRefused(f"row counts differ in {', '.join(wrong)}; nothing was copied")
-            return counts
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
+async def _copy(read: Transaction, conn: Any, url: str, batch: int) -> list[TableCount]:
+    """Copy every table within the SQLite transaction ``read`` and one PostgreSQL transaction."""
+    async with conn.transaction():
+        tables = await _ordered_tables(conn)
+        missing = set(tables) ^ await _source_tables(read)
+        if missing:
             raise CopyRefused(
-                f"{src.path} is locked by another process (is 'homebiz run' or 'homebiz web' "
-                "still running on it?): stop it first, then copy"
-            ) from None
-        raise
+                f"the two schemas differ in {', '.join(sorted(missing))} at the same version"
+            )
+        busy = await _tables_with_rows(conn)
+        if busy:
+            raise CopyRefused(_not_empty(url, busy))
+        for table in tables:
+            await conn.execute(f"ALTER TABLE {_q(table)} DISABLE TRIGGER USER")
+        for table in tables:
+            await _copy_table(read, conn, table, batch)
+        for table in tables:
+            await conn.execute(f"ALTER TABLE {_q(table)} ENABLE TRIGGER USER")
+        await _reset_sequences(read, conn, tables)
+        counts = await _counts(read, conn, tables)
+        wrong = [c.table for c in counts if c.source != c.target]
+        if wrong:
+            raise CopyRefused(f"row counts differ in {', '.join(wrong)}; nothing was copied")
+        return counts
 
 
 async def _copy_table(read: Transaction, conn: Any, table: str, batch: int) -> int:
