@@ -37,8 +37,10 @@ _START_SQL = (
     "UPDATE updates_inbox SET attempts = attempts + 1 "
     "WHERE platform = ? AND update_id = ? AND done_at IS NULL"
 )
+# What the person sent is kept only until it is handled: the key alone drops a redelivery.
 _DONE_SQL = (
-    "UPDATE updates_inbox SET done_at = ? WHERE platform = ? AND update_id = ? AND done_at IS NULL"
+    "UPDATE updates_inbox SET done_at = ?, body = '' WHERE platform = ? AND update_id = ? "
+    "AND done_at IS NULL"
 )
 # Chats with updates to handle whose turn nobody holds, or whose holder's lease expired.
 _STRANDED_SQL = (
@@ -101,7 +103,7 @@ class UpdateInboxRepo:
         await self.db.changes(_START_SQL, (self.platform, update_id))
 
     async def done(self, update_id: int, now_ms: int) -> None:
-        """The update was handled (or given up)."""
+        """The update was handled (or given up): what it said is forgotten, its id kept."""
         await self.db.changes(_DONE_SQL, (now_ms, self.platform, update_id))
 
     async def has_pending(self, chat_key: int) -> bool:

@@ -6,8 +6,10 @@
 -- Every update a replica answered 200, stored (and committed) before the answer: a redelivered
 -- update_id is dropped by the primary key. chat_key is whose turn it waits for (the chat, else
 -- the person; 0: nobody's). done_at is when it was handled (NULL: still to handle); rows done
--- for a day are pruned. attempts counts the replicas that started it, so an update that kills
--- every replica that handles it is given up after a few. Times are Unix milliseconds.
+-- for a day are pruned, and a handled update's body is emptied at once (what a person sent
+-- stays only until it is handled: /delete has nothing to chase here). attempts counts the
+-- replicas that started it, so an update that kills every replica that handles it is given up
+-- after a few. Times are Unix milliseconds.
 CREATE TABLE updates_inbox (
     platform    TEXT    NOT NULL,
     update_id   INTEGER NOT NULL,

@@ -1,6 +1,7 @@
 -- PostgreSQL twin of ../022_updates_inbox.sql (the same tables, columns and indexes; ids and
 -- times are BIGINT). The webhook updates a replica acknowledged, kept until handled (a
--- redelivered update_id is dropped by the primary key), and whose turn each chat is.
+-- redelivered update_id is dropped by the primary key; a handled update's body is emptied),
+-- and whose turn each chat is.
 CREATE TABLE updates_inbox (
     platform    TEXT    NOT NULL,
     update_id   BIGINT  NOT NULL,
