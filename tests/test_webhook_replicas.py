@@ -33,10 +33,7 @@ from bot.messengers.pacer import Limits
 from bot.messengers.update_inbox import UpdateInbox, uses_inbox
 from bot.messengers.webhook import SECRET_HEADER, WebhookListener
 from tests.conftest import START, TOKEN, wait_until
-from tests.support import TOKEN as PROCESS_TOKEN
-from tests.support import BotProcess, bot_env, free_port, stores
-from tests.support.botapi_server import BotApiServer
-from tests.support.round_robin import RoundRobin
+from tests.support import free_port, stores
 from tests.support.stores import Store
 
 T = TypeVar("T")
@@ -314,63 +311,3 @@ async def test_a_dead_replicas_person_is_taken_over_after_its_lease(
             await doomed.run(dead.close())
         doomed.close()
     assert len(texts(emulator, ANNA)) == 2  # the dead replica, let go, said nothing more
-
-
-async def test_two_processes_behind_a_balancer_answer_a_person_in_order(
-    tmp_path: Path, store: Store
-) -> None:
-    """Two real `homebiz run` processes on one schema behind a round-robin balancer: a person's
-    consecutive updates alternate between them and are answered in order; once one is killed
-    -9 the balancer fails over and the other answers the rest."""
-    if not store.postgres:
-        pytest.skip("replicas share a PostgreSQL database; SQLite is one process")
-    emulator = BotApiEmulator()
-    emulator.add_user(ANNA, first_name="Anna", language_code="en")
-    ports = [free_port(), free_port()]
-    async with (
-        BotApiServer(emulator, token=PROCESS_TOKEN) as server,
-        RoundRobin(ports) as balancer,
-    ):
-        envs = [
-            bot_env(
-                tmp_path / "bot.sqlite3",
-                TELEGRAM_BOT_TOKEN=PROCESS_TOKEN,
-                TELEGRAM_API_URL=server.api_url,
-                TELEGRAM_WEBHOOK_URL=balancer.url,
-                TELEGRAM_WEBHOOK_SECRET=SECRET,
-                TELEGRAM_WEBHOOK_PORT=str(port),
-                TELEGRAM_WEBHOOK_LISTEN="127.0.0.1",
-            )
-            for port in ports
-        ]
-        async with (
-            BotProcess(envs[0], tmp_path, name="one") as one,
-            BotProcess(envs[1], tmp_path, name="two") as two,
-        ):
-            for process in (one, two):
-                await process.wait_for(lambda p=process: "serving" in p.stderr, "serving")
-            for kind, value in STEPS[:3]:  # posted without waiting for the answers
-                raw_update_queued(emulator, ANNA, kind, value)
-            await one.wait_for(lambda: len(texts(emulator, ANNA)) >= 3, "three answers")
-            one.kill()
-            for kind, value in STEPS[3:]:
-                raw_update_queued(emulator, ANNA, kind, value)
-            await two.wait_for(lambda: len(texts(emulator, ANNA)) >= len(STEPS), "every answer")
-            assert await two.stop() == 0, two.describe()
-    said = texts(emulator, ANNA)
-    assert len(said) == len(STEPS), said
-    assert LANGUAGE_QUESTION in said[0] and "Privacy" in said[1], said
-    assert "national code" in said[-1], said
-    first = [port for _, port in balancer.routed[:3]]
-    assert first == [ports[0], ports[1], ports[0]]  # consecutive updates, different processes
-    assert balancer.failed_over[ports[0]] >= 1  # the killed process was tried and skipped
-    for text in (PROCESS_TOKEN, SECRET):
-        assert text not in one.stderr + two.stderr
-
-
-def raw_update_queued(emulator: BotApiEmulator, user_id: int, kind: str, value: str) -> None:
-    """A person's text or button press, queued for the platform to post to the webhook."""
-    if kind == "press":
-        emulator.user_press(user_id, UNKNOWN_MESSAGE, value)
-    else:
-        emulator.user_text(user_id, value)
