@@ -85,6 +85,7 @@ class UpdateInbox:
         self.max_attempts = max_attempts
         self.clock = clock
         self._chats: dict[int, asyncio.Task[None]] = {}  # chats this replica is working on
+        self._again: set[int] = set()  # of those, chats kicked since their work last looked
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._rescuer: asyncio.Task[None] | None = None
         self._stopping = False
@@ -104,9 +105,13 @@ class UpdateInbox:
         return stored
 
     def kick(self, chat_key: int) -> None:
-        """Work on the chat's stored updates, unless this replica already is (that work looks
-        for new ones until none is left) or is stopping."""
-        if self._stopping or chat_key in self._chats:
+        """Work on the chat's stored updates, unless this replica is stopping. If it already
+        works on them, that work looks once more before it ends (it may have looked last
+        before this update was stored)."""
+        if self._stopping:
+            return
+        if chat_key in self._chats:
+            self._again.add(chat_key)
             return
         self._chats[chat_key] = asyncio.create_task(self._work(chat_key))
 
@@ -143,12 +148,16 @@ class UpdateInbox:
                     await self._turn(chat_key)
                 finally:
                     await self._release(chat_key)
+                self._again.discard(chat_key)  # a kick from now on: one more look
                 if self._stopping or not await self.repo.has_pending(chat_key):
                     return
         except Exception as exc:  # the database failed: the rescue looks at this chat again
             log.warning("update inbox: a chat's updates wait (%s)", describe_error(exc))
         finally:
-            self._chats.pop(chat_key, None)
+            del self._chats[chat_key]
+            if chat_key in self._again:
+                self._again.discard(chat_key)
+                self.kick(chat_key)
 
     async def _release(self, chat_key: int) -> None:
         """Give the chat's turn back; if that fails, the lease expires by itself."""
