@@ -15,11 +15,12 @@ import pytest
 from bot.content.loader import load_content
 from bot.core.config import Settings
 from bot.core.i18n import load_i18n
-from bot.db.engine import Database
 from bot.entry.console import chat
 from bot.repo.checkins import CheckinRepo
 from bot.repo.users import UserRepo
 from scheduler.planner import checkin_payload, nudge_payload
+from tests.support import stores
+from tests.support.stores import Store
 from tests.test_onboarding import FA_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +73,7 @@ def run(tmp_path: Path, lines: list[Line]) -> list[str]:
     """Run the console on lines; return what it printed after each line (the blocks)."""
     out = io.StringIO()
     script = Script(out, lines)
-    settings = Settings(db_path=tmp_path / "console.sqlite3")
+    settings = Settings(**stores.current.settings(tmp_path / "console.sqlite3"))
     asyncio.run(chat(settings, user_id=7, lang="fa", out=out, inp=script))
     return script.blocks[1:]  # the first is the console's hint
 
@@ -109,9 +110,12 @@ def test_every_new_message_has_its_buttons_numbered(tmp_path: Path) -> None:
     assert re.search(r"\[1\] ۱  \[2\] ۲  \[3\] ۳  \[4\] ۴  \[5\] ۵\+  \[6\] رد شدن", answered)
 
 
-def test_previews_are_what_the_sweep_sends_and_their_buttons_work(tmp_path: Path) -> None:
+def test_previews_are_what_the_sweep_sends_and_their_buttons_work(
+    tmp_path: Path, store: Store
+) -> None:
     """:checkin, :reminder and :nudge print the scheduler's own payloads, delivered by the
-    outbox sender; the check-in's buttons record a real answer, the nudge's open the step."""
+    outbox sender; the check-in's buttons record a real answer, the nudge's open the step
+    (on both engines: the previews go through the outbox and the answers are stored)."""
     question = checkin_payload(SVC, "fa", "checkin.question")  # type: ignore[arg-type]
     reminder = checkin_payload(SVC, "fa", "checkin.reminder")  # type: ignore[arg-type]
     step = CONTENT.steps_for("handicrafts")[1]
@@ -138,7 +142,7 @@ def test_previews_are_what_the_sweep_sends_and_their_buttons_work(tmp_path: Path
 
     async def stored() -> list[tuple[str, dict]]:
         """The console user's check-in answers."""
-        db = await Database.open(tmp_path / "console.sqlite3")
+        db = await store.open(tmp_path / "console.sqlite3")
         try:
             user = await UserRepo(db).find("local", 7)
             assert user is not None
@@ -158,7 +162,7 @@ def test_previews_need_a_console_user(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("command", [":reminder", ":nudge register_system"])
-def test_each_preview_works_on_its_own(tmp_path: Path, command: str) -> None:
+def test_each_preview_works_on_its_own(tmp_path: Path, store: Store, command: str) -> None:
     """A reminder without a check-in first, a nudge by step id: each arrives, buttons numbered."""
     blocks = run(tmp_path, [*ONBOARDING, command])
     if command == ":reminder":

@@ -24,8 +24,9 @@ from bot.messengers.fakeapi.emulator import BotApiEmulator
 from bot.messengers.fakeapi.flood import FloodRules
 from bot.repo.checkins import CheckinRepo
 from bot.staffdesk.export_sheets import SHEET_NAMES
-from tests.support import TOKEN, BotProcess, bot_env
+from tests.support import TOKEN, BotProcess, bot_env, stores
 from tests.support.botapi_server import BotApiServer
+from tests.support.stores import Store
 
 ADMIN, NEWCOMER, TAPPER, LOAN_HOLDER = 7000, 7001, 7002, 7003
 NEWS_FA = "سلام! مهلت ثبت‌نام تا پایان آذر است."
@@ -108,7 +109,7 @@ def always_open_content(tmp_path: Path) -> Path:
 
 async def seed(db_path: Path, content: Path) -> None:
     """The broadcast audience, and a loan holder whose first check-in is due now."""
-    settings = Settings(db_path=db_path, content_path=content)
+    settings = Settings(**stores.current.settings(db_path), content_path=content)
     svc = await Services.open(settings)
     try:
         now = svc.clock.timestamp()
@@ -230,7 +231,7 @@ async def broadcast_and_export(me: Journey, emulator: BotApiEmulator) -> None:
     assert len(album) == 1 + len(SHEET_NAMES) and "files ready" in album[-1].content
 
 
-async def test_every_journey_under_telegrams_strict_limits(tmp_path: Path) -> None:
+async def test_every_journey_under_telegrams_strict_limits(tmp_path: Path, store: Store) -> None:
     """All journeys at once through the real process: nothing lost, no 429, no traceback."""
     emulator = BotApiEmulator()
     emulator.flood_rules = FloodRules.telegram()

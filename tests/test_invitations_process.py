@@ -4,17 +4,16 @@ delivery and its commit, the next process repeats the requests but not the messa
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
-from bot.db.engine import Database
 from bot.messengers.fakeapi.emulator import BotApiEmulator
 from bot.repo.roster import RosterRepo
-from tests.support import BALE_TOKEN, BotProcess, bot_env
+from tests.support import BALE_TOKEN, BotProcess, bot_env, stores
 from tests.support.botapi_server import BotApiServer
 from tests.support.safir_server import SafirServer
+from tests.support.stores import Store
 from tests.test_e2e_strict import always_open_content
 from tests.test_invitations import person, phone
 
@@ -26,21 +25,23 @@ IN_FLIGHT = 4  # the Safir sender's concurrency: the sends the kill catches unre
 
 def settled(db_path: Path) -> bool:
     """Every Safir row is sent or failed (read from outside the running process)."""
-    with sqlite3.connect(db_path) as conn:
-        row = conn.execute(
-            "SELECT COUNT(*), TOTAL(status IN ('sent', 'failed')) FROM outbox "
-            "WHERE platform = 'safir'"
-        ).fetchone()
+    (row,) = stores.current.query(
+        db_path,
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE status IN ('sent', 'failed')) FROM outbox "
+        "WHERE platform = 'safir'",
+    )
     return bool(row[0]) and row[0] == row[1]
 
 
-async def test_kill_9_between_delivery_and_commit_sends_no_duplicate(tmp_path: Path) -> None:
+async def test_kill_9_between_delivery_and_commit_sends_no_duplicate(
+    tmp_path: Path, store: Store
+) -> None:
     """Invitations queued by `homebiz roster invite --yes`; the first process's sends are
     delivered and their answers held back, then it is killed; the second takes the rows over
     when their leases expire and repeats those requests: Safir answers from the first time,
     nobody gets a second message, the off-Bale number is marked, no secret or number logged."""
     db_path = tmp_path / "bot.sqlite3"
-    db = await Database.open(db_path)
+    db = await store.open(db_path)
     try:
         records = [person(n) for n in PEOPLE] + [person(OFF_BALE)]
         assert await RosterRepo(db).add_many(records, now=1) == len(records)
@@ -86,9 +87,8 @@ async def test_kill_9_between_delivery_and_commit_sends_no_duplicate(tmp_path: P
     assert sorted(d.phone for d in safir.delivered) == sorted(phone(n) for n in PEOPLE)
     assert safir.repeats >= IN_FLIGHT  # the taken-over rows were asked again…
     assert max(safir.requests.values()) >= 2  # …with their first request_id
-    with sqlite3.connect(db_path) as conn:
-        rows = dict(conn.execute("SELECT mobile, COALESCE(on_bale, -1) FROM roster").fetchall())
-        invited = conn.execute("SELECT COUNT(*) FROM roster WHERE invited_via = 'safir'").fetchone()
+    rows = dict(store.query(db_path, "SELECT mobile, COALESCE(on_bale, -1) FROM roster"))
+    (invited,) = store.query(db_path, "SELECT COUNT(*) FROM roster WHERE invited_via = 'safir'")
     assert rows[f"+{phone(OFF_BALE)}"] == 0 and invited[0] == len(PEOPLE)
     for process in (first, second):
         output = process.stderr + process.stdout

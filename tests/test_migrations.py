@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 import bot.db.engine as dbmod
+import bot.db.postgres as pgmod
 from bot.core.jalali import TEHRAN
 from bot.db.engine import Database, MigrationError, latest_version, migrations
+from bot.db.open import AnyDatabase
 from bot.repo.audiences import AudienceRepo
 from bot.repo.outbox import OutboxRepo
 from bot.repo.people import Filters, PeopleRepo
@@ -24,10 +26,15 @@ from bot.repo.steps import StepRepo
 from bot.repo.users import UserRepo
 from bot.rules.applicant_search import name_key
 from bot.rules.scope import EVERYWHERE
+from tests.support.stores import Store, table_names
 
 LATEST = latest_version()
 NOW = 1_795_939_200  # 2026-11-29 08:00 UTC
 Rows = dict[str, list[dict[str, Any]]]
+# What the outbox sender writes for a chat that refused the bot (scheduler/outbox.py), from the
+# first outbox on: lower case, which both engines' LIKE 'forbidden%' match (PostgreSQL's LIKE
+# is case-sensitive, SQLite's is not for ASCII).
+FORBIDDEN = "forbidden: Forbidden: bot was blocked by the user"
 
 
 def _latest_answer(user: dict[str, Any], old: Rows) -> str | None:
@@ -97,7 +104,7 @@ BACKFILLS: dict[tuple[str, str], Callable[[dict[str, Any], Rows], Any]] = {
 
 
 # --- realistic data for each schema version ---------------------------------------------------
-async def seed(db: Database, version: int) -> None:
+async def seed(db: AnyDatabase, version: int) -> None:
     """Rows an installation at ``version`` would hold."""
     if version >= 1:
         await db.executemany(
@@ -196,7 +203,7 @@ async def seed(db: Database, version: int) -> None:
                 (900 + i, f"bc:2:{900 + i}", status, NOW + 86_400 * 10, NOW, error)
                 for i, (status, error) in enumerate(
                     [
-                        ("sent", None), ("failed", "Forbidden: bot was blocked"),
+                        ("sent", None), ("failed", FORBIDDEN),
                         ("failed", "bad_request"), ("failed", None), ("cancelled", "stopped"),
                         ("cancelled", "unreachable"), ("cancelled", "cancelled"),
                         ("pending", "retry"),
@@ -227,24 +234,44 @@ async def seed(db: Database, version: int) -> None:
         )
 
 
-async def snapshot(db: Database) -> Rows:
-    """Every row of every table, as column → value dictionaries."""
-    names = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+async def snapshot(db: AnyDatabase) -> Rows:
+    """Every row of every table (PostgreSQL's version table aside), as column → value
+    dictionaries."""
     rows: Rows = {}
-    for (name,) in names:
+    for name in await table_names(db):
         found = await db.fetchall(f'SELECT * FROM "{name}" ORDER BY 1, 2')
-        rows[str(name)] = [dict(zip(r.keys(), tuple(r), strict=True)) for r in found]
+        rows[name] = [dict(zip(r.keys(), tuple(r), strict=True)) for r in found]
     return rows
 
 
-async def column_defaults(db: Database, table: str) -> dict[str, Any]:
-    """Each column's default value as SQLite evaluates it (None without a default)."""
+async def column_defaults(db: AnyDatabase, table: str) -> dict[str, Any]:
+    """Each column's default value as the engine evaluates it (None without a default)."""
+    if db.dialect.postgres:
+        columns = [
+            (str(r[0]), r[1])
+            for r in await db.fetchall(
+                "SELECT column_name, column_default FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = ?",
+                (table,),
+            )
+        ]
+    else:
+        columns = [
+            (str(c["name"]), c["dflt_value"])
+            for c in await db.fetchall(f'PRAGMA table_info("{table}")')
+        ]
     defaults = {}
-    for column in await db.fetchall(f'PRAGMA table_info("{table}")'):
-        expr = column["dflt_value"]
-        value = (await db.fetchone(f"SELECT {expr}"))[0] if expr is not None else None
-        defaults[str(column["name"])] = value
+    for name, expr in columns:
+        defaults[name] = (await db.fetchone(f"SELECT {expr}"))[0] if expr is not None else None
     return defaults
+
+
+async def check_integrity(db: AnyDatabase) -> None:
+    """SQLite's own checks of the file and its foreign keys (PostgreSQL enforces both as it
+    writes)."""
+    if not db.dialect.postgres:
+        assert (await db.fetchone("PRAGMA integrity_check"))[0] == "ok"
+        assert await db.fetchall("PRAGMA foreign_key_check") == []
 
 
 # --- upgrades ---------------------------------------------------------------------------------
@@ -264,22 +291,22 @@ def test_migrations_are_numbered_and_transaction_free() -> None:
 
 @pytest.mark.parametrize("version", range(LATEST))
 async def test_upgrade_from_every_earlier_version_keeps_the_data(
-    tmp_path: Path, version: int
+    tmp_path: Path, store: Store, version: int
 ) -> None:
-    """Data written at version v survives the upgrade; new columns hold their defaults."""
+    """Data written at version v survives the upgrade; new columns hold their defaults or
+    what the migration fills in (on either engine: its own migrations, the same rows)."""
     path = tmp_path / f"v{version}.sqlite3"
-    db = await Database.open(path, upto=version)
+    db = await store.open(path, upto=version)
     try:
         assert await db.version() == version
         await seed(db, version)
         old = await snapshot(db)
     finally:
         await db.close()
-    db = await Database.open(path)
+    db = await store.open(path)
     try:
         assert await db.version() == LATEST
-        assert (await db.fetchone("PRAGMA integrity_check"))[0] == "ok"
-        assert await db.fetchall("PRAGMA foreign_key_check") == []
+        await check_integrity(db)
         new = await snapshot(db)
         for table, rows in old.items():
             defaults = await column_defaults(db, table)
@@ -298,7 +325,7 @@ async def test_upgrade_from_every_earlier_version_keeps_the_data(
         await db.close()
 
 
-async def _the_code_reads_the_old_rows(db: Database) -> None:
+async def _the_code_reads_the_old_rows(db: AnyDatabase) -> None:
     """The repositories of the newest code understand rows written by older versions."""
     users = UserRepo(db)
     zahra = await users.find("telegram", 501)
@@ -325,14 +352,16 @@ async def _the_code_reads_the_old_rows(db: Database) -> None:
         assert [(r.dedupe_key, r.taken_over) for r in taken] == [("reminder:1", True)]
 
 
-async def test_reopening_an_up_to_date_database_applies_nothing(tmp_path: Path) -> None:
+async def test_reopening_an_up_to_date_database_applies_nothing(
+    tmp_path: Path, store: Store
+) -> None:
     """A second open neither re-runs migrations nor touches the rows."""
     path = tmp_path / "again.sqlite3"
-    db = await Database.open(path)
+    db = await store.open(path)
     await seed(db, LATEST)
     before = await snapshot(db)
     await db.close()
-    db = await Database.open(path, migrate=False)
+    db = await store.open(path, migrate=False)
     try:
         assert await db.migrate() == []
         assert await snapshot(db) == before
@@ -340,11 +369,13 @@ async def test_reopening_an_up_to_date_database_applies_nothing(tmp_path: Path) 
         await db.close()
 
 
-async def test_step_days_come_from_the_milestone_dates_people_gave(tmp_path: Path) -> None:
+async def test_step_days_come_from_the_milestone_dates_people_gave(
+    tmp_path: Path, store: Store
+) -> None:
     """Schema 9: a step's day is the day it was tapped (Tehran), except the permit and loan
     steps, whose day is the date the person typed; steps not done have none."""
     path = tmp_path / "v8.sqlite3"
-    db = await Database.open(path, upto=8)
+    db = await store.open(path, upto=8)
     try:
         await seed(db, 8)
         await db.executemany(
@@ -355,7 +386,7 @@ async def test_step_days_come_from_the_milestone_dates_people_gave(tmp_path: Pat
         )  # fmt: skip
     finally:
         await db.close()
-    db = await Database.open(path)
+    db = await store.open(path)
     try:
         days = {
             (r["user_pk"], r["step_id"]): r["done_on"]
@@ -374,32 +405,79 @@ async def test_step_days_come_from_the_milestone_dates_people_gave(tmp_path: Pat
 
 
 # --- a migration that fails midway ------------------------------------------------------------
-def _broken_at(version: int) -> list[tuple[int, str, str]]:
-    """The shipped migrations up to ``version``, whose last one now fails after real work."""
-    shipped = migrations()[:version]
+def _broken_at(
+    version: int, shipped: list[tuple[int, str, str]] | None = None
+) -> list[tuple[int, str, str]]:
+    """The shipped migrations (SQLite's unless given) up to ``version``, whose last one now
+    fails after real work."""
+    shipped = (migrations() if shipped is None else shipped)[:version]
     number, name, sql = shipped[-1]
     poison = "\nCREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n"
     return [*shipped[:-1], (number, name, sql + poison)]
 
 
-@pytest.mark.parametrize("version", range(1, LATEST + 1))
+async def schema_of(db: AnyDatabase) -> list[tuple[Any, ...]]:
+    """What the schema holds: SQLite's master table; PostgreSQL's relations (tables, indexes,
+    sequences), functions and triggers in the test's schema."""
+    if not db.dialect.postgres:
+        return [tuple(r) for r in await db.fetchall("SELECT * FROM sqlite_master ORDER BY name")]
+    rows = await db.fetchall(
+        "SELECT c.relkind::text, c.relname::text FROM pg_class c"
+        " WHERE c.relnamespace = current_schema()::regnamespace"
+        " UNION ALL SELECT 'function', p.proname::text FROM pg_proc p"
+        " WHERE p.pronamespace = current_schema()::regnamespace"
+        " UNION ALL SELECT 'trigger', t.tgname::text FROM pg_trigger t JOIN pg_class c"
+        " ON c.oid = t.tgrelid WHERE c.relnamespace = current_schema()::regnamespace"
+        " ORDER BY 1, 2"
+    )
+    return [tuple(r) for r in rows]
+
+
+def _break(monkeypatch: pytest.MonkeyPatch, store: Store, version: int) -> str:
+    """Make migration ``version`` of the test's engine fail; the error it then raises."""
+    if store.postgres:
+        shipped = pgmod.migrations()
+        monkeypatch.setattr(pgmod, "migrations", lambda: _broken_at(version, shipped))
+        monkeypatch.setattr(pgmod, "latest_version", lambda: version)
+        return 'relation "no_such_table" does not exist'
+    monkeypatch.setattr(dbmod, "migrations", lambda: _broken_at(version))
+    return "no such table: no_such_table"
+
+
+#: The versions whose failure is also shown on PostgreSQL: its DDL is transactional, so one
+#: early, one trigger-heavy and the latest show that each migration is one transaction there
+#: (about 2 s each); a statement that cannot run in a transaction already fails every upgrade.
+PG_FAILURES = (1, 8, LATEST)
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        pytest.param(
+            v,
+            marks=[]
+            if v in PG_FAILURES
+            else [pytest.mark.sqlite_only(f"PostgreSQL's failures: versions {PG_FAILURES}")],
+        )
+        for v in range(1, LATEST + 1)
+    ],
+)
 async def test_a_failing_migration_leaves_the_previous_version(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch, version: int
 ) -> None:
-    """Migration v fails after doing real work: the file stays at v-1, with no trace of v."""
+    """Migration v fails after doing real work: the database stays at v-1, with no trace of
+    v (each migration is one transaction on either engine)."""
     path = tmp_path / "broken.sqlite3"
-    db = await Database.open(path, upto=version - 1)
+    db = await store.open(path, upto=version - 1)
     try:
         await seed(db, version - 1)
         before = await snapshot(db)
-        schema = await db.fetchall("SELECT type, name, sql FROM sqlite_master ORDER BY name")
-        monkeypatch.setattr(dbmod, "migrations", lambda: _broken_at(version))
-        with pytest.raises(MigrationError, match=rf"{version:03d}_.*no such table: no_such_table"):
+        schema = await schema_of(db)
+        error = _break(monkeypatch, store, version)
+        with pytest.raises(MigrationError, match=rf"{version:03d}_.*{re.escape(error)}"):
             await db.migrate()
         assert await db.version() == version - 1
-        assert await db.fetchall("SELECT type, name, sql FROM sqlite_master ORDER BY name") == (
-            schema
-        )
+        assert await schema_of(db) == schema
         assert await snapshot(db) == before
         monkeypatch.undo()
         assert len(await db.migrate()) == LATEST - version + 1
@@ -435,6 +513,8 @@ def _is_closed(conn: sqlite3.Connection) -> bool:
     return False
 
 
+@pytest.mark.usefixtures("engine")  # [sqlite], and [pg] skipped with the reason below
+@pytest.mark.sqlite_only("watches sqlite3.connect and SQLite's worker threads")
 @pytest.mark.parametrize("failure", ["migration", "not_a_database"])
 async def test_a_failed_open_closes_its_connection(
     tmp_path: Path,
@@ -470,6 +550,10 @@ async def _writer(db: Database, count: int, started: asyncio.Event) -> None:
         await asyncio.sleep(0)
 
 
+@pytest.mark.usefixtures("engine")  # [sqlite], and [pg] skipped with the reason below
+@pytest.mark.sqlite_only(
+    "homebiz backup copies SQLite files; its refusal on PostgreSQL: test_pg_schema"
+)
 async def test_backup_while_writing_is_a_consistent_prefix(tmp_path: Path) -> None:
     """A backup taken mid-stream opens, is intact, is current, and holds rows 1..k in order."""
     db = await Database.open(tmp_path / "live.sqlite3")
@@ -499,6 +583,10 @@ async def test_backup_while_writing_is_a_consistent_prefix(tmp_path: Path) -> No
         await copy.close()
 
 
+@pytest.mark.usefixtures("engine")  # [sqlite], and [pg] skipped with the reason below
+@pytest.mark.sqlite_only(
+    "homebiz backup copies SQLite files; its refusal on PostgreSQL: test_pg_schema"
+)
 async def test_backup_never_overwrites(tmp_path: Path) -> None:
     """Backing up onto an existing file raises FileExistsError and leaves that file alone."""
     db = await Database.open(tmp_path / "live.sqlite3")

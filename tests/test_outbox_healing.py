@@ -10,15 +10,18 @@ import logging
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from telegram import Bot
 
 from bot.core.clock import ManualClock
 from bot.core.config import Settings
 from bot.db.engine import Database
+from bot.db.postgres import PostgresDatabase
 from bot.entry.ops import outbox_counts
 from bot.messengers.fakeapi.emulator import BotApiEmulator
 from bot.messengers.fakeapi.request import EmulatorRequest
@@ -26,6 +29,8 @@ from bot.repo.outbox import OutboxRepo
 from bot.repo.senders import SenderRepo
 from scheduler.outbox import MAX_FLOOD_WAITS, OutboxSender
 from tests.conftest import pace
+from tests.support import stores
+from tests.support.stores import Store
 from tests.test_outbox import (
     FAST,
     PLATFORM,
@@ -74,14 +79,56 @@ class FlakyDatabase(Database):
         return await super().execute(sql, params, slow=slow)
 
 
+class FlakyPostgres(PostgresDatabase):
+    """FlakyDatabase on PostgreSQL: autocommit writes refused while ``failing``; once armed, a
+    transaction does its work and then fails instead of committing (rolled back, as a COMMIT
+    the server refused is)."""
+
+    failing = False
+    refused = 0
+    armed = False
+
+    def refuse(self) -> None:
+        """Raise the server's disk-full error while failing."""
+        if self.failing:
+            self.refused += 1
+            raise asyncpg.DiskFullError(DISK_FULL)
+
+    def arm(self) -> None:
+        """Make every transaction's end pass through ``refuse``."""
+        self.armed = True
+
+    @asynccontextmanager
+    async def transaction(self, *, slow: bool = False) -> AsyncIterator[Any]:
+        """The real transaction, refused at its end while failing (then rolled back)."""
+        async with super().transaction(slow=slow) as tx:
+            yield tx
+            if self.armed:
+                self.refuse()
+
+    async def execute(self, sql: str, params: Sequence[Any] = (), *, slow: bool = False) -> int:
+        """An autocommit write, refused while failing."""
+        self.refuse()
+        return await super().execute(sql, params, slow=slow)
+
+
+#: What the sender logs of the disk-full error: SQLite's message is logged, a server error's
+#: only by its type (its message may quote a value).
+LOGGED_DISK_FULL = {"sqlite": DISK_FULL, "pg": "DiskFullError"}
+
+
 @pytest.fixture
-async def world(tmp_path: Path, clock: ManualClock) -> AsyncIterator[World]:
-    """A fresh world on a FlakyDatabase (working until a test makes it fail)."""
+async def world(tmp_path: Path, clock: ManualClock, store: Store) -> AsyncIterator[World]:
+    """A fresh world on a FlakyDatabase or FlakyPostgres (working until a test makes it fail)."""
     emulator = BotApiEmulator()
     bot = make_bot(emulator)
     await bot.initialize()
     path = tmp_path / "heal.sqlite3"
-    db = await FlakyDatabase.open(path, busy_timeout=0.05)
+    db: FlakyDatabase | FlakyPostgres
+    if store.postgres:
+        db = await FlakyPostgres.open(store.target(path))
+    else:
+        db = await FlakyDatabase.open(path, busy_timeout=0.05)
     db.arm()
     w = World(emulator, bot, db, OutboxRepo(db), clock, path)
     yield w
@@ -112,9 +159,21 @@ async def until(condition: Callable[[], Any], what: str, timeout: float = 10.0) 
 
 
 # --- writes that fail for a while -----------------------------------------------------------
-@pytest.mark.parametrize("outage", ["disk_full", "locked"])
+@pytest.mark.parametrize(
+    "outage",
+    [
+        "disk_full",
+        pytest.param(
+            "locked",
+            marks=pytest.mark.sqlite_only(
+                "another process holds SQLite's file write lock; PostgreSQL's writers wait "
+                "for row locks instead of failing"
+            ),
+        ),
+    ],
+)
 async def test_running_sender_heals_when_writes_fail_for_seconds_mid_broadcast(
-    world: World, outage: str, caplog: pytest.LogCaptureFixture
+    world: World, store: Store, outage: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """500 recipients; every write fails for 2 s mid-drain (a full disk whose COMMITs fail, or
     a second connection holding BEGIN IMMEDIATE against a 50 ms busy timeout): the same
@@ -130,7 +189,7 @@ async def test_running_sender_heals_when_writes_fail_for_seconds_mid_broadcast(
     task = asyncio.create_task(sender.run(stop))
     delivered = lambda: sum(world.emulator.delivered.values())  # noqa: E731
     await until(lambda: delivered() >= 100, "100 delivered before the outage")
-    assert isinstance(world.db, FlakyDatabase)
+    assert isinstance(world.db, FlakyDatabase | FlakyPostgres)
     if outage == "disk_full":
         world.db.failing = True
         await until(lambda: world.db.refused, "a write refused", timeout=5)
@@ -156,7 +215,7 @@ async def test_running_sender_heals_when_writes_fail_for_seconds_mid_broadcast(
     assert "a database write failed" in caplog.text
     assert "database writes work again" in caplog.text
     if outage == "disk_full":
-        assert DISK_FULL in caplog.text
+        assert LOGGED_DISK_FULL[store.engine] in caplog.text
     else:
         assert "database is locked" in caplog.text
 
@@ -166,6 +225,9 @@ async def _status_is(world: World, expected: dict[str, int]) -> bool:
     return await world.status() == expected
 
 
+@pytest.mark.sqlite_only(
+    "SQLite's COMMIT can fail and leave the transaction open; asyncpg's block rolls back itself"
+)
 async def test_a_failed_commit_is_rolled_back_so_later_writes_work(world: World) -> None:
     """A COMMIT that fails leaves no open transaction behind: the next write works."""
     assert isinstance(world.db, FlakyDatabase)
@@ -183,7 +245,7 @@ async def test_drain_once_heals_too(world: World) -> None:
     for c in chats:
         world.emulator.add_user(c)
     await world.enqueue_broadcast(chats)
-    assert isinstance(world.db, FlakyDatabase)
+    assert isinstance(world.db, FlakyDatabase | FlakyPostgres)
     db = world.db
     real_mark_sent = world.repo.mark_sent
     spells = [True]
@@ -364,7 +426,7 @@ async def test_running_sender_takes_over_a_killed_senders_rows_without_restart(
     for c in chats:
         world.emulator.add_user(c)
     await world.enqueue_broadcast(chats)
-    doomed_db = await Database.open(world.path)
+    doomed_db = await stores.current.open(world.path)
     doomed_bot = make_bot(world.emulator, latency=0.002)
     await doomed_bot.initialize()
     doomed_repo = OutboxRepo(doomed_db)
@@ -462,7 +524,7 @@ async def test_flood_waits_are_capped_and_reported(
     assert not any(
         str(blocked_chat) in r.getMessage() or "محرمانه" in r.getMessage() for r in caplog.records
     )
-    lines = await outbox_counts(Settings(db_path=world.path))
+    lines = await outbox_counts(Settings(**stores.current.settings(world.path)))
     header = lines[0]
     assert all(len(line) == len(header) for line in lines[1:] if "flood waits" not in line)
     assert f"1 failed by flood waits: the platform kept answering 429 ({MAX_FLOOD_WAITS}" in (

@@ -25,7 +25,7 @@ from bot.repo.broadcasts import BroadcastRepo, Draft
 from bot.repo.outbox import OutboxRepo
 from scheduler.outbox import OutboxSender
 from tests.conftest import Bot, no_errors, pace
-from tests.support import TOKEN, BotProcess, bot_env
+from tests.support import TOKEN, BotProcess, bot_env, stores
 from tests.support.botapi_server import BotApiServer
 
 LONG = os.environ.get("HOMEBIZ_LONG_TESTS") == "1"
@@ -33,8 +33,9 @@ FIRST_USER = 10_000
 
 
 async def seed_broadcast(db_path: Path, emulator: BotApiEmulator, people: int) -> int:
-    """Applicants in the database (and known to the fake API) and one broadcast to all of them."""
-    db = await Database.open(db_path)
+    """Applicants in the database (and known to the fake API) and one broadcast to all of them
+    (on the test's engine: SQLite unless the test asked for ``store``)."""
+    db = await stores.current.open(db_path)
     try:
         rows = [
             ("telegram", uid, uid, "fa" if uid % 3 else "en", 1, 1, 1, 1)
@@ -188,9 +189,7 @@ async def test_start_waits_for_another_process_write_lock_and_is_answered(bot: B
     await me.send("/start")
     await me.press("English")  # now they have a row, and /start writes where they are
     held = threading.Event()
-    holder = asyncio.create_task(
-        asyncio.to_thread(hold_write_lock, bot.db_path, LOCK_HELD, held)
-    )
+    holder = asyncio.create_task(asyncio.to_thread(hold_write_lock, bot.db_path, LOCK_HELD, held))
     assert await asyncio.to_thread(held.wait, 5)
     began = time.monotonic()
     with no_errors():

@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
 from bot.messengers.fakeapi.emulator import BotApiEmulator
-from tests.support import REPO_ROOT, TOKEN, BotProcess, bot_env
+from tests.support import REPO_ROOT, TOKEN, BotProcess, bot_env, stores
 from tests.support.botapi_server import BotApiServer
+from tests.support.stores import Store
 from tests.test_reliability import FIRST_USER, seed_broadcast
 
 PEOPLE = 150
 SEND_NOW = ("checkins", "send-now")
 
 
-def read(db_path: Path, sql: str) -> list[tuple[object, ...]]:
-    """A query from the test process, on its own short-lived connection."""
-    conn = sqlite3.connect(db_path, timeout=5)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
+def read(db_path: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """A query from the test process, on its own short-lived connection (either engine)."""
+    return stores.current.query(db_path, sql, params)
 
 
 def statuses(db_path: Path) -> dict[str, int]:
@@ -34,12 +31,13 @@ def statuses(db_path: Path) -> dict[str, int]:
 
 def live_senders(db_path: Path) -> int:
     """Running senders whose heartbeat is live now."""
-    now = "CAST(strftime('%s', 'now') AS INTEGER)"
-    rows = read(db_path, f"SELECT COUNT(*) FROM senders WHERE live_until >= {now}")
+    rows = read(db_path, "SELECT COUNT(*) FROM senders WHERE live_until >= ?", (int(time.time()),))
     return int(rows[0][0])  # type: ignore[call-overload]
 
 
-async def test_killed_send_now_is_taken_over_by_the_running_bot(tmp_path: Path) -> None:
+async def test_killed_send_now_is_taken_over_by_the_running_bot(
+    tmp_path: Path, store: Store
+) -> None:
     """send-now drains alone (no bot yet); a bot starts and leaves its rows alone; send-now is
     killed half-way; the same bot process delivers the rest once their 3 s leases expire, with
     repeats at most send-now's 16 in flight. With the bot running, send-now only queues."""
@@ -69,7 +67,7 @@ async def test_killed_send_now_is_taken_over_by_the_running_bot(tmp_path: Path) 
             before = delivered()
             await send_now.wait_for(lambda: delivered() >= before + 5, "send-now going on")
             # The running bot claimed nothing from the live send-now (no reset at its start).
-            owners = read(db_path, "SELECT DISTINCT lease_owner FROM outbox WHERE lease_until")
+            owners = read(db_path, "SELECT DISTINCT lease_owner FROM outbox WHERE lease_until <> 0")
             bots = read(db_path, "SELECT owner FROM senders")
             assert len(owners) == 1 and len(bots) == 1 and owners != bots, (owners, bots)
             send_now.kill()

@@ -141,6 +141,29 @@ _FITS: dict[str, tuple[tuple[type, ...], Callable[[Any], Any]]] = {
 }
 
 
+def _to_bytes(value: Any) -> Any:
+    """A value for a bytea parameter (text as its UTF-8 bytes, as SQLite's BLOB cast)."""
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+_FITS["bytea"] = ((bytes,), _to_bytes)
+
+
+def fit(type_name: str) -> Callable[[Any], Any]:
+    """How a value goes into a column of PostgreSQL type ``type_name`` (pg_type.typname):
+    converted as above when its Python type does not fit, else as it is."""
+    found = _FITS.get(type_name)
+    if found is None:
+        return lambda value: value
+    types, convert = found
+
+    def fitted(value: Any) -> Any:
+        """The value, converted only when needed."""
+        return value if value is None or type(value) in types else convert(value)
+
+    return fitted
+
+
 @dataclass
 class _Prepared:
     """One prepared statement and how to make each parameter fit its type."""
@@ -468,3 +491,8 @@ async def _version(conn: Any) -> int:
     if await conn.fetchval("SELECT to_regclass('schema_version')") is None:
         return 0
     return int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
+
+
+async def version_of(conn: asyncpg.Connection) -> int:
+    """The schema version seen through a plain asyncpg connection (0 before any migration)."""
+    return await _version(conn)

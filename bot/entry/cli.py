@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.content.model import ContentError
 from bot.core.config import (
@@ -67,8 +68,12 @@ def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    """Bring the database schema up to date (SQLite or PostgreSQL)."""
+    """Bring the database schema up to date (SQLite or PostgreSQL); with --copy-to, copy the
+    SQLite database into an empty PostgreSQL one instead."""
     from bot.db.open import open_database
+
+    if args.copy_to:
+        return _copy_to(args.copy_to, settings)
 
     async def go() -> list[str]:
         db = await open_database(settings, migrate=False)
@@ -81,6 +86,40 @@ def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
     for name in asyncio.run(go()):
         print(f"applied {name}")
+    return 0
+
+
+def _copy_to(url: str, settings: Settings) -> int:
+    """Copy the SQLite file into the empty PostgreSQL database at ``url``; print the counts."""
+    from bot.core.clock import Clock
+    from bot.db.pgcopy import CopyRefused, copy_sqlite_to_postgres
+    from bot.db.postgres import is_url, redact
+
+    if settings.db_url is not None or not is_url(url):
+        where = "names PostgreSQL" if settings.db_url else "is the SQLite file to copy"
+        print(
+            "homebiz: --copy-to takes a postgresql:// URL and copies the SQLite file that "
+            f"HOMEBIZ_DB (or --db) names; here HOMEBIZ_DB {where}"
+            + ("" if settings.db_url else f" and the target is not a URL: {redact(url)}"),
+            file=sys.stderr,
+        )
+        return 1
+    job = copy_sqlite_to_postgres(settings.db_path, url, now=Clock().timestamp())
+    try:
+        counts = asyncio.run(job)
+    except CopyRefused as exc:
+        print(f"homebiz: cannot copy: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    width = max(len("table"), *(len(c.table) for c in counts)) + 2
+    print(f"{'table':{width}}{'sqlite':>10}{'postgresql':>12}")
+    for c in counts:
+        print(f"{c.table:{width}}{c.source:>10}{c.target:>12}")
+    total = sum(c.target for c in counts)
+    print(
+        f"copied {total} rows of {len(counts)} tables from {settings.db_path} to {redact(url)}; "
+        "every count matches and each table's ids go on after the highest copied. "
+        "Set HOMEBIZ_DB to the URL before starting the bot."
+    )
     return 0
 
 
@@ -192,7 +231,22 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", type=int, default=1, help="the console user's id (default 1)")
     chat.add_argument("--lang", default="fa", choices=("fa", "en"), help="the user's app language")
     chat.set_defaults(func=_cmd_chat)
-    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_cmd_migrate)
+    migrate = sub.add_parser(
+        "migrate",
+        help="apply database migrations (or copy SQLite into PostgreSQL: --copy-to)",
+        description="Bring the database schema up to date. With --copy-to, copy the SQLite "
+        "file (HOMEBIZ_DB or --db, at the latest schema) into an empty PostgreSQL database "
+        "instead: the target is migrated, every table copied in one transaction, the id "
+        "sequences reset and the row counts compared. Stop the bot (homebiz run, homebiz web) "
+        "first: a copy refuses while a running bot's heartbeat is live or the file is locked.",
+    )
+    migrate.add_argument(
+        "--copy-to",
+        metavar="URL",
+        help="postgresql://user:password@host:5432/db (?search_path=schema): an empty "
+        "database to copy the SQLite file into, with the bot stopped",
+    )
+    migrate.set_defaults(func=_cmd_migrate)
     checkins = sub.add_parser("checkins", help="check-ins: what is due, or run a sweep now")
     checkins.add_argument("action", choices=("due", "send-now"))
     checkins.set_defaults(func=_cmd_checkins)
@@ -232,6 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         secrets = settings.secrets
+        target = getattr(args, "copy_to", None)
+        if target and urlsplit(target).password:
+            secrets = [*secrets, str(urlsplit(target).password)]
         redact = Redactor(secrets)
         if settings.db_url is None:  # a file; a server is checked when it is reached
             check_db_path(settings.db_path, "--db" if getattr(args, "db", None) else "HOMEBIZ_DB")

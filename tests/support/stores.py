@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from bot.db.dialect import to_postgres
 from bot.db.open import AnyDatabase, open_database
 
 PG_URL = os.environ.get("HOMEBIZ_TEST_PG", "postgresql://127.0.0.1:5432/test")
@@ -107,6 +109,32 @@ class Store:
         if isinstance(found, str) and found.startswith("postgresql://"):
             return {"db_path": Path(path), "db_url": found}
         return {"db_path": Path(found)}
+
+    def query(
+        self, path: str | Path, sql: str, params: tuple[Any, ...] = ()
+    ) -> list[tuple[Any, ...]]:
+        """Rows of one query on the database the test calls ``path``, from outside the
+        processes under test, on a short-lived connection of its own (SQLite's ``?``
+        placeholders on both engines). Callable with or without a running event loop."""
+        found = self.target(path)
+        if not self.postgres:
+            conn = sqlite3.connect(found, timeout=5)
+            try:
+                return [tuple(r) for r in conn.execute(sql, params).fetchall()]
+            finally:
+                conn.close()
+
+        async def go() -> list[tuple[Any, ...]]:
+            import asyncpg
+
+            conn = await asyncpg.connect(found, timeout=5)
+            try:
+                return [tuple(r) for r in await conn.fetch(to_postgres(sql), *params)]
+            finally:
+                await conn.close()
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, go()).result()
 
     def drop(self) -> None:
         """Drop every schema this test made."""
