@@ -10,11 +10,14 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 from telegram.request import BaseRequest
 
+from bot.db.postgres import PostgresDatabase
 from bot.entry.services import Services
+from bot.messengers.budget import SharedBudget
 from bot.messengers.http import AiohttpRequest
 from bot.messengers.pacer import Limits, Pacer
 from bot.messengers.ratelimit import PacedLimiter
 from bot.messengers.update_order import PersonOrderedProcessor
+from bot.repo.send_slots import SendSlotRepo
 
 log = logging.getLogger(__name__)
 COMMANDS = (
@@ -65,7 +68,7 @@ def build_application(
         .token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
-        .rate_limiter(rate_limiter or PacedLimiter(Pacer(limits or Limits()), platform=platform))
+        .rate_limiter(rate_limiter or paced_limiter(services, platform, limits or Limits()))
         .concurrent_updates(PersonOrderedProcessor())
     )
     own: tuple[BaseRequest, ...] = ()
@@ -84,6 +87,21 @@ def build_application(
     app.bot_data["router"] = install(app, registry)
     app.bot_data["http"] = own
     return app
+
+
+def paced_limiter(services: Services, platform: str, limits: Limits) -> PacedLimiter:
+    """The platform's pacer as PTB's limiter; on PostgreSQL its bot-wide window is shared with
+    every replica through the database (bot/messengers/budget.py), on SQLite it is in memory."""
+    return PacedLimiter(Pacer(limits, shared_budget(services.db, platform, limits)),
+                        platform=platform)  # fmt: skip
+
+
+def shared_budget(db: object, platform: str, limits: Limits) -> SharedBudget | None:
+    """The bot-wide budget replicas share on a PostgreSQL database (None on SQLite, or when
+    nothing is paced)."""
+    if not isinstance(db, PostgresDatabase) or not limits.enabled:
+        return None
+    return SharedBudget(SendSlotRepo(db), platform, limits)
 
 
 async def close_http(app: Application) -> None:

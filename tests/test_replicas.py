@@ -1,0 +1,173 @@
+"""Several replicas on one database: who polls and ticks (leadership), and outbox claims that
+never take another replica's row. PostgreSQL where replicas exist; SQLite's one process leads."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from telegram import Bot as PtbBot
+
+from bot.core.clock import ManualClock
+from bot.db.leadership import Leadership
+from bot.messengers.fakeapi.emulator import BotApiEmulator
+from bot.messengers.fakeapi.request import EmulatorRequest
+from bot.repo.outbox import PRIORITY_BROADCAST, NewMessage, OutboxRepo, make_payload
+from scheduler import Proactive
+from scheduler.outbox import OutboxSender
+from tests.conftest import TOKEN, Bot, pace, wait_until
+from tests.support.stores import Store
+
+
+def _ptb_bot(emulator: BotApiEmulator) -> PtbBot:
+    """A real PTB Bot whose requests go to the shared emulator (one per replica)."""
+    return PtbBot(
+        TOKEN,
+        base_url="http://fake.invalid/bot",
+        base_file_url="http://fake.invalid/file/bot",
+        request=EmulatorRequest(emulator),
+    )
+
+
+class Changes:
+    """What a leadership's ``on_change`` was told, in order."""
+
+    def __init__(self) -> None:
+        """Nothing told yet."""
+        self.seen: list[bool] = []
+
+    async def __call__(self, leads: bool) -> None:
+        """Record one gain or loss."""
+        self.seen.append(leads)
+
+
+async def test_sqlite_process_always_leads_without_a_connection(
+    tmp_path: Path, store: Store
+) -> None:
+    """On SQLite the one process leads at once (told once), opens nothing, and stopping tells
+    nothing; on PostgreSQL the first of one replica wins an election on its own connection."""
+    db = await store.open(tmp_path / "one.sqlite3")
+    told = Changes()
+    lead = Leadership(db, "tick:telegram", told)
+    try:
+        assert lead.elected is store.postgres
+        await lead.start()
+        assert lead.leads and told.seen == [True]
+        assert (lead._conn is not None) is store.postgres
+    finally:
+        await lead.stop()
+        await db.close()
+    assert told.seen == ([True, False] if store.postgres else [True])
+
+
+async def test_one_of_two_leads_and_the_other_takes_over_when_it_dies(
+    tmp_path: Path, store: Store
+) -> None:
+    """Two replicas try for the same lead: exactly one wins; when the winner's connection is
+    cut (as a kill -9 cuts it) the winner stops leading at once and the other takes over."""
+    if not store.postgres:
+        pytest.skip("an election needs PostgreSQL (SQLite serves one process)")
+    db = await store.open(tmp_path / "shared")
+    told = [Changes(), Changes()]
+    leads = [Leadership(db, "poll:telegram", told[i]) for i in range(2)]
+    other_work = Leadership(db, "poll:bale")  # another platform's lead is independent
+    for lead in (*leads, other_work):
+        lead.retry = 0.1
+    try:
+        for lead in (*leads, other_work):
+            await lead.start()
+        assert [lead.leads for lead in leads].count(True) == 1
+        assert other_work.leads
+        winner, loser = (0, 1) if leads[0].leads else (1, 0)
+        await asyncio.sleep(0.3)  # the loser tries a few times meanwhile, in vain
+        assert not leads[loser].leads and told[loser].seen == []
+        pid = leads[winner]._conn.get_server_pid()  # type: ignore[union-attr]
+        await db.execute("SELECT pg_terminate_backend(?)", (pid,))
+        await wait_until(lambda: not leads[winner].leads, "the winner to notice its loss")
+        assert told[winner].seen == [True, False]
+        await wait_until(lambda: leads[loser].leads, "the other replica to take over")
+        assert told[loser].seen == [True]
+        assert other_work.leads
+    finally:
+        for lead in (*leads, other_work):
+            await lead.stop()
+        await db.close()
+
+
+async def test_two_senders_never_claim_the_same_row(
+    tmp_path: Path, clock: ManualClock, store: Store
+) -> None:
+    """Two replicas' senders (each its own pool and Bot) drain 400 rows together: every row is
+    delivered exactly once, and both took a share."""
+    if not store.postgres:
+        pytest.skip("concurrent claims need PostgreSQL (SQLite's writer holds the whole file)")
+    emulator = BotApiEmulator()
+    chats = list(range(1000, 1400))
+    for chat in chats:
+        emulator.add_user(chat)
+    path = tmp_path / "shared"
+    dbs = [await store.open(path), await store.open(path)]
+    bots = [_ptb_bot(emulator), _ptb_bot(emulator)]
+    try:
+        payload = make_payload("خبر")
+        now = clock.timestamp()
+        rows = [
+            NewMessage("telegram", c, None, "broadcast", payload, now, PRIORITY_BROADCAST,
+                       f"bc:1:{c}", None)
+            for c in chats
+        ]  # fmt: skip
+        assert await OutboxRepo(dbs[0]).enqueue_many(rows, now=now) == len(chats)
+        for bot in bots:
+            await bot.initialize()
+        senders = [
+            OutboxSender(bot, OutboxRepo(db), "telegram", clock, pacer=pace(), batch=20)
+            for bot, db in zip(bots, dbs, strict=True)
+        ]
+        done = await asyncio.gather(*(s.drain_once() for s in senders))
+        assert emulator.delivered == dict.fromkeys(chats, 1)
+        assert sum(done) == len(chats) and min(done) > 0, done
+        assert await OutboxRepo(dbs[0]).counts() == {("broadcast", "sent"): len(chats)}
+    finally:
+        for bot in bots:
+            await bot.shutdown()
+        for db in dbs:
+            await db.close()
+
+
+async def test_the_sweep_runs_on_one_replica_only(
+    tmp_path: Path, clock: ManualClock, store: Store
+) -> None:
+    """Two replicas' Proactives tick once each: one sweep's work is done (the leader's); on
+    SQLite the one process sweeps."""
+    replicas = [Bot(db_path=tmp_path / "bot.sqlite3", clock=clock)]
+    if store.postgres:
+        replicas.append(Bot(db_path=tmp_path / "bot.sqlite3", clock=clock))
+    jobs: list[Proactive] = []
+    sweeps: list[int] = []
+    try:
+        for replica in replicas:
+            await replica.start()
+            assert replica.app is not None
+            job = Proactive(replica.app, replica.svc, "telegram")
+            sweep = job.planner.sweep
+
+            async def counted(sweep=sweep, i=len(jobs)):  # type: ignore[no-untyped-def]
+                """The planner's sweep, counted per replica."""
+                sweeps.append(i)
+                return await sweep()
+
+            job.planner.sweep = counted  # type: ignore[method-assign]
+            jobs.append(job)
+            await job.lead.start()
+        await wait_until(lambda: any(j.lead.leads for j in jobs), "a replica to lead the ticks")
+        for job in jobs:
+            await job._tick(None)
+        assert len(sweeps) == 1
+        assert jobs[sweeps[0]].lead.leads
+        assert [j.lead.leads for j in jobs].count(True) == 1
+    finally:
+        for job in jobs:
+            await job.lead.stop()
+        for replica in replicas:
+            await replica.stop()
