@@ -4,7 +4,9 @@ never take another replica's row. PostgreSQL where replicas exist; SQLite's one 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from telegram import Bot as PtbBot
@@ -28,6 +30,17 @@ def _ptb_bot(emulator: BotApiEmulator) -> PtbBot:
         base_file_url="http://fake.invalid/file/bot",
         request=EmulatorRequest(emulator),
     )
+
+
+def _counted(sweep: Callable[[], Awaitable[Any]], calls: list[int], replica: int) -> Any:
+    """The planner's sweep, each call recorded as ``replica`` in ``calls``."""
+
+    async def counted() -> Any:
+        """Record, then sweep."""
+        calls.append(replica)
+        return await sweep()
+
+    return counted
 
 
 class Changes:
@@ -64,8 +77,9 @@ async def test_sqlite_process_always_leads_without_a_connection(
 async def test_one_of_two_leads_and_the_other_takes_over_when_it_dies(
     tmp_path: Path, store: Store
 ) -> None:
-    """Two replicas try for the same lead: exactly one wins; when the winner's connection is
-    cut (as a kill -9 cuts it) the winner stops leading at once and the other takes over."""
+    """Two replicas try for the same lead: exactly one wins. A leader whose connection is cut
+    stops leading at once (and one replica leads again); a leader that dies (no more tries, its
+    session ended by the server, as after kill -9) is replaced by the other."""
     if not store.postgres:
         pytest.skip("an election needs PostgreSQL (SQLite serves one process)")
     db = await store.open(tmp_path / "shared")
@@ -74,21 +88,32 @@ async def test_one_of_two_leads_and_the_other_takes_over_when_it_dies(
     other_work = Leadership(db, "poll:bale")  # another platform's lead is independent
     for lead in (*leads, other_work):
         lead.retry = 0.1
+
+    def leaders() -> int:
+        """How many of the two lead now."""
+        return [lead.leads for lead in leads].count(True)
+
+    async def end_session(lead: Leadership) -> None:
+        """The server ends the session holding ``lead``'s lock."""
+        assert lead._conn is not None
+        await db.execute("SELECT pg_terminate_backend(?)", (lead._conn.get_server_pid(),))
+
     try:
         for lead in (*leads, other_work):
             await lead.start()
-        assert [lead.leads for lead in leads].count(True) == 1
-        assert other_work.leads
-        winner, loser = (0, 1) if leads[0].leads else (1, 0)
-        await asyncio.sleep(0.3)  # the loser tries a few times meanwhile, in vain
-        assert not leads[loser].leads and told[loser].seen == []
-        pid = leads[winner]._conn.get_server_pid()  # type: ignore[union-attr]
-        await db.execute("SELECT pg_terminate_backend(?)", (pid,))
-        await wait_until(lambda: not leads[winner].leads, "the winner to notice its loss")
-        assert told[winner].seen == [True, False]
-        await wait_until(lambda: leads[loser].leads, "the other replica to take over")
-        assert told[loser].seen == [True]
-        assert other_work.leads
+        assert leaders() == 1 and other_work.leads
+        first = 0 if leads[0].leads else 1
+        await asyncio.sleep(0.3)  # the other tries a few times meanwhile, in vain
+        assert not leads[1 - first].leads and told[1 - first].seen == []
+        await end_session(leads[first])
+        await wait_until(lambda: told[first].seen[:2] == [True, False], "the loss to be told")
+        await wait_until(lambda: leaders() == 1, "one replica to lead again")
+        alive = 0 if leads[0].leads else 1
+        assert leads[alive]._task is not None
+        leads[alive]._task.cancel()  # the leader's process dies: it tries nothing more
+        await end_session(leads[alive])
+        await wait_until(lambda: leads[1 - alive].leads, "the other replica to take over")
+        assert other_work.leads and told[1 - alive].seen[-1] is True
     finally:
         for lead in (*leads, other_work):
             await lead.stop()
@@ -150,14 +175,7 @@ async def test_the_sweep_runs_on_one_replica_only(
             await replica.start()
             assert replica.app is not None
             job = Proactive(replica.app, replica.svc, "telegram")
-            sweep = job.planner.sweep
-
-            async def counted(sweep=sweep, i=len(jobs)):  # type: ignore[no-untyped-def]
-                """The planner's sweep, counted per replica."""
-                sweeps.append(i)
-                return await sweep()
-
-            job.planner.sweep = counted  # type: ignore[method-assign]
+            job.planner.sweep = _counted(job.planner.sweep, sweeps, len(jobs))  # type: ignore[method-assign]
             jobs.append(job)
             await job.lead.start()
         await wait_until(lambda: any(j.lead.leads for j in jobs), "a replica to lead the ticks")
