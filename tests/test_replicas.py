@@ -189,3 +189,34 @@ async def test_the_sweep_runs_on_one_replica_only(
             await job.lead.stop()
         for replica in replicas:
             await replica.stop()
+
+
+async def test_stats_answer_while_every_connection_of_the_bot_is_held(bot: Bot) -> None:
+    """/stats' figures (and the exports, built from the same reads) come through ``reader()``:
+    they answer while every connection people's turns write through is held by a transaction
+    (SQLite: its one writer; PostgreSQL: the whole pool), so a report never waits for, nor
+    takes, those."""
+    from bot.db.postgres import POOL_SIZE
+    from bot.staffdesk.figures import gather_roster, gather_stats
+
+    db = bot.svc.db
+    assert db.reader() is not db or str(db.path) == ":memory:"
+    release = asyncio.Event()
+    holding: list[int] = []
+
+    async def hold() -> None:
+        """Keep one of the bot's connections in a transaction until released."""
+        async with db.transaction() as tx:
+            await tx.execute("SELECT 1")
+            holding.append(1)
+            await release.wait()
+
+    holders = [asyncio.create_task(hold()) for _ in range(POOL_SIZE if db.dialect.postgres else 1)]
+    try:
+        await wait_until(lambda: len(holding) == len(holders), "every connection to be held")
+        stats = await asyncio.wait_for(gather_stats(bot.svc), timeout=10)
+        assert stats is not None
+        await asyncio.wait_for(gather_roster(bot.svc), timeout=10)
+    finally:
+        release.set()
+        await asyncio.gather(*holders)
