@@ -232,12 +232,13 @@ async def run(scale: Scale, section: Section) -> None:
     finally:
         await _admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     section.line(
-        f"shared budget cost per send: take {take:.0f} µs + give back {back:.0f} µs (medians; "
-        f"p99 of both {p99:.0f} µs), {COST_SENDS} one after another on one pool"
+        f"shared budget cost per send: take {take:.0f} µs (before the call) + give back "
+        f"{back:.0f} µs (after the answer, in the background) (medians; p99 of both "
+        f"{p99:.0f} µs), {COST_SENDS} one after another on one pool"
     )
     section.rows.append(
-        Row("shared budget: database time per send", f"{take + back:.0f} µs", "< 2,000 µs",
-            take + back < 2000)
+        Row("shared budget: a send waits for its slot", f"{take:.0f} µs", "< 2,000 µs",
+            take < 2000, f"give back {back:.0f} µs, off the send's path")
     )  # fmt: skip
     recipients = 300 if scale.name == "quick" else 1200
     for mode in MODES:

@@ -20,6 +20,7 @@ from scheduler import Proactive
 from scheduler.outbox import OutboxSender
 from tests.conftest import TOKEN, Bot, pace, wait_until
 from tests.support.stores import Store
+from tests.test_broadcast import sbot as sbot  # the fixture: a bot whose user 1 is an admin
 
 
 def _ptb_bot(emulator: BotApiEmulator) -> PtbBot:
@@ -220,3 +221,41 @@ async def test_stats_answer_while_every_connection_of_the_bot_is_held(bot: Bot) 
     finally:
         release.set()
         await asyncio.gather(*holders)
+
+
+async def test_only_the_leading_replica_queues_and_edits_a_broadcast(
+    sbot: Bot, store: Store
+) -> None:
+    """Two replicas' broadcast monitors tick over a launched broadcast: the follower's tick
+    neither queues a row nor edits the status message; the leader's does both."""
+    if not store.postgres:
+        pytest.skip("two replicas need PostgreSQL (SQLite's one process leads: tests above)")
+    from scheduler.broadcasts import BroadcastMonitor
+    from tests.test_broadcast_queue import PEOPLE, launched, rows_of
+
+    bot = sbot
+    _, bid = await launched(bot)
+    leads = [Leadership(bot.svc.db, "tick:telegram") for _ in range(2)]
+    try:
+        for lead in leads:
+            await lead.start()
+        assert [lead.leads for lead in leads].count(True) == 1
+        leader, follower = (
+            BroadcastMonitor(bot.app.bot, bot.svc, "telegram", leads=lambda lead=lead: lead.leads)
+            for lead in sorted(leads, key=lambda lead: not lead.leads)
+        )
+
+        def edits() -> int:
+            """The status edits the fake Bot API was asked for."""
+            return sum(method == "editMessageText" for method, *_ in bot.emulator.calls)
+
+        before = edits()
+        await follower.job(None)  # type: ignore[arg-type]
+        await follower.idle()
+        assert await rows_of(bot, bid) == [] and edits() == before
+        await leader.job(None)  # type: ignore[arg-type]
+        await leader.idle()
+        assert len(await rows_of(bot, bid)) == PEOPLE and edits() > before
+    finally:
+        for lead in leads:
+            await lead.stop()

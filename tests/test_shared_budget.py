@@ -102,3 +102,31 @@ async def test_two_replicas_never_exceed_the_bot_wide_limit_together(
     assert len(together.delivered) == 2 * (REPLIES + BULK)
     alone = await _two_replicas_send(store, tmp_path / "without", clock, shared=False)
     assert sum(alone.rate_limited.values()) > 0
+
+
+async def test_bulk_leaves_the_reserve_to_replies_and_lost_slots_come_back(
+    tmp_path: Path, store: Store
+) -> None:
+    """Bulk sends take at most bot_count - reserve slots of a window, a reply still finds one;
+    when the (unlogged) slots are gone after a server crash the next take makes them again."""
+    if not store.postgres:
+        return  # no shared budget on SQLite (checked above)
+    db = await store.open(tmp_path / "slots")
+    budget = shared_budget(db, "telegram", LIMITS)
+    assert budget is not None
+    try:
+        bulk = [await budget.take(bulk=True) for _ in range(LIMITS.bot_count)]
+        taken = [ticket for ticket, _ in bulk if ticket is not None]
+        assert len(taken) == LIMITS.bot_count - LIMITS.reserve
+        assert bulk[-1][1] > 0  # the wait until the first slot frees
+        reply, _ = await budget.take(bulk=False)
+        assert reply is not None and reply.slot not in {t.slot for t in taken}
+        for ticket in [*taken, reply]:
+            budget.give_back(ticket, used=False)
+        await budget.close()
+        await db.execute("DELETE FROM send_slots")  # what a crash does to an unlogged table
+        assert (await budget.take(bulk=False))[0] is None
+        assert (await budget.take(bulk=False))[0] is not None
+    finally:
+        await budget.close()
+        await db.close()

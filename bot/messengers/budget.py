@@ -64,6 +64,9 @@ class SharedBudget:
         except Exception as exc:  # the database is away: nobody sends until it answers
             self._warn(exc)
             return None, ON_ERROR
+        if wait is None:  # no slots: the server lost the unlogged table's rows in a crash
+            self._ready = False
+            return None, 0.0
         return (Ticket(slot, holder), 0.0) if slot is not None else (None, max(0.0, wait))
 
     def give_back(self, ticket: Ticket, *, used: bool) -> None:

@@ -4,7 +4,8 @@ One row per message the platform allows in a window (``Limits.bot_count``). A se
 slot (its ``busy_until`` has passed) atomically, skipping rows another replica is taking at the
 same moment (FOR UPDATE SKIP LOCKED), and marks it busy for a crash bound while its call is in
 flight; when the call has answered the slot is freed ``period`` seconds later, by the database
-server's clock, which every replica reads alike. PostgreSQL only (SQLite paces in memory).
+server's clock, which every replica reads alike. PostgreSQL only (SQLite paces in memory). The
+table is UNLOGGED (no WAL flush per send; empty again after a server crash).
 """
 
 from __future__ import annotations
@@ -39,13 +40,16 @@ class SendSlotRepo:
 
     async def take(
         self, platform: str, cap: int, hold: float, holder: str
-    ) -> tuple[int | None, float]:
+    ) -> tuple[int | None, float | None]:
         """Take a free slot below ``cap`` for ``holder``, busy for ``hold`` seconds (the crash
         bound) unless given back sooner: (the slot, 0), or (None, seconds until the earliest
-        busy slot frees, as far as now known)."""
+        busy slot frees, as far as now known), or (None, None) when the platform has no slots
+        (the unlogged table came back empty after a server crash: ``ensure`` again)."""
         row = await self.db.fetchone(_TAKE_SQL, (platform, cap, hold, holder))
-        if row is None or row[0] is None:
-            return None, float(row[1]) if row is not None and row[1] is not None else 0.0
+        if row is None or row[1] is None:
+            return None, None
+        if row[0] is None:
+            return None, float(row[1])
         return int(row[0]), 0.0
 
     async def give_back(self, platform: str, slot: int, holder: str, after: float) -> None:

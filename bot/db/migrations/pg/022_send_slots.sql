@@ -3,7 +3,9 @@
 -- (busy_until passed) with FOR UPDATE SKIP LOCKED, holds it while its call is in flight (up to a
 -- crash bound) and frees it `period` seconds after the answer (bot/repo/send_slots.py).
 -- busy_until is Unix seconds of the database server's clock (every replica reads the same one).
-CREATE TABLE send_slots (
+-- UNLOGGED: every send writes it twice, and what it holds matters for a second; no WAL flush per
+-- send. After a server crash it is empty, and the next send fills it again (SharedBudget).
+CREATE UNLOGGED TABLE send_slots (
     platform   TEXT             NOT NULL,
     slot       BIGINT           NOT NULL,
     busy_until DOUBLE PRECISION NOT NULL DEFAULT 0,
