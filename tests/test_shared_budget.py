@@ -11,7 +11,7 @@ from telegram.ext import ExtBot
 
 from bot.core.clock import ManualClock
 from bot.db.open import AnyDatabase
-from bot.entry.app import shared_budget
+from bot.messengers.budget import shared_budget
 from bot.messengers.fakeapi.emulator import BotApiEmulator
 from bot.messengers.fakeapi.flood import FloodRules, Window
 from bot.messengers.fakeapi.request import EmulatorRequest

@@ -10,14 +10,12 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 from telegram.request import BaseRequest
 
-from bot.db.postgres import PostgresDatabase
 from bot.entry.services import Services
-from bot.messengers.budget import SharedBudget
+from bot.messengers.budget import shared_budget
 from bot.messengers.http import AiohttpRequest
 from bot.messengers.pacer import Limits, Pacer
 from bot.messengers.ratelimit import PacedLimiter
 from bot.messengers.update_order import PersonOrderedProcessor
-from bot.repo.send_slots import SendSlotRepo
 
 log = logging.getLogger(__name__)
 COMMANDS = (
@@ -94,14 +92,6 @@ def paced_limiter(services: Services, platform: str, limits: Limits) -> PacedLim
     every replica through the database (bot/messengers/budget.py), on SQLite it is in memory."""
     return PacedLimiter(Pacer(limits, shared_budget(services.db, platform, limits)),
                         platform=platform)  # fmt: skip
-
-
-def shared_budget(db: object, platform: str, limits: Limits) -> SharedBudget | None:
-    """The bot-wide budget replicas share on a PostgreSQL database (None on SQLite, or when
-    nothing is paced)."""
-    if not isinstance(db, PostgresDatabase) or not limits.enabled:
-        return None
-    return SharedBudget(SendSlotRepo(db), platform, limits)
 
 
 async def close_http(app: Application) -> None:

@@ -9,8 +9,8 @@ from telegram import Bot
 from bot.core.clock import Clock
 from bot.core.config import Settings
 from bot.core.jalali import format_datetime
-from bot.entry.app import shared_budget
 from bot.entry.services import Services
+from bot.messengers.budget import shared_budget
 from bot.messengers.http import AiohttpRequest
 from bot.messengers.pacer import Pacer
 from bot.repo.checkins import CheckinRepo

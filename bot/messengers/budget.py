@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 
 from bot.core.logs import describe_error
+from bot.db.postgres import PostgresDatabase
 from bot.messengers.pacer import Limits
 from bot.repo.send_slots import SendSlotRepo
 
@@ -96,3 +97,11 @@ class SharedBudget:
             self._warned = now
             log.warning("%s: the shared send budget is unreachable (%s); sends wait",
                         self.platform, describe_error(exc))  # fmt: skip
+
+
+def shared_budget(db: object, platform: str, limits: Limits) -> SharedBudget | None:
+    """The bot-wide budget replicas share on a PostgreSQL database (None on SQLite, where one
+    process paces in memory, or when nothing is paced)."""
+    if not isinstance(db, PostgresDatabase) or not limits.enabled:
+        return None
+    return SharedBudget(SendSlotRepo(db), platform, limits)
