@@ -1,4 +1,4 @@
--- Schema 22 (issue 13, several replicas on one PostgreSQL database): the platform's bot-wide
+-- Schema 23 (issue 13, several replicas on one PostgreSQL database): the platform's bot-wide
 -- flood budget shared by every replica, one row per message the platform allows in a window.
 -- A send takes a free slot (busy_until passed), holds it while its call is in flight (up to a
 -- crash bound) and frees it `period` seconds after the answer (bot/repo/send_slots.py). Only

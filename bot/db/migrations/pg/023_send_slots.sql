@@ -1,4 +1,4 @@
--- PostgreSQL twin of ../022_send_slots.sql: the platform's bot-wide flood budget shared by every
+-- PostgreSQL twin of ../023_send_slots.sql: the platform's bot-wide flood budget shared by every
 -- replica, one row per message the platform allows in a window. A send takes a free slot
 -- (busy_until passed) with FOR UPDATE SKIP LOCKED, holds it while its call is in flight (up to a
 -- crash bound) and frees it `period` seconds after the answer (bot/repo/send_slots.py).
