@@ -22,6 +22,7 @@ from bench import (
     console_overview,
     exports,
     history,
+    replicas,
     roster_figures,
     strict,
     sweep,
@@ -138,6 +139,15 @@ async def run_applicants(scale: Scale, workdir: Path) -> list[Section]:
     return [section]
 
 
+async def run_replicas(scale: Scale, workdir: Path) -> list[Section]:
+    """Only the replicas benchmark (``--only replicas``): three processes sharing one token on
+    PostgreSQL, the shared budget beside an elected sender and no coordination."""
+    section = Section("Replicas sharing one token (PostgreSQL)", "replicas")
+    print(f"\n== {section.title} ==", flush=True)
+    await _guard(section, lambda: replicas.run(scale, section))
+    return [section]
+
+
 async def run_console(scale: Scale, workdir: Path) -> list[Section]:
     """Only the staff console benchmarks (``--only console``), on a freshly seeded database."""
     seeded = Section(f"The {scale.applicants:,}-applicant database", "database")
@@ -211,9 +221,10 @@ async def run_all(scale: Scale, workdir: Path) -> list[Section]:
         first.details += trip.details
 
     await _guard(first, timed_updates)
+    replica_sections = await run_replicas(scale, workdir)
     return [
         first, strict_limits, process, capacity, big, audience, staff, *roster_sections, *console,
-        *overview, *applicants_sections,
+        *overview, *applicants_sections, *replica_sections,
     ]  # fmt: skip
 
 
@@ -326,6 +337,7 @@ async def main(scale: Scale, out: Path, only: str | None = None) -> int:
             "console": run_console,
             "overview": run_overview,
             "applicants": run_applicants,
+            "replicas": run_replicas,
         }
         runner = runners.get(only or "", run_all)
         sections = await asyncio.wait_for(runner(scale, Path(tmp)), timeout=RUN_LIMIT[scale.name])
@@ -351,7 +363,7 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="where to write the report")
     parser.add_argument(
         "--only",
-        choices=("updates", "roster", "console", "overview", "applicants"),
+        choices=("updates", "roster", "console", "overview", "applicants", "replicas"),
         help="run one benchmark alone",
     )
     args = parser.parse_args(argv)

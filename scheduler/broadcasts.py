@@ -122,17 +122,22 @@ class BroadcastMonitor:
         svc: Services,
         platform: str,
         on_queued: Callable[[], None] | None = None,
+        leads: Callable[[], bool] | None = None,
     ) -> None:
         """Bind to a Bot and the shared services; ``on_queued`` is called when rows went in
-        (the outbox sender's notify)."""
+        (the outbox sender's notify); ``leads`` says whether this replica leads the platform's
+        ticks (only the leader queues and edits status messages; None: always)."""
         self.bot, self.svc, self.platform = bot, svc, platform
         self.on_queued = on_queued
+        self.leads = leads or (lambda: True)
         self.shown: dict[int, str] = {}
         self._worker: asyncio.Task[None] | None = None
         self._again = False
 
     async def job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The JobQueue callback: one tick, never raising."""
+        """The JobQueue callback: one tick on the leading replica, never raising."""
+        if not self.leads():
+            return
         try:
             await self.tick()
         except Exception:
@@ -182,7 +187,10 @@ class BroadcastMonitor:
 
     # --- audience-sized work, in the background ------------------------------------------
     def wake(self) -> None:
-        """Queue (and tidy) now in the background; a worker already at it looks again."""
+        """Queue (and tidy) now in the background; a worker already at it looks again. Not
+        on a replica that does not lead the ticks: the leader's next tick does it."""
+        if not self.leads():
+            return
         if self._worker is not None and not self._worker.done():
             self._again = True
             return
@@ -252,11 +260,13 @@ async def show_cancelled(bot: Bot, svc: Services, b: Broadcast, f: Figures) -> N
 
 
 def start_monitor(
-    app: Application, on_queued: Callable[[], None] | None = None
+    app: Application,
+    on_queued: Callable[[], None] | None = None,
+    leads: Callable[[], bool] | None = None,
 ) -> BroadcastMonitor:
     """Create the platform's monitor and run it every few seconds on the JobQueue."""
     monitor = BroadcastMonitor(
-        app.bot, app.bot_data["services"], app.bot_data["platform"], on_queued
+        app.bot, app.bot_data["services"], app.bot_data["platform"], on_queued, leads
     )
     if app.job_queue is not None:
         app.job_queue.run_repeating(monitor.job, interval=STATUS_SECONDS, first=STATUS_SECONDS)

@@ -27,8 +27,9 @@ no way to tell, and that repeat is outside this window.)
 
 Pacing. The sender has no limits of its own: every row waits for its slot in the platform's one
 pacer (bot/messengers/pacer.py), the same one every reply goes through, as bulk: after replies, and
-leaving the reserved share of each second to them. Rows of a chat that may not have another
-message yet wait in the sender's queue without holding other chats up.
+leaving the reserved share of each second to them (on PostgreSQL the bot-wide share is the one
+every replica's pacer takes from the database: bot/messengers/budget.py). Rows of a chat that
+may not have another message yet wait in the sender's queue without holding other chats up.
 
 Time. Every database time (``not_before``, ``sent_at``, back-off deadlines, ``lease_until``,
 ``unreachable_at``) comes from the injected ``clock`` in whole seconds, so a ManualClock drives
@@ -327,11 +328,13 @@ class OutboxSender:
                 queue.release_due(now)
                 wait = MAX_WAIT
                 while (
-                    queue.ready
-                    and self._in_flight(tasks) < self.concurrency
-                    and ledger.may_send()
+                    queue.ready and self._in_flight(tasks) < self.concurrency and ledger.may_send()
                 ):
-                    got = self.pacer.try_acquire(queue.peek().chat_id, bulk=True)
+                    chat = queue.peek().chat_id
+                    if self.pacer.budget is None:
+                        got = self.pacer.try_acquire(chat, bulk=True)
+                    else:  # replicas on PostgreSQL: the bot-wide window is in the database
+                        got = await self.pacer.try_acquire_shared(chat, bulk=True)
                     if not isinstance(got, Slot):
                         if self.pacer.chat_wait(queue.peek().chat_id, now) != 0.0:
                             queue.hold_back(now)  # a reply has the chat: others may go

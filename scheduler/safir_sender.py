@@ -2,7 +2,8 @@
 check-ins) to phone numbers through Bale Safir, at Safir's own rate and only in the sending window.
 
 It is the outbox sender (scheduler/outbox.py) with another transport: the same claims, leases,
-take-overs, books and back-offs; its own pacer (``HOMEBIZ_SAFIR_RATE``, not the Bot API's budget);
+take-overs, books and back-offs; its own pacer (``HOMEBIZ_SAFIR_RATE``, not the Bot API's budget;
+on PostgreSQL its rate is shared by every replica through ``send_slots`` under the name "safir");
 and a claim that takes nothing in the quiet hours. Each row is rendered when it is sent, from
 the roster row as it is then (a person who joined, declined or is off Bale meanwhile is not
 messaged: the row is cancelled).
@@ -26,6 +27,7 @@ from telegram import Bot
 from telegram.error import NetworkError, RetryAfter
 
 from bot.core.clock import Clock
+from bot.messengers.budget import shared_budget
 from bot.messengers.pacer import Limits, Pacer, Slot
 from bot.messengers.safir import (
     ACCOUNT,
@@ -103,7 +105,7 @@ class SafirSender(OutboxSender):
             repo,
             SAFIR,
             clock,
-            pacer=Pacer(limits),
+            pacer=Pacer(limits, shared_budget(repo.db, SAFIR, limits)),  # replicas: shared
             max_attempts=max_attempts,
             base_backoff=base_backoff,
             batch=BATCH,

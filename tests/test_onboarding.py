@@ -258,11 +258,15 @@ async def test_a_visitor_row_left_at_the_privacy_question_goes_after_a_day(bot: 
     await staff.send("/start")
     await staff.press("فارسی")  # staff without consent, at the privacy question
     sweep = Proactive(bot.app, bot.svc, "telegram")  # its minute tick, without the JobQueue
+    await sweep.lead.start()  # the only replica: it leads the ticks (on PostgreSQL, elected)
     bot.clock.advance(seconds=VISITOR_TTL - 60)
-    await sweep._tick(None)  # type: ignore[arg-type]
-    assert await bot.svc.users.find("telegram", 509) is not None
-    bot.clock.advance(seconds=120)
-    await sweep._tick(None)  # type: ignore[arg-type]
+    try:
+        await sweep._tick(None)  # type: ignore[arg-type]
+        assert await bot.svc.users.find("telegram", 509) is not None
+        bot.clock.advance(seconds=120)
+        await sweep._tick(None)  # type: ignore[arg-type]
+    finally:
+        await sweep.lead.stop()
     assert await bot.svc.users.find("telegram", 509) is None
     assert await bot.svc.users.find("telegram", 510) is not None
     assert await bot.svc.users.find("telegram", 511) is not None

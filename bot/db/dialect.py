@@ -103,6 +103,12 @@ class Dialect:
             f" WHERE i < ?1) SELECT (SELECT COALESCE(MAX(id), 0) FROM {table}) + i FROM k"
         )
 
+    def skip_locked(self, alias: str) -> str:
+        """A claim's row lock: on PostgreSQL the rows of ``alias`` it selects are locked and
+        rows another transaction holds are skipped (concurrent claimers never take the same
+        row, nor wait for each other); nothing on SQLite, whose writer holds the whole file."""
+        return f" FOR UPDATE OF {alias} SKIP LOCKED" if self.postgres else ""
+
     def greatest(self, *exprs: str) -> str:
         """The largest of a few values (SQLite's MAX with two or more arguments)."""
         return ("GREATEST(" if self.postgres else "MAX(") + ", ".join(exprs) + ")"

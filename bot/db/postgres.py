@@ -8,7 +8,8 @@ asyncpg refusing it. Rows are asyncpg records (index and name access, ``keys()``
 bigint (numeric) comes back as int, AVG as float, as from SQLite.
 
 What differs from SQLite, on purpose: statements run concurrently on the pool's connections (no
-turn-taking; ``reader()`` is the database itself); a transaction is READ COMMITTED; there is no
+turn-taking; ``reader()`` is a second, small pool for reports, so a report never takes the
+connections a person's reply needs); a transaction is READ COMMITTED; there is no
 ``lastrowid`` (an INSERT that needs its id says ``RETURNING id``); ``backup`` refuses (pg_dump
 and base backups are the engine's tools); ``checkpoint`` has nothing to do.
 """
@@ -41,6 +42,7 @@ _TARGET_RE = re.compile(
 )
 STATEMENTS_PER_CONNECTION = 512  # prepared statements each pooled connection keeps
 POOL_SIZE = 10  # connections at most: each transaction holds one, each statement one briefly
+READ_POOL_SIZE = 3  # the reports' own pool (``reader()``): /stats, exports, the console's pages
 MIGRATION_LOCK = 0x686F6D6562697A  # pg_advisory_xact_lock key: one migrating process at a time
 SCHEMES = ("postgresql://", "postgres://")
 
@@ -340,11 +342,13 @@ class PostgresDatabase:
 
     dialect = POSTGRES
 
-    def __init__(self, pool: _Pool, url: str) -> None:
-        """Wrap an open pool."""
+    def __init__(self, pool: _Pool, url: str, *, reads_only: bool = False) -> None:
+        """Wrap an open pool (``reads_only``: the reports' pool, its own reader)."""
         self._pool = pool
         self.url = url
         self.path = redact(url)
+        self._reads_only = reads_only
+        self._reader: PostgresDatabase | None = None
 
     @classmethod
     async def open(
@@ -370,7 +374,9 @@ class PostgresDatabase:
         return db
 
     async def close(self) -> None:
-        """Close every connection of the pool."""
+        """Close every connection of the pool, and of the reports' pool."""
+        if self._reader is not None:
+            await self._reader.close()
         await self._pool.close()
 
     # --- statements -----------------------------------------------------------------------
@@ -461,6 +467,8 @@ class PostgresDatabase:
                 applied.append(name)
         if applied:
             await self._pool.forget_statements()  # prepared before, they may not fit now
+            if self._reader is not None:
+                await self._reader._pool.forget_statements()
         return applied
 
     async def checkpoint(self) -> bool:
@@ -477,9 +485,16 @@ class PostgresDatabase:
         )
 
     def reader(self) -> PostgresDatabase:
-        """Long reads: the database itself (each statement takes a pooled connection of its
-        own, so a report never holds the connection a person's turn writes through)."""
-        return self
+        """Long reads (reports, exports, the console's heavy pages): a pool of their own of
+        READ_POOL_SIZE connections, opened when first used, so however many reports run they
+        never take the connections a person's turn needs."""
+        if self._reads_only:
+            return self
+        if self._reader is None:
+            self._reader = PostgresDatabase(
+                _Pool(self.url, READ_POOL_SIZE), self.url, reads_only=True
+            )
+        return self._reader
 
 
 class BackupRefused(Exception):

@@ -11,6 +11,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 from telegram.request import BaseRequest
 
 from bot.entry.services import Services
+from bot.messengers.budget import shared_budget
 from bot.messengers.http import AiohttpRequest
 from bot.messengers.pacer import Limits, Pacer
 from bot.messengers.ratelimit import PacedLimiter
@@ -65,7 +66,7 @@ def build_application(
         .token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
-        .rate_limiter(rate_limiter or PacedLimiter(Pacer(limits or Limits()), platform=platform))
+        .rate_limiter(rate_limiter or paced_limiter(services, platform, limits or Limits()))
         .concurrent_updates(PersonOrderedProcessor())
     )
     own: tuple[BaseRequest, ...] = ()
@@ -84,6 +85,13 @@ def build_application(
     app.bot_data["router"] = install(app, registry)
     app.bot_data["http"] = own
     return app
+
+
+def paced_limiter(services: Services, platform: str, limits: Limits) -> PacedLimiter:
+    """The platform's pacer as PTB's limiter; on PostgreSQL its bot-wide window is shared with
+    every replica through the database (bot/messengers/budget.py), on SQLite it is in memory."""
+    return PacedLimiter(Pacer(limits, shared_budget(services.db, platform, limits)),
+                        platform=platform)  # fmt: skip
 
 
 async def close_http(app: Application) -> None:

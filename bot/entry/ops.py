@@ -10,6 +10,7 @@ from bot.core.clock import Clock
 from bot.core.config import Settings
 from bot.core.jalali import format_datetime
 from bot.entry.services import Services
+from bot.messengers.budget import shared_budget
 from bot.messengers.http import AiohttpRequest
 from bot.messengers.pacer import Pacer
 from bot.repo.checkins import CheckinRepo
@@ -92,16 +93,20 @@ async def send_now(settings: Settings) -> list[str]:
                     base_file_url=platform.file_url,
                     request=AiohttpRequest(),
                 )
+                budget = shared_budget(svc.db, name, settings.limits)  # PostgreSQL: replicas'
+                pacer = Pacer(settings.limits, budget)
                 async with bot:
                     sender = OutboxSender(
                         bot,
                         OutboxRepo(svc.db),
                         name,
                         svc.clock,
-                        pacer=Pacer(settings.limits),
+                        pacer=pacer,
                         lease=settings.outbox_lease,
                     )
                     line += f"; sent {await sender.drain_once()}"
+                    if budget is not None:
+                        await budget.close()
                     if sender.unrecorded:
                         line += (
                             f"; {sender.unrecorded} could not be recorded (database errors): "

@@ -17,6 +17,7 @@ from telegram.ext import Application
 
 from bot.core.config import PlatformSettings, Settings, StartupError
 from bot.core.logs import describe_error
+from bot.db.leadership import Leadership
 from bot.entry.app import build_application, close_http, set_commands
 from bot.entry.services import Services
 from bot.messengers.update_inbox import UpdateInbox, uses_inbox
@@ -43,6 +44,7 @@ class Served:
     listener: WebhookListener | None = None
     inbox: UpdateInbox | None = None
     jobs: list[Proactive] = field(default_factory=list)
+    poller: Leadership | None = None  # long polling's election (PostgreSQL: one replica polls)
 
 
 def settle_memory() -> None:
@@ -182,15 +184,44 @@ async def _start(served: Served) -> None:
             platform.webhook_port,
         )
     else:
-        updater = app.updater
-        assert updater is not None
-        await until_answered(
-            platform,
-            lambda: updater.start_polling(error_callback=_on_polling_error(platform.name)),
-            "deleteWebhook",
-        )
+        await _start_polling(served)
+
+
+async def _start_polling(served: Served) -> None:
+    """Long polling, by the one replica that leads ``poll:<platform>`` (on SQLite: this one,
+    at once). The others handle nothing from getUpdates until they take the lead over."""
+    app, platform = served.app, served.platform
+    lead = Leadership(app.bot_data["services"].db, f"poll:{platform.name}")
+    if not lead.elected:
+        await _poll(served, True)
         await app.start()
-        log.info("%s: long polling", platform.name)
+        return
+    await app.start()
+    lead.on_change = lambda leads: _poll(served, leads)
+    served.poller = lead
+    await lead.start()
+    if not lead.leads:
+        log.info("%s: another replica polls; this one takes over if it stops", platform.name)
+
+
+async def _poll(served: Served, leads: bool) -> None:
+    """Start long polling on gaining the lead; stop it at once on losing it."""
+    app, platform = served.app, served.platform
+    updater = app.updater
+    assert updater is not None
+    if not leads:
+        if updater.running:
+            await updater.stop()
+            log.info("%s: long polling stopped (the lead is lost)", platform.name)
+        return
+    if updater.running:
+        return
+    await until_answered(
+        platform,
+        lambda: updater.start_polling(error_callback=_on_polling_error(platform.name)),
+        "deleteWebhook",
+    )
+    log.info("%s: long polling", platform.name)
 
 
 async def _stop(served: Served) -> None:
@@ -199,6 +230,9 @@ async def _stop(served: Served) -> None:
         with contextlib.suppress(Exception):
             await job.stop()
     await stop_quietly(served.listener)
+    if served.poller is not None:
+        with contextlib.suppress(Exception):
+            await served.poller.stop()
     await _stop_inbox(served)
     app = served.app
     with contextlib.suppress(Exception):

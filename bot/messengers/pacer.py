@@ -12,6 +12,11 @@ nothing we pace can earn a 429 (only another process sharing the token can).
 Replies to people come first: the outbox ("bulk") waits while a reply waits, and bulk sends may
 fill the bot-wide window only up to ``limit - reserve`` so a reply finds a free slot at once.
 A 429 that comes anyway pauses that chat, and all bulk sends, for the time the platform asked.
+
+Several replicas on one PostgreSQL database share the bot-wide window through a ``budget``
+(bot/messengers/budget.py): a send then also takes one of the platform's slots in the database
+(``try_acquire_shared``). The per-chat pacing stays in each replica's memory. Without a budget
+(SQLite: one process) nothing of this runs.
 """
 
 from __future__ import annotations
@@ -22,11 +27,16 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.messengers.budget import SharedBudget, Ticket
 
 RECENT_PER_CHAT = 24  # finished sends remembered per chat: enough for any burst we model
 PRUNE_EVERY = 4096  # acquisitions between sweeps of idle chats out of memory
 IDLE_AFTER = 120.0  # seconds after its last send a chat's history no longer matters
 SLICES = 10  # bulk sends are spread over the window in this many slices
+SHARED_POLL = 0.02  # seconds between looks at the shared budget while its slots are all busy
 
 
 @dataclass(frozen=True)
@@ -74,25 +84,29 @@ class _Lane:
 class Slot:
     """The right to make one paced call; release it when the call has returned."""
 
-    __slots__ = ("_chat", "_pacer", "_released")
+    __slots__ = ("_chat", "_pacer", "_released", "ticket")
 
     def __init__(self, pacer: Pacer, chat: int | None) -> None:
         """Held for ``chat`` (None: a call with no chat, paced bot-wide only)."""
         self._pacer, self._chat, self._released = pacer, chat, False
+        self.ticket: Ticket | None = None  # the shared budget's slot, when there is one
 
     def release(self) -> None:
         """The call returned (or failed): its slot ages out ``period`` seconds from now."""
         if not self._released:
             self._released = True
             self._pacer._finish(self._chat, time.monotonic())
+            if self.ticket is not None and self._pacer.budget is not None:
+                self._pacer.budget.give_back(self.ticket, used=True)
 
 
 class Pacer:
     """Admits sends within the bot-wide, per-chat and per-group limits; replies first."""
 
-    def __init__(self, limits: Limits | None = None) -> None:
-        """Start with empty history."""
+    def __init__(self, limits: Limits | None = None, budget: SharedBudget | None = None) -> None:
+        """Start with empty history; ``budget``: the bot-wide window shared with replicas."""
         self.limits = limits or Limits()
+        self.budget = budget if self.limits.enabled else None
         self.stats = PacerStats()
         self._ends: deque[float] = deque()
         self._in_flight = 0
@@ -119,8 +133,56 @@ class Pacer:
         wait = _latest(bot, lane)
         return self._take(chat, bulk=bulk) if wait == 0.0 else wait
 
+    async def try_acquire_shared(self, chat: int | None, *, bulk: bool) -> Slot | float | None:
+        """``try_acquire`` that also takes a slot of the shared budget (its wait when none is
+        free: never more than SHARED_POLL, as a replica's release is not announced)."""
+        got, _ = await self._try_shared(chat, bulk)
+        return got
+
+    async def _try_shared(self, chat: int | None, bulk: bool) -> tuple[Slot | float | None, bool]:
+        """(a slot, or the wait), and whether the wait is the bot-wide window's."""
+        assert self.budget is not None
+        bot, lane = self._waits(chat, bulk=bulk, now=time.monotonic())
+        wait = _latest(bot, lane)
+        if wait != 0.0:
+            return wait, bot != 0.0
+        ticket, shared = await self.budget.take(bulk=bulk)
+        if ticket is None:
+            return min(shared, SHARED_POLL), True
+        bot, lane = self._waits(chat, bulk=bulk, now=time.monotonic())
+        wait = _latest(bot, lane)
+        if wait != 0.0:  # taken meanwhile by another send of this replica
+            self.budget.give_back(ticket, used=False)
+            return wait, bot != 0.0
+        slot = self._take(chat, bulk=bulk)
+        slot.ticket = ticket
+        return slot, False
+
+    async def _acquire_shared(self, chat: int | None, bulk: bool) -> Slot:
+        """``acquire`` through the shared budget: replies first within this replica."""
+        queued = waited = False
+        try:
+            while True:
+                got, blocked = await self._try_shared(chat, bulk)
+                if isinstance(got, Slot):
+                    return got
+                if not waited:
+                    waited = True
+                    self.stats.waited += 1
+                if not bulk and blocked != queued:
+                    queued = blocked
+                    self._replies_waiting += 1 if blocked else -1
+                    self._wake()
+                await self._sleep(SHARED_POLL if got is None else got)
+        finally:
+            if queued:
+                self._replies_waiting -= 1
+                self._wake()
+
     async def acquire(self, chat: int | None, *, bulk: bool = False) -> Slot:
         """Wait for a slot: replies before bulk, each chat one send at a time."""
+        if self.budget is not None:
+            return await self._acquire_shared(chat, bulk)
         queued = False  # a reply counted as waiting for the bot-wide window
         waited = False
         try:

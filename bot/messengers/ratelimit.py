@@ -61,7 +61,9 @@ class PacedLimiter(BaseRateLimiter[PaceArgs]):
         """Nothing to open."""
 
     async def shutdown(self) -> None:
-        """Nothing to close."""
+        """Wait for the shared budget's releases under way (when there is one)."""
+        if self.pacer.budget is not None:
+            await self.pacer.budget.close()
 
     async def process_request(
         self,

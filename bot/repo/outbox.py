@@ -7,6 +7,8 @@ or flood waits) and ``cancelled`` (broadcast cancelled, or the person is unreach
 A ``sending`` row belongs to one sender (``lease_owner``) until ``lease_until``; the owner renews
 the lease while it holds the row (bot/repo/senders.py) and only the owner records a retry or a
 failure. A claim takes over rows whose lease has expired, so no row waits for a restart.
+On PostgreSQL a claim locks the rows it takes and skips rows another replica's claim holds
+(FOR UPDATE SKIP LOCKED): concurrent claims never take the same row nor wait for each other.
 """
 
 from __future__ import annotations
@@ -221,9 +223,10 @@ class OutboxRepo:
         in the same transaction, and so are rows of a cancelled broadcast.
         """
         chosen: list[OutboxRow] = []
+        lock = self.db.dialect.skip_locked("o")  # PostgreSQL: replicas skip each other's rows
         async with self.db.transaction() as conn:
             take = (owner, lease_until)
-            rows, _ = await _take(conn, TAKEOVER_SQL, (platform, now, owner, limit), take)
+            rows, _ = await _take(conn, TAKEOVER_SQL + lock, (platform, now, owner, limit), take)
             for row in rows:
                 row.taken_over = True
             chosen.extend(rows)
@@ -231,7 +234,7 @@ class OutboxRepo:
                 want = limit - len(chosen)
                 if want <= 0:
                     break
-                rows, found = await _take(conn, CLAIM_SQL, (platform, now, want), take)
+                rows, found = await _take(conn, CLAIM_SQL + lock, (platform, now, want), take)
                 chosen.extend(rows)
                 if found < want:
                     break
