@@ -5,6 +5,7 @@ process killed -9 loses nothing it acknowledged (see also tests/test_webhook_rep
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -87,9 +88,10 @@ async def idle(tmp_path: Path, store: Store) -> bool:
     """Whether every stored update was handled and nobody holds a turn."""
     db = await store.open(tmp_path / "bot.sqlite3", migrate=False)
     try:
-        row = await db.fetchone(
+        row = await db.fetchone(  # a turn given back stays, its lease in the past
             "SELECT (SELECT COUNT(*) FROM updates_inbox WHERE done_at IS NULL) "
-            "+ (SELECT COUNT(*) FROM chat_turns)"
+            "+ (SELECT COUNT(*) FROM chat_turns WHERE lease_until >= ?)",
+            (int(time.time() * 1000),),
         )
     finally:
         await db.close()

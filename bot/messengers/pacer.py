@@ -210,6 +210,24 @@ class Pacer:
         lane = self._lanes.get(chat)
         return 0.0 if lane is None else self._waits(chat, bulk=False, now=now)[1]
 
+    def chat_history(self, chat: int) -> list[float]:
+        """When the chat's last messages finished, as Unix seconds (for the next replica)."""
+        lane = self._lanes.get(chat)
+        if lane is None:
+            return []
+        shift = time.time() - time.monotonic()
+        return [end + shift for end in lane.ends]
+
+    def recall_chat(self, chat: int, finished: list[float]) -> None:
+        """Count messages another replica sent the chat (Unix seconds) in its flood limit."""
+        if not finished:
+            return
+        shift = time.time() - time.monotonic()
+        lane = self._lanes.setdefault(chat, _Lane())
+        merged = sorted({*lane.ends, *(end - shift for end in finished)})
+        lane.ends.clear()
+        lane.ends.extend(merged[-RECENT_PER_CHAT:])
+
     def bulk_paused(self, now: float) -> float:
         """Seconds bulk sends stay paused after a 429 (0: not paused)."""
         return max(0.0, self._bulk_paused_until - now)

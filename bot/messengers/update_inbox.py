@@ -32,6 +32,8 @@ from telegram.ext import Application
 
 from bot.core.logs import describe_error
 from bot.db.open import AnyDatabase
+from bot.messengers.pacer import Pacer
+from bot.messengers.ratelimit import PacedLimiter
 from bot.messengers.update_order import MAX_CONCURRENT, order_key
 from bot.repo.update_inbox import Stored, UpdateInboxRepo
 
@@ -41,6 +43,7 @@ RENEW_EVERY = 5.0  # seconds between renewals while a turn runs
 RESCUE_EVERY = 2.0  # seconds between looks for chats whose updates wait with nobody on them
 KEEP_DONE = 24 * 3600.0  # seconds a handled update is kept (a redelivery within is dropped)
 PRUNE_EVERY = 600.0  # seconds between prunes of handled updates
+KEEP_TURNS = 600.0  # seconds a given-back turn (and its chat's send times) is kept
 MAX_ATTEMPTS = 3  # starts of one update before it is given up
 STOP_GRACE = 10.0  # seconds a stopping replica waits for the turns in progress
 NO_CHAT = 0  # the chat_key of updates without a chat or a person (they share one turn)
@@ -89,6 +92,8 @@ class UpdateInbox:
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._rescuer: asyncio.Task[None] | None = None
         self._stopping = False
+        limiter = app.bot.rate_limiter
+        self.pacer: Pacer | None = limiter.pacer if isinstance(limiter, PacedLimiter) else None
 
     def _now_ms(self) -> int:
         """Now, in Unix milliseconds."""
@@ -145,6 +150,7 @@ class UpdateInbox:
                 if not await self.repo.take(chat_key, self.owner, self._now_ms(), self.lease_ms):
                     return  # another replica holds the turn: it will find this chat's updates
                 try:
+                    await self._recall(chat_key)
                     await self._turn(chat_key)
                 finally:
                     await self._release(chat_key)
@@ -159,10 +165,21 @@ class UpdateInbox:
                 self._again.discard(chat_key)
                 self.kick(chat_key)
 
+    async def _recall(self, chat_key: int) -> None:
+        """Count what the chat's previous holder sent it in this replica's flood limit."""
+        if self.pacer is None or chat_key == NO_CHAT:
+            return
+        paced = await self.repo.paced(chat_key)
+        finished = [int(ms) / 1000 for ms in paced.split(",") if ms.isdigit()]
+        self.pacer.recall_chat(chat_key, finished)
+
     async def _release(self, chat_key: int) -> None:
-        """Give the chat's turn back; if that fails, the lease expires by itself."""
+        """Give the chat's turn back with when its last messages left; if that fails, the
+        lease expires by itself."""
+        history = [] if self.pacer is None else self.pacer.chat_history(chat_key)
+        paced = ",".join(str(int(end * 1000)) for end in history)
         try:
-            await self.repo.release(chat_key, self.owner)
+            await self.repo.release(chat_key, self.owner, self._now_ms(), paced)
         except Exception as exc:
             log.warning("update inbox: a turn left to expire (%s)", describe_error(exc))
 
@@ -225,6 +242,7 @@ class UpdateInbox:
                     self.kick(chat_key)
                 if now >= next_prune:
                     await self.repo.prune(now - self.keep_done_ms)
+                    await self.repo.prune_turns(now - int(KEEP_TURNS * 1000))
                     next_prune = now + int(PRUNE_EVERY * 1000)
             except Exception as exc:
                 log.warning("update inbox: no look at waiting updates (%s)", describe_error(exc))

@@ -28,7 +28,13 @@ _TAKE_SQL = (
 _RENEW_SQL = (
     "UPDATE chat_turns SET lease_until = ? WHERE platform = ? AND chat_key = ? AND owner = ?"
 )
-_RELEASE_SQL = "DELETE FROM chat_turns WHERE platform = ? AND chat_key = ? AND owner = ?"
+# Given back: free from now on, with when the chat's last messages left for the next holder.
+_RELEASE_SQL = (
+    "UPDATE chat_turns SET lease_until = ?, paced = ? "
+    "WHERE platform = ? AND chat_key = ? AND owner = ?"
+)
+_PACED_SQL = "SELECT paced FROM chat_turns WHERE platform = ? AND chat_key = ?"
+_PRUNE_TURNS_SQL = "DELETE FROM chat_turns WHERE platform = ? AND lease_until < ?"
 _NEXT_SQL = (
     "SELECT update_id, body, attempts FROM updates_inbox "
     "WHERE platform = ? AND chat_key = ? AND done_at IS NULL ORDER BY update_id LIMIT 1"
@@ -87,9 +93,20 @@ class UpdateInboxRepo:
         params = (now_ms + lease_ms, self.platform, chat_key, owner)
         return await self.db.changes(_RENEW_SQL, params) > 0
 
-    async def release(self, chat_key: int, owner: str) -> None:
-        """Give the chat's turn back (nothing happens if ``owner`` no longer holds it)."""
-        await self.db.changes(_RELEASE_SQL, (self.platform, chat_key, owner))
+    async def release(self, chat_key: int, owner: str, now_ms: int, paced: str = "") -> None:
+        """Give the chat's turn back with when its last messages left (``paced``); nothing
+        happens if ``owner`` no longer holds it."""
+        params = (now_ms - 1, paced, self.platform, chat_key, owner)
+        await self.db.changes(_RELEASE_SQL, params)
+
+    async def paced(self, chat_key: int) -> str:
+        """When the chat's last messages left, as the previous holder of its turn wrote it."""
+        row: Any = await self.db.fetchone(_PACED_SQL, (self.platform, chat_key))
+        return str(row[0]) if row else ""
+
+    async def prune_turns(self, before_ms: int) -> int:
+        """Forget the turns given back (or left to expire) before ``before_ms``; how many."""
+        return await self.db.changes(_PRUNE_TURNS_SQL, (self.platform, before_ms))
 
     async def next_pending(self, chat_key: int) -> Stored | None:
         """The chat's oldest update still to handle."""

@@ -27,12 +27,16 @@ CREATE INDEX updates_inbox_pending ON updates_inbox (platform, chat_key, update_
 CREATE INDEX updates_inbox_done ON updates_inbox (done_at) WHERE done_at IS NOT NULL;
 
 -- Whose turn a chat is: the replica (owner) handling its updates, one at a time, until
--- lease_until (Unix milliseconds), renewed while it works and deleted when it is done. A
--- replica that died leaves its row to expire; another then takes the chat over.
+-- lease_until (Unix milliseconds), renewed while it works and set to the past when it is done.
+-- A replica that died leaves its row to expire; another then takes the chat over. paced: when
+-- the chat's last messages left (Unix ms, comma-separated), written by the replica giving the
+-- turn back and read by the next holder, so the chat's flood limit holds across replicas;
+-- rows given back ten minutes ago are pruned.
 CREATE TABLE chat_turns (
     platform    TEXT    NOT NULL,
     chat_key    INTEGER NOT NULL,
     owner       TEXT    NOT NULL,
     lease_until INTEGER NOT NULL,
+    paced       TEXT    NOT NULL DEFAULT '',
     PRIMARY KEY (platform, chat_key)
 ) WITHOUT ROWID;

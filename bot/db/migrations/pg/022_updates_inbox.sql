@@ -21,5 +21,6 @@ CREATE TABLE chat_turns (
     chat_key    BIGINT  NOT NULL,
     owner       TEXT    NOT NULL,
     lease_until BIGINT  NOT NULL,
+    paced       TEXT    NOT NULL DEFAULT '',
     PRIMARY KEY (platform, chat_key)
 );
