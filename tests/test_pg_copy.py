@@ -113,6 +113,11 @@ async def seed_pilot(path: Path) -> None:
                 " VALUES ('telegram', 501, 'gone', ?)",
                 (NOW * 1000,),
             ),
+            (  # the shared send budget: PostgreSQL's, empty on a pilot; copied all the same
+                "INSERT INTO send_slots (platform, slot, busy_until, holder)"
+                " VALUES ('telegram', 1, 0, NULL)",
+                (),
+            ),
             (
                 "INSERT INTO senders (platform, owner, started_at, seen_at, live_until)"
                 " VALUES ('telegram', 'old', ?, ?, ?)",
