@@ -10,6 +10,7 @@ section says so in one line and the run goes on.
 
 from __future__ import annotations
 
+import itertools
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -31,16 +32,16 @@ def side_by_side(parts: dict[str, Section], into: Section) -> None:
     for engine, part in parts.items():
         into.details += [f"{engine}: {line}" for line in part.details]
         into.profiles += [(f"{engine}: {title}", text) for title, text in part.profiles]
-    columns = [parts[e].rows for e in ENGINES if e in parts]
     names = [e for e in ENGINES if e in parts]
-    for found in zip(*columns, strict=False):
-        first = found[0]
-        measured = "; ".join(f"{n} {r.measured}" for n, r in zip(names, found, strict=True))
-        verdicts = [r.met for r in found]
+    for found in itertools.zip_longest(*(parts[e].rows for e in names)):
+        first = next(r for r in found if r is not None)
+        pairs = list(zip(names, found, strict=True))
+        measured = "; ".join(f"{n} {r.measured if r else 'not measured'}" for n, r in pairs)
+        verdicts = [r.met if r else False for _, r in pairs]
         met = None if all(v is None for v in verdicts) else all(v is not False for v in verdicts)
-        missed = [n for n, r in zip(names, found, strict=True) if r.met is False]
-        notes = [f"{n}: {r.note}" for n, r in zip(names, found, strict=True) if r.note]
-        if missed:
+        missed = [n for n, r in pairs if r is None or r.met is False]
+        notes = [f"{n}: {r.note}" for n, r in pairs if r is not None and r.note]
+        if missed and met is not None:
             notes.insert(0, f"missed on {' and '.join(missed)}")
         into.rows.append(Row(first.what, measured, first.target, met, "; ".join(notes)))
 
