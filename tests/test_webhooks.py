@@ -20,6 +20,7 @@ from bot.messengers.fakeapi.emulator import BotApiEmulator
 from bot.messengers.webhook import MAX_UPDATE_BYTES
 from tests.support import BALE_TOKEN, TOKEN, BotProcess, bot_env, free_port
 from tests.support.botapi_server import SECRET_HEADER, BotApiServer
+from tests.support.stores import Store
 
 USER, WITNESS, INTRUDER = 5101, 5102, 5666
 LANGUAGE_QUESTION = "choose your language"
@@ -36,8 +37,9 @@ def add_people(emulator: BotApiEmulator) -> None:
         emulator.add_user(user_id, first_name=f"U{user_id}", language_code="en")
 
 
-async def test_telegram_webhook_with_secret_header(tmp_path: Path) -> None:
-    """setWebhook carries url …/telegram and the secret; only requests with the secret count."""
+async def test_telegram_webhook_with_secret_header(tmp_path: Path, store: Store) -> None:
+    """setWebhook carries url …/telegram and the secret; only requests with the secret count
+    (on PostgreSQL through the update inbox the replicas share, on SQLite PTB's queue)."""
     emulator = BotApiEmulator()
     add_people(emulator)
     port, secret = free_port(), secrets.token_urlsafe(24)
@@ -81,9 +83,16 @@ async def test_telegram_webhook_with_secret_header(tmp_path: Path) -> None:
     assert server.requests["getUpdates"] == 0
     for text in (TOKEN, TOKEN.partition(":")[2], secret):
         assert text not in bot.stderr + bot.stdout
+    # PostgreSQL: both updates went through the inbox and were handled; SQLite: none did
+    db = await store.open(tmp_path / "bot.sqlite3")
+    try:
+        done = [r[0] is not None for r in await db.fetchall("SELECT done_at FROM updates_inbox")]
+    finally:
+        await db.close()
+    assert done == ([True, True] if store.postgres else [])
 
 
-async def test_bale_webhook_secret_is_the_path(tmp_path: Path) -> None:
+async def test_bale_webhook_secret_is_the_path(tmp_path: Path, store: Store) -> None:
     """Bale: the URL ends with /<secret>, no secret_token; wrong paths 404, no header needed."""
     emulator = BotApiEmulator(platform="bale")
     add_people(emulator)

@@ -19,6 +19,7 @@ from bot.core.config import PlatformSettings, Settings, StartupError
 from bot.core.logs import describe_error
 from bot.entry.app import build_application, close_http, set_commands
 from bot.entry.services import Services
+from bot.messengers.update_inbox import UpdateInbox, uses_inbox
 from bot.messengers.webhook import WebhookListener, register_webhook, stop_quietly
 from scheduler import Proactive
 
@@ -40,6 +41,7 @@ class Served:
     platform: PlatformSettings
     app: Application
     listener: WebhookListener | None = None
+    inbox: UpdateInbox | None = None
     jobs: list[Proactive] = field(default_factory=list)
 
 
@@ -121,6 +123,21 @@ def _on_polling_error(platform: str) -> Callable[[TelegramError], None]:
     return report
 
 
+def _open_inbox(served: Served) -> UpdateInbox | None:
+    """The update inbox the replicas share, when this webhook platform has one (PostgreSQL)."""
+    services: Services = served.app.bot_data["services"]
+    if uses_inbox(services.db, webhook=True):
+        served.inbox = UpdateInbox(served.app, services.db, served.platform.name)
+    return served.inbox
+
+
+async def _stop_inbox(served: Served) -> None:
+    """Let the inbox's turns in progress finish (after the listener stopped storing)."""
+    if served.inbox is not None:
+        with contextlib.suppress(Exception):
+            await served.inbox.stop()
+
+
 async def _listen(served: Served) -> None:
     """Start our webhook listener (before setWebhook, so the first post finds it)."""
     platform = served.platform
@@ -131,6 +148,7 @@ async def _listen(served: Served) -> None:
         secret=platform.webhook_secret,
         listen=platform.webhook_listen,
         port=platform.webhook_port,
+        inbox=_open_inbox(served),
     )
     try:
         await listener.start()
@@ -151,6 +169,8 @@ async def _start(served: Served) -> None:
     if platform.webhook_url and platform.webhook_secret:
         await _listen(served)
         await app.start()
+        if served.inbox is not None:
+            served.inbox.start()
         url, secret = platform.webhook_url, platform.webhook_secret
         await until_answered(
             platform, lambda: register_webhook(app.bot, platform.name, url, secret), "setWebhook"
@@ -179,6 +199,7 @@ async def _stop(served: Served) -> None:
         with contextlib.suppress(Exception):
             await job.stop()
     await stop_quietly(served.listener)
+    await _stop_inbox(served)
     app = served.app
     with contextlib.suppress(Exception):
         if app.updater is not None and app.updater.running:

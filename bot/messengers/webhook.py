@@ -16,6 +16,10 @@ body not complete within BODY_TIMEOUT      408
 not JSON, not an object, not an update     400
 an update                                  200, at once; it waits in ``app.update_queue``
 =========================================  ======
+
+With an update inbox (PostgreSQL: several replicas, see bot/messengers/update_inbox.py) an
+update is stored and committed before the 200 instead (a redelivered update_id too is answered
+200, and dropped); when it cannot be stored the answer is 503 and the platform sends it again.
 """
 
 from __future__ import annotations
@@ -26,10 +30,14 @@ import hmac
 import json
 import logging
 from collections import Counter
+from typing import Any
 
 from aiohttp import web
 from telegram import Bot, Update
 from telegram.ext import Application
+
+from bot.core.logs import describe_error
+from bot.messengers.update_inbox import UpdateInbox
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +71,8 @@ def _refuse(status: int, reason: str) -> web.Response:
 
 
 class WebhookListener:
-    """An HTTP listener that feeds checked updates into one Application's update queue."""
+    """An HTTP listener that feeds checked updates into one Application's update queue, or
+    into the update inbox shared by the replicas."""
 
     def __init__(
         self,
@@ -74,9 +83,12 @@ class WebhookListener:
         listen: str,
         port: int,
         max_body: int = MAX_UPDATE_BYTES,
+        inbox: UpdateInbox | None = None,
     ) -> None:
-        """Prepare (not start) a listener on ``listen:port`` for ``platform``."""
+        """Prepare (not start) a listener on ``listen:port`` for ``platform`` (``inbox``: store
+        updates there instead of queueing them in memory)."""
         self.app = app
+        self.inbox = inbox
         self.platform = platform
         self.secret = secret
         self.listen = listen
@@ -145,10 +157,18 @@ class WebhookListener:
             return _refuse(408, "Request Timeout")
         if body is None:
             return _refuse(413, "Payload Too Large")
-        update = self._parse(body)
-        if update is None:
+        parsed = self._parse(body)
+        if parsed is None:
             return web.Response(status=400, text="Bad Request")
-        await self.app.update_queue.put(update)
+        update, data = parsed
+        if self.inbox is None:
+            await self.app.update_queue.put(update)
+            return web.Response(status=200)
+        try:
+            await self.inbox.store(update, data)
+        except Exception as exc:  # not stored: no 200, so the platform sends it again
+            log.warning("%s webhook: update not stored (%s)", self.platform, describe_error(exc))
+            return web.Response(status=503, text="Service Unavailable")
         return web.Response(status=200)
 
     async def _read_body(self, request: web.BaseRequest) -> bytes | None:
@@ -160,8 +180,8 @@ class WebhookListener:
                 return None
         return bytes(body)
 
-    def _parse(self, body: bytes) -> Update | None:
-        """The update in a JSON body, or None when it is not one."""
+    def _parse(self, body: bytes) -> tuple[Update, dict[str, Any]] | None:
+        """The update in a JSON body (and the JSON object), or None when it is not one."""
         try:
             data = json.loads(body)
         except ValueError:  # not JSON, or not UTF-8/16/32 text
@@ -169,7 +189,7 @@ class WebhookListener:
         if not isinstance(data, dict):
             return None
         try:
-            return Update.de_json(data, self.app.bot)
+            return Update.de_json(data, self.app.bot), data
         except Exception:  # any shape PTB cannot read is the sender's mistake, not ours
             return None
 

@@ -8,7 +8,6 @@ recorded, so a test can check that one person's updates really alternated betwee
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
 from types import TracebackType
@@ -87,7 +86,7 @@ class RoundRobin:
                     text = await answer.read()
                     self.routed.append((update_id, port))
                     return web.Response(status=answer.status, body=text)
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            except (TimeoutError, aiohttp.ClientError, OSError):
                 self.failed_over[port] += 1
         return web.Response(status=502, text="no replica answered")
 
