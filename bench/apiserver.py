@@ -52,6 +52,7 @@ class Tracker:
         self.pending: dict[int, float] = {}
         self.latencies: list[float] = []
         self.replies: Counter[int] = Counter()
+        self.reply_log: list[tuple[int, float]] = []  # (chat, monotonic time) of each reply
         self.first_bulk: float | None = None
         self.last_bulk: float | None = None
         self.bulk_ok = 0
@@ -79,6 +80,7 @@ class Tracker:
             self.last_bulk = now
         if status == 200 and group == "interactive" and key in VISIBLE and chat is not None:
             self.replies[chat] += 1
+            self.reply_log.append((chat, now))
             queued = self.pending.pop(chat, None)
             if queued is not None:
                 self.latencies.append(now - queued)
@@ -117,6 +119,9 @@ class BenchServer(BotApiServer):
 
     def _control(self, action: str, request: HttpRequest) -> HttpResponse:
         """Answer the bench's own control action, else the standard ones."""
+        if action == "bench_replies":  # (chat, monotonic time) of each reply since the last call
+            taken, self.tracker.reply_log = self.tracker.reply_log, []
+            return HttpResponse.of_json(200, {"ok": True, "result": taken})
         if action == "bench_latencies":  # the reply latencies since the last call, then forget
             taken, self.tracker.latencies = self.tracker.latencies, []
             return HttpResponse.of_json(200, {"ok": True, "result": taken})
