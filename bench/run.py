@@ -357,7 +357,7 @@ def markdown(scale: Scale, info: dict[str, str], sections: list[Section], second
         "the other, PostgreSQL in throwaway schemas of HOMEBIZ_TEST_PG's server (default "
         "127.0.0.1:5432/test, dropped at the end) with its own durability settings; a row "
         "meets its target only when both engines do. The replicas are real `homebiz run` "
-        "processes on webhooks, fed by this process (bench/replicas.py).",
+        "processes on webhooks, fed by this process (bench/replica_updates.py).",
         "",
     ]
     return "\n".join(out)
